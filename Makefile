@@ -1,0 +1,143 @@
+# tiktok-operator Makefile: the usual kubebuilder targets, with every tool pinned and built into bin/ on
+# first use from the Go module proxy (nothing is downloaded from anywhere else).
+
+# Image URL to use all building/pushing image targets
+IMG ?= ghcr.io/tiktok-operator/tiktok-operator:dev
+
+# Tool versions (pinned).
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v3.22.0
+# The test control plane (hack/build-control-plane.sh builds both from the module proxy).
+K8S_VERSION ?= 1.37.2
+ETCD_VERSION ?= 3.6.16
+
+GO ?= go
+KUBECTL ?= kubectl
+
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+LOCALBIN ?= $(shell pwd)/bin
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(K8S_VERSION)-etcd-$(ETCD_VERSION)
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRDs and RBAC (config/crd/bases, config/rbac) and copy the CRDs into the chart.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=false paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@if [ -d charts/tiktok-operator/crds ]; then cp config/crd/bases/*.yaml charts/tiktok-operator/crds/; fi
+
+.PHONY: generate
+generate: controller-gen ## Generate the DeepCopy methods (zz_generated.deepcopy.go).
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against the code.
+	$(GO) fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against the code.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
+	$(GOLANGCI_LINT) run --fix ./...
+
+.PHONY: control-plane
+control-plane: ## Build kube-apiserver and etcd for the tests into bin/k8s/ (once; about 5 minutes).
+	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh >/dev/null
+
+.PHONY: test
+test: manifests generate control-plane ## Run every test against a real kube-apiserver and etcd (builds them on first use).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
+
+.PHONY: test-short
+test-short: control-plane ## Run the tests without regenerating code.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
+
+##@ Build
+
+.PHONY: build
+build: generate ## Build the manager and simulator binaries into bin/.
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/manager ./cmd/manager
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/tiktok-sim ./cmd/tiktok-sim
+
+.PHONY: run
+run: manifests generate ## Run the manager from your host against the current kubeconfig.
+	$(GO) run ./cmd/manager $(RUN_ARGS)
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUBECTL) kustomize config/crd | $(KUBECTL) apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests ## Remove the CRDs from the cluster. Call with ignore-not-found=true to ignore missing resources.
+	$(KUBECTL) kustomize config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests ## Deploy the operator to the cluster of the current kubeconfig (image IMG).
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; cp -r config $$tmp/; \
+	  (cd $$tmp/config/manager && $(KUBECTL) kustomize . >/dev/null && \
+	   sed -i 's#image: controller:latest#image: $(IMG)#' manager.yaml); \
+	  $(KUBECTL) kustomize $$tmp/config/default | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: ## Remove the operator from the cluster. Call with ignore-not-found=true to ignore missing resources.
+	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Build controller-gen into bin/ if needed.
+$(CONTROLLER_GEN):
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into bin/ if needed.
+$(GOLANGCI_LINT):
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Build helm into bin/ if needed.
+$(HELM):
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+
+# go-install-tool installs package $2 at version $3 and renames it to $1 (a versioned name, so a bump rebuilds).
+define go-install-tool
+@[ -f "$(1)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Building $${package} into $(LOCALBIN)" ;\
+mkdir -p $(LOCALBIN) ;\
+rm -f $(1) || true ;\
+GOBIN=$(LOCALBIN) CGO_ENABLED=0 $(GO) install $${package} ;\
+mv $(LOCALBIN)/$$(basename "$$(echo "$(2)" | sed "s/\/v[0-9]*$$//")") $(1) ;\
+}
+endef
