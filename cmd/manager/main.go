@@ -1,0 +1,184 @@
+/*
+Copyright 2026 The tiktok-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command manager runs the tiktok-operator: the AccountQuota and TikTokPost controllers, with leader
+// election, health probes and a secure metrics endpoint, kubebuilder style.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	_ "k8s.io/client-go/plugin/pkg/client/auth" // cloud auth plugins for `make run` against real clusters
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	publishv1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/controllers"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(publishv1alpha1.AddToScheme(scheme))
+}
+
+func main() {
+	var (
+		metricsAddr          string
+		secureMetrics        bool
+		enableHTTP2          bool
+		probeAddr            string
+		leaderElect          bool
+		leaderElectionNS     string
+		namespaces           string
+		accountSelector      string
+		maxConcurrent        int
+		accountStatusEvery   time.Duration
+		statusPollInitial    time.Duration
+		statusPollMax        time.Duration
+		creatorInfoTTL       time.Duration
+		tiktokTimeout        time.Duration
+		gracefulShutdownWait time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
+		"The address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS and authorize callers with TokenReview/SubjectAccessReview.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+		"Enable HTTP/2 for the metrics server (off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the health probes bind to.")
+	flag.BoolVar(&leaderElect, "leader-elect", false,
+		"Enable leader election, so that only one replica publishes at a time.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
+		"The namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&namespaces, "namespaces", "",
+		"Comma-separated namespaces to watch. Empty watches all namespaces.")
+	flag.StringVar(&accountSelector, "account-selector", "",
+		"A label selector: only AccountQuotas that match it (and their posts) are handled by this release. "+
+			"Run several releases with disjoint selectors to shard a large fleet.")
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4,
+		"How many posts (and accounts) are reconciled at once.")
+	flag.DurationVar(&accountStatusEvery, "account-status-interval", 5*time.Second,
+		"The least time between two status writes of one AccountQuota (usage and queue are coalesced).")
+	flag.DurationVar(&statusPollInitial, "status-poll-initial", 2*time.Second,
+		"The first wait before polling TikTok for a post's processing status; it doubles up to --status-poll-max.")
+	flag.DurationVar(&statusPollMax, "status-poll-max", time.Minute, "The longest wait between two status polls.")
+	flag.DurationVar(&creatorInfoTTL, "creator-info-ttl", 6*time.Hour, "How long creator info is cached.")
+	flag.DurationVar(&tiktokTimeout, "tiktok-timeout", 30*time.Second, "The deadline of one call to TikTok.")
+	flag.DurationVar(&gracefulShutdownWait, "graceful-shutdown-timeout", 30*time.Second,
+		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
+	opts := zap.Options{Development: false}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	log := ctrl.Log.WithName("setup")
+
+	selector, err := labels.Parse(accountSelector)
+	if err != nil {
+		log.Error(err, "invalid --account-selector")
+		os.Exit(1)
+	}
+
+	// HTTP/2 stays off unless asked for: the Rapid Reset and Stream Cancellation advisories.
+	var tlsOpts []func(*tls.Config)
+	if !enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics, TLSOpts: tlsOpts}
+	if secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	cacheOpts := cache.Options{}
+	if ns := splitList(namespaces); len(ns) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, n := range ns {
+			cacheOpts.DefaultNamespaces[n] = cache.Config{}
+		}
+	}
+	// The operator only ever sees Secrets labelled as TikTok credentials: the cache (and so the list/watch
+	// it sends) is restricted by label, so no other Secret of the cluster is read.
+	controllers.RestrictSecretCache(&cacheOpts)
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "tiktok-operator.publish.tiktok-operator.dev",
+		LeaderElectionNamespace: leaderElectionNS,
+		Cache:                   cacheOpts,
+		GracefulShutdownTimeout: &gracefulShutdownWait,
+	})
+	if err != nil {
+		log.Error(err, "unable to create the manager")
+		os.Exit(1)
+	}
+
+	if err := controllers.Setup(mgr, controllers.Options{
+		AccountSelector:         selector,
+		MaxConcurrentReconciles: maxConcurrent,
+		AccountStatusInterval:   accountStatusEvery,
+		StatusPollInitial:       statusPollInitial,
+		StatusPollMax:           statusPollMax,
+		CreatorInfoTTL:          creatorInfoTTL,
+		CallTimeout:             tiktokTimeout,
+	}); err != nil {
+		log.Error(err, "unable to set up the controllers")
+		os.Exit(1)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		log.Error(err, "unable to set up the health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		log.Error(err, "unable to set up the ready check")
+		os.Exit(1)
+	}
+
+	log.Info("starting manager", "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String())
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "problem running the manager")
+		os.Exit(1)
+	}
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,305 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
+)
+
+// AccountQuotaReconciler keeps an account usable and visible: it loads the credentials, refreshes the
+// access token before it expires (persisting the rotated refresh token first), caches creator_info,
+// and publishes the pacing engine's view (usage, queue, cooldown) and checkpoint in the status,
+// coalesced to one write every few seconds at most.
+type AccountQuotaReconciler struct {
+	client.Client
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.Clock
+	Engine    *pacing.Engine
+	Accounts  *accountRegistry
+	Tokens    *tokenStore
+	TikTok    *clientPool
+	Options   Options
+
+	kicks chan eventFor
+}
+
+// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;update
+
+// accountScope is one reconcile of one account.
+type accountScope struct {
+	aq      *v1alpha1.AccountQuota
+	written *v1alpha1.AccountQuotaStatus
+	key     string
+	now     time.Time
+	tokens  *accountTokens
+	// requeue is the earliest time something is due (a refresh, creator info, a coalesced write).
+	requeue time.Time
+}
+
+func (s *accountScope) due(t time.Time) {
+	if !t.IsZero() && (s.requeue.IsZero() || t.Before(s.requeue)) {
+		s.requeue = t
+	}
+}
+
+// Reconcile brings one account up to date. Steps, in order: pacing state, credentials, token refresh,
+// creator info, the status view.
+func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	key := accountKey(req.Namespace, req.Name)
+	aq := &v1alpha1.AccountQuota{}
+	if err := r.Get(ctx, req.NamespacedName, aq); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Accounts.forget(key)
+			r.Tokens.forget(key)
+			deleteQuotaMetrics(req.Namespace, req.Name)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !r.Options.AccountSelector.Matches(labelsOf(aq)) || !aq.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now()}
+	aq.Status.ObservedGeneration = aq.Generation
+
+	err := r.reconcile(ctx, s)
+	r.view(s)
+	if werr := r.writeStatus(ctx, s); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	var res ctrl.Result
+	if !s.requeue.IsZero() {
+		res.RequeueAfter = max(s.requeue.Sub(r.Clock.Now()), time.Millisecond)
+	}
+	return res, err
+}
+
+func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope) error {
+	if err := r.Accounts.prepare(ctx, s.aq); err != nil {
+		return err
+	}
+	for _, step := range []func(context.Context, *accountScope) (bool, error){
+		r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
+	} {
+		if stop, err := step(ctx, s); stop || err != nil {
+			return err
+		}
+	}
+	c := s.aq.Status.Creator
+	markReady(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonAccountReady,
+		fmt.Sprintf("credentials loaded; creator @%s", c.Username))
+	return nil
+}
+
+// stepCredentials loads the tokens from the account's Secret (read through the label-restricted cache:
+// a Secret without the credentials label is invisible to the operator).
+func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *accountScope) (bool, error) {
+	st := &s.aq.Status
+	ref := s.aq.Spec.CredentialsSecretRef.Name
+	sec := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: s.aq.Namespace, Name: ref}, sec)
+	if apierrors.IsNotFound(err) {
+		msg := fmt.Sprintf("Secret %q (spec.credentialsSecretRef) not found, or not labelled %s=%s",
+			ref, v1alpha1.CredentialsLabel, v1alpha1.CredentialsLabelValue)
+		r.stalled(s, v1alpha1.ReasonCredentialsMissing, msg)
+		return true, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	var issued time.Time
+	if st.Token != nil && st.Token.LastRefreshTime != nil {
+		issued = st.Token.LastRefreshTime.Time
+	}
+	tok, err := r.Tokens.load(s.key, sec, issued)
+	if err != nil {
+		r.stalled(s, v1alpha1.ReasonCredentialsInvalid, err.Error()+" (spec.credentialsSecretRef)")
+		return true, nil
+	}
+	s.tokens = tok
+	return false, nil
+}
+
+// stepRefresh refreshes the access token at 80% of its lifetime (or at once when TikTok refused it),
+// writing the new pair to the Secret before the new access token is used.
+func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScope) (bool, error) {
+	due := s.tokens.refreshDue(s.now, r.Options.TokenRefreshFraction)
+	if s.now.Before(due) {
+		s.due(due)
+		r.recordTokens(s)
+		return false, nil
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Options.CallTimeout)
+	defer cancel()
+	err := s.tokens.refresh(cctx, r.TikTok.forAccount(s.aq), r.Client, r.APIReader, r.Clock.Now)
+	r.recordTokens(s)
+	var we *secretWriteError
+	switch {
+	case err == nil:
+		r.event(s.aq, corev1.EventTypeNormal, "TokenRefreshed", "Access token refreshed; the Secret holds the new tokens")
+		s.due(s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction))
+		return false, nil
+	case errors.As(err, &we):
+		// TikTok issued new tokens and the Secret refused them: they stay in memory and are written
+		// again soon. The previous access token goes on serving until then.
+		r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonSecretWriteFailed,
+			"The refreshed tokens could not be written to Secret %s (kept in memory, retrying): %v",
+			s.aq.Spec.CredentialsSecretRef.Name, we.err)
+		setCond(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ConditionReconciling, metav1.ConditionTrue,
+			v1alpha1.ReasonSecretWriteFailed, "the refreshed tokens are not yet written to the Secret: "+truncate(we.err.Error(), 256))
+		s.due(r.Clock.Now().Add(5 * time.Second))
+		return true, nil
+	}
+	te := asTikTokError(err)
+	if tiktok.ClassOf(err) == tiktok.Terminal {
+		r.stalled(s, v1alpha1.ReasonCredentialsInvalid, fmt.Sprintf(
+			"TikTok refused the refresh token (%s): the creator must authorize the app again", errorCode(te)))
+		return true, nil
+	}
+	r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonTokenRefreshFailed, "Token refresh failed, retrying: %s", errorCode(te))
+	s.due(r.Clock.Now().Add(10 * time.Second))
+	if tokenUsable(s.tokens, s.now) {
+		return false, nil
+	}
+	markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonTokenRefreshFailed,
+		fmt.Sprintf("the access token expired and the refresh failed (%s); retrying", errorCode(te)))
+	return true, nil
+}
+
+func tokenUsable(a *accountTokens, now time.Time) bool {
+	p := a.snapshot()
+	a.mu.Lock()
+	invalid := a.invalid
+	a.mu.Unlock()
+	return !invalid && (p.accessExpiresAt.IsZero() || now.Before(p.accessExpiresAt))
+}
+
+// recordTokens mirrors the token expiry times (never the tokens) into the status.
+func (r *AccountQuotaReconciler) recordTokens(s *accountScope) {
+	p := s.tokens.snapshot()
+	ts := &v1alpha1.TokenStatus{}
+	if !p.accessExpiresAt.IsZero() {
+		ts.AccessTokenExpiresAt = &metav1.Time{Time: p.accessExpiresAt.Truncate(time.Second)}
+	}
+	if !p.refreshExpiresAt.IsZero() {
+		ts.RefreshTokenExpiresAt = &metav1.Time{Time: p.refreshExpiresAt.Truncate(time.Second)}
+	}
+	if !p.issuedAt.IsZero() {
+		ts.LastRefreshTime = &metav1.Time{Time: p.issuedAt.Truncate(time.Second)}
+	}
+	s.aq.Status.Token = ts
+}
+
+// stepCreatorInfo keeps creator_info fresh (the privacy options posts are checked against), inside
+// the creator_info window.
+func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *accountScope) (bool, error) {
+	st := &s.aq.Status
+	if c := st.Creator; c != nil && c.FetchedAt != nil && s.now.Before(c.FetchedAt.Add(r.Options.CreatorInfoTTL)) &&
+		!creatorInfoSuspect(s.written) {
+		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
+		return false, nil
+	}
+	tok, err := r.Tokens.access(s.key)
+	if err != nil {
+		return true, nil
+	}
+	d := r.Engine.ReserveCall(s.key, pacing.CallCreatorInfo, s.now)
+	if !d.Granted {
+		s.due(d.NotBefore)
+		if st.Creator != nil {
+			return false, nil // the cached info serves meanwhile
+		}
+		markProgressing(&st.Conditions, s.aq.Generation, v1alpha1.ReasonPending, "waiting for a creator_info slot")
+		return true, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
+	info, err := r.TikTok.forAccount(s.aq).CreatorInfo(cctx, tok)
+	cancel()
+	answered := r.Clock.Now()
+	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
+	if err != nil {
+		return r.creatorInfoFailed(s, err, tok, answered)
+	}
+	st.Creator = &v1alpha1.CreatorInfo{
+		Username: info.Username, Nickname: info.Nickname, AvatarURL: info.AvatarURL,
+		PrivacyLevelOptions: info.PrivacyLevelOptions, MaxVideoPostDurationSec: info.MaxVideoPostDurationSec,
+		CommentDisabled: info.CommentDisabled, DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled,
+		FetchedAt: &metav1.Time{Time: answered.Truncate(time.Second)},
+	}
+	s.due(answered.Add(r.Options.CreatorInfoTTL))
+	return false, nil
+}
+
+// creatorInfoSuspect says the cached creator info cannot be trusted: the last answer said the creator
+// was banned or could not post, so it is asked again when due.
+func creatorInfoSuspect(st *v1alpha1.AccountQuotaStatus) bool {
+	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	return c != nil && c.Status != metav1.ConditionTrue && (c.Reason == v1alpha1.ReasonAccountBanned ||
+		c.Reason == v1alpha1.ReasonQuotaExhausted || c.Reason == v1alpha1.ReasonCreatorInfoFailed)
+}
+
+func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, tok tiktok.AccessToken, at time.Time) (bool, error) {
+	te := asTikTokError(err)
+	switch {
+	case te.Code == "spam_risk_user_banned_from_posting":
+		r.stalled(s, v1alpha1.ReasonAccountBanned, "TikTok says the creator is banned from posting")
+		return true, nil
+	case capCodes[te.Code]:
+		markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonQuotaExhausted,
+			fmt.Sprintf("TikTok says the creator cannot post now (%s); asking again later", te.Code))
+		s.due(at.Add(time.Hour))
+		return true, nil
+	}
+	switch tiktok.ClassOf(err) {
+	case tiktok.TokenInvalid:
+		r.Tokens.invalidate(s.key, tok)
+		s.due(at)
+	case tiktok.RateLimited:
+		s.due(r.Engine.Throttled(s.key, pacing.CallCreatorInfo, at, te.RetryAfter))
+	case tiktok.Terminal:
+		r.stalled(s, v1alpha1.ReasonCreatorInfoFailed, fmt.Sprintf("TikTok refused creator_info: %s: %s", errorCode(te), te.Message))
+		return true, nil
+	default:
+		s.due(at.Add(10 * time.Second))
+	}
+	if s.aq.Status.Creator != nil {
+		return false, nil
+	}
+	markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonCreatorInfoFailed,
+		"creator_info failed ("+errorCode(te)+"); retrying")
+	return true, nil
+}
+
+// stalled marks the account as needing a human, with a Warning Event when the reason is new.
+func (r *AccountQuotaReconciler) stalled(s *accountScope, reason, msg string) {
+	if c := meta.FindStatusCondition(s.written.Conditions, v1alpha1.ConditionStalled); c == nil || c.Reason != reason {
+		r.event(s.aq, corev1.EventTypeWarning, reason, "%s", msg)
+	}
+	markStalled(&s.aq.Status.Conditions, s.aq.Generation, reason, msg)
+	s.due(r.Clock.Now().Add(accountWait))
+}
+
+func (r *AccountQuotaReconciler) event(aq *v1alpha1.AccountQuota, typ, reason, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(aq, nil, typ, reason, reason, format, args...)
+	}
+}

@@ -1,0 +1,127 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+)
+
+// view fills the dashboard part of the status from the engine: usage of every window, the cooldown,
+// the queue, and the checkpoint a restart resumes from.
+func (r *AccountQuotaReconciler) view(s *accountScope) {
+	st := &s.aq.Status
+	now := r.Clock.Now()
+	usage := r.Engine.Usage(s.key, now)
+	st.Usage = st.Usage[:0:0]
+	active := r.Engine.QueueLen(s.key) > 0
+	for _, u := range usage {
+		lu := v1alpha1.LimitUsage{Name: u.Name, Limit: int32(u.Limit), EffectiveLimit: int32(u.Effective),
+			Window: metav1.Duration{Duration: u.Window}, Used: int32(u.Used)}
+		if u.Used > 0 && u.NextSlotAt.After(now) {
+			lu.NextSlotAt = &metav1.Time{Time: u.NextSlotAt.Truncate(time.Second).Add(time.Second)}
+		}
+		st.Usage = append(st.Usage, lu)
+		quotaUsed.WithLabelValues(s.aq.Namespace, s.aq.Name, u.Name).Set(float64(u.Used))
+		quotaLimit.WithLabelValues(s.aq.Namespace, s.aq.Name, u.Name).Set(float64(u.Effective))
+		if u.Used > 0 && u.Window <= time.Hour {
+			active = true // a short window is moving: look again soon
+		}
+	}
+	until, consecutive := r.Engine.Cooldown(s.key)
+	st.ThrottledUntil = nil
+	if until.After(now) {
+		st.ThrottledUntil = &metav1.Time{Time: until.Truncate(time.Second).Add(time.Second)}
+		setThrottled(&st.Conditions, s.aq.Generation, true, v1alpha1.ReasonRateLimited,
+			fmt.Sprintf("TikTok answered 429 unexpectedly; the account cools down until %s", until.UTC().Format(time.RFC3339)))
+		s.due(until)
+	} else {
+		setThrottled(&st.Conditions, s.aq.Generation, false, "", "")
+	}
+	st.ConsecutiveThrottles = int32(consecutive)
+	st.Queue = r.queueStatus(s, now)
+	cp := checkpointOf(r.Engine.Snapshot(s.key), now)
+	if len(cp.Calls) == 0 {
+		cp = nil
+	}
+	st.Checkpoint = cp
+	if active {
+		s.due(now.Add(r.Options.AccountStatusInterval))
+	}
+}
+
+// queueStatus counts the account's posts by where they are (from the cache).
+func (r *AccountQuotaReconciler) queueStatus(s *accountScope, now time.Time) *v1alpha1.QueueStatus {
+	q := &v1alpha1.QueueStatus{Waiting: int32(r.Engine.QueueLen(s.key))}
+	var posts v1alpha1.TikTokPostList
+	if err := r.List(context.Background(), &posts, client.InNamespace(s.aq.Namespace),
+		client.MatchingFields{indexAccountRef: s.aq.Name}); err != nil {
+		return q
+	}
+	dayAgo := now.Add(-24 * time.Hour)
+	for i := range posts.Items {
+		p := &posts.Items[i].Status
+		switch p.Phase {
+		case v1alpha1.PhasePublishing, v1alpha1.PhaseProcessing:
+			q.InFlight++
+		case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered:
+			if p.PublishedAt != nil && p.PublishedAt.After(dayAgo) {
+				q.PublishedLast24h++
+			}
+		case v1alpha1.PhaseFailed:
+			for _, c := range p.Conditions {
+				if c.Type == v1alpha1.ConditionStalled && c.LastTransitionTime.After(dayAgo) {
+					q.FailedLast24h++
+				}
+			}
+		}
+	}
+	if *q == (v1alpha1.QueueStatus{}) {
+		return nil
+	}
+	return q
+}
+
+// writeStatus writes the account's status when it changed in meaning, at most once per
+// AccountStatusInterval for the moving figures (usage, queue, checkpoint); a change of conditions,
+// creator or token is written at once.
+func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScope) error {
+	st := &s.aq.Status
+	cmp := st.DeepCopy()
+	if cmp.Checkpoint != nil && s.written.Checkpoint != nil {
+		cmp.Checkpoint.TakenAt = s.written.Checkpoint.TakenAt // the time alone is no change
+	}
+	if equality.Semantic.DeepEqual(cmp, s.written) {
+		return nil
+	}
+	urgent := !equality.Semantic.DeepEqual(st.Conditions, s.written.Conditions) ||
+		!equality.Semantic.DeepEqual(st.Creator, s.written.Creator) ||
+		!equality.Semantic.DeepEqual(st.Token, s.written.Token) ||
+		st.ObservedGeneration != s.written.ObservedGeneration
+	rt := r.Accounts.runtime(s.key)
+	rt.mu.Lock()
+	last := rt.lastWrite
+	rt.mu.Unlock()
+	if next := last.Add(r.Options.AccountStatusInterval); !urgent && r.Clock.Now().Before(next) {
+		s.due(next)
+		return nil
+	}
+	base := s.aq.DeepCopy()
+	base.Status = *s.written
+	if err := r.Status().Patch(ctx, s.aq, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("writing the status of AccountQuota %s: %w", s.key, err)
+	}
+	statusWrites.WithLabelValues("AccountQuota").Inc()
+	rt.mu.Lock()
+	rt.lastWrite = r.Clock.Now()
+	rt.mu.Unlock()
+	return nil
+}
+
+func labelsOf(o client.Object) labels.Set { return labels.Set(o.GetLabels()) }

@@ -1,0 +1,217 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+)
+
+// accountRuntime is what the process knows of one account beyond the engine: which spec the engine was
+// configured with, whether its windows were rebuilt after start, and when its status was last written.
+type accountRuntime struct {
+	mu            sync.Mutex
+	uid           types.UID
+	configuredGen int64
+	warm          bool
+	lastWrite     time.Time
+}
+
+// accountRegistry prepares the pacing engine for an account before anyone reserves a slot on it. Both
+// reconcilers call prepare, whichever sees the account first; it configures the engine from the spec
+// and, once per process, rebuilds the windows (invariant 4: restart-safe pacing).
+type accountRegistry struct {
+	engine *pacing.Engine
+	reader client.Reader
+	now    func() time.Time
+
+	mu       sync.Mutex
+	accounts map[string]*accountRuntime
+}
+
+func newAccountRegistry(e *pacing.Engine, r client.Reader, now func() time.Time) *accountRegistry {
+	return &accountRegistry{engine: e, reader: r, now: now, accounts: map[string]*accountRuntime{}}
+}
+
+// accountKey is the engine's name of an account: namespace/name.
+func accountKey(namespace, name string) string { return namespace + "/" + name }
+
+func (g *accountRegistry) runtime(key string) *accountRuntime {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	rt := g.accounts[key]
+	if rt == nil {
+		rt = &accountRuntime{}
+		g.accounts[key] = rt
+	}
+	return rt
+}
+
+// forget drops an account that no longer exists.
+func (g *accountRegistry) forget(key string) {
+	g.mu.Lock()
+	delete(g.accounts, key)
+	g.mu.Unlock()
+	g.engine.Forget(key)
+}
+
+// prepare configures the engine for aq (when its spec changed) and rebuilds its windows once.
+func (g *accountRegistry) prepare(ctx context.Context, aq *v1alpha1.AccountQuota) error {
+	key := accountKey(aq.Namespace, aq.Name)
+	rt := g.runtime(key)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.uid != aq.UID {
+		// A new account, or one deleted and created again under the same name: start over.
+		if rt.uid != "" {
+			g.engine.Forget(key)
+		}
+		rt.uid, rt.configuredGen, rt.warm = aq.UID, 0, false
+	}
+	if rt.configuredGen != aq.Generation {
+		g.engine.Configure(key, limitsOf(aq.Spec.Limits), backoffOf(aq.Spec.Backoff))
+		rt.configuredGen = aq.Generation
+	}
+	if rt.warm {
+		return nil
+	}
+	if err := g.rebuild(ctx, key, aq); err != nil {
+		return fmt.Errorf("rebuilding the pacing windows of %s: %w", key, err)
+	}
+	rt.warm = true
+	return nil
+}
+
+// rebuild restores the account's checkpoint and replays every init call recorded in its posts'
+// statuses. Init calls are exact (their intent is written before they are sent); status fetches and
+// creator info calls are known only up to the checkpoint, so the engine guards those windows for one
+// window after a restore (see pacing.Engine.Restore).
+func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.AccountQuota) error {
+	if cp := aq.Status.Checkpoint; cp != nil {
+		g.engine.Restore(key, stateOf(aq.Status))
+	}
+	var posts v1alpha1.TikTokPostList
+	if err := g.reader.List(ctx, &posts, client.InNamespace(aq.Namespace),
+		client.MatchingFields{indexAccountRef: aq.Name}); err != nil {
+		return err
+	}
+	for i := range posts.Items {
+		p := &posts.Items[i]
+		call := callOf(&p.Spec)
+		for _, h := range p.Status.AttemptHistory {
+			var answered time.Time
+			if h.EndTime != nil {
+				answered = h.EndTime.Time
+			}
+			g.engine.RecordCall(key, call, h.StartTime.Time, answered, outcomeOfAttempt(h.Outcome, h.EndTime != nil))
+		}
+	}
+	return nil
+}
+
+// limitsOf turns the CRD's limits into the engine's (the CRD's defaults fill every field).
+func limitsOf(l v1alpha1.AccountLimits) pacing.Limits {
+	d := pacing.DefaultLimits()
+	conv := func(r v1alpha1.RateLimit, def pacing.Limit) pacing.Limit {
+		if r.Requests <= 0 || r.Window.Duration <= 0 {
+			return def
+		}
+		return pacing.Limit{Requests: int(r.Requests), Window: r.Window.Duration}
+	}
+	out := pacing.Limits{
+		PostInit:      conv(l.PostInit, d.PostInit),
+		StatusFetch:   conv(l.StatusFetch, d.StatusFetch),
+		CreatorInfo:   conv(l.CreatorInfo, d.CreatorInfo),
+		DailyPosts:    conv(l.DailyPosts, d.DailyPosts),
+		PendingShares: conv(l.PendingShares, d.PendingShares),
+		MinInterval:   l.MinInterval.Duration,
+	}
+	return out
+}
+
+func backoffOf(b v1alpha1.BackoffPolicy) pacing.Backoff {
+	return pacing.Backoff{Initial: b.Initial.Duration, Max: b.Max.Duration, Jitter: pacing.Jitter(b.Jitter)}
+}
+
+// callOf is the kind of init call a post makes.
+func callOf(s *v1alpha1.TikTokPostSpec) pacing.Call {
+	switch {
+	case s.Photo != nil && s.Mode == v1alpha1.ModeUpload:
+		return pacing.CallUploadPhotoInit
+	case s.Photo != nil:
+		return pacing.CallDirectPhotoInit
+	case s.Mode == v1alpha1.ModeUpload:
+		return pacing.CallInboxVideoInit
+	default:
+		return pacing.CallDirectVideoInit
+	}
+}
+
+// outcomeOfAttempt maps an attempt's recorded outcome to what the engine counts. An attempt without an
+// end time was cut short by a crash: it may have reached TikTok.
+func outcomeOfAttempt(o string, answered bool) pacing.Outcome {
+	if !answered {
+		return pacing.Pending
+	}
+	switch o {
+	case v1alpha1.AttemptOutcomeAccepted, v1alpha1.AttemptOutcomeProcessingFailed:
+		return pacing.Accepted
+	case v1alpha1.AttemptOutcomeRateLimited:
+		return pacing.Throttled
+	case v1alpha1.AttemptOutcomeRejected, v1alpha1.AttemptOutcomeRetryableError:
+		return pacing.Rejected
+	default:
+		return pacing.Uncertain
+	}
+}
+
+// checkpointOf converts the engine's state into the AccountQuota's status form.
+func checkpointOf(s pacing.State, takenAt time.Time) *v1alpha1.PacingCheckpoint {
+	cp := &v1alpha1.PacingCheckpoint{TakenAt: metav1.NewMicroTime(takenAt)}
+	for _, c := range s.Calls {
+		rc := v1alpha1.RecordedCall{Call: string(c.Call), Sent: metav1.NewMicroTime(time.Unix(0, c.Sent).UTC()),
+			Outcome: c.Outcome.String()}
+		if c.Answered != 0 {
+			a := metav1.NewMicroTime(time.Unix(0, c.Answered).UTC())
+			rc.Answered = &a
+		}
+		cp.Calls = append(cp.Calls, rc)
+	}
+	return cp
+}
+
+// stateOf reads the checkpoint (and the cooldown) back from an AccountQuota's status.
+func stateOf(st v1alpha1.AccountQuotaStatus) pacing.State {
+	var s pacing.State
+	if st.ThrottledUntil != nil {
+		s.ThrottledUntil = st.ThrottledUntil.UnixNano()
+	}
+	s.ConsecutiveThrottles = int(st.ConsecutiveThrottles)
+	if st.Checkpoint == nil {
+		return s
+	}
+	for _, c := range st.Checkpoint.Calls {
+		r := pacing.CallRecord{Call: pacing.Call(c.Call), Sent: c.Sent.UnixNano(), Outcome: outcomeByName(c.Outcome)}
+		if c.Answered != nil {
+			r.Answered = c.Answered.UnixNano()
+		}
+		s.Calls = append(s.Calls, r)
+	}
+	return s
+}
+
+func outcomeByName(n string) pacing.Outcome {
+	for o := pacing.Pending; o <= pacing.Abandoned; o++ {
+		if o.String() == n {
+			return o
+		}
+	}
+	return pacing.Uncertain
+}

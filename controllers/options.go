@@ -1,0 +1,70 @@
+package controllers
+
+import (
+	"net/http"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
+)
+
+// Options tune the controllers. The zero value of every field means "the production default" (see
+// withDefaults), so tests set only what they compress.
+type Options struct {
+	// AccountSelector restricts this process to the AccountQuotas whose labels match, and to their posts:
+	// several releases with disjoint selectors shard a fleet, and an account never splits across processes.
+	AccountSelector labels.Selector
+	// MaxConcurrentReconciles bounds the reconciles running at once, per controller.
+	MaxConcurrentReconciles int
+	// AccountStatusInterval is the least time between two status writes of one AccountQuota: usage and
+	// queue figures change with every call, so they are coalesced.
+	AccountStatusInterval time.Duration
+	// StatusPollInitial is the wait before the first status/fetch of a post; each later poll waits twice
+	// as long, up to StatusPollMax.
+	StatusPollInitial time.Duration
+	StatusPollMax     time.Duration
+	// CreatorInfoTTL is how long creator_info stays cached in the AccountQuota's status.
+	CreatorInfoTTL time.Duration
+	// CallTimeout is the deadline of one call to TikTok (an upload chunk has its own, longer one).
+	CallTimeout time.Duration
+	// TokenRefreshFraction is the part of an access token's lifetime after which it is refreshed.
+	TokenRefreshFraction float64
+	// Clock is the time source of every decision (a fake clock in tests of pacing and backoff).
+	Clock clock.Clock
+	// MediaClient reads the media of FileUpload posts (default: a client that never follows redirects).
+	// Tests hand in one that trusts their local HTTPS server.
+	MediaClient *http.Client
+	// Rand is the uniform [0,1) source of the backoff jitter (injectable so tests can pin delays).
+	Rand func() float64
+}
+
+func (o Options) withDefaults() Options {
+	if o.AccountSelector == nil {
+		o.AccountSelector = labels.Everything()
+	}
+	if o.MaxConcurrentReconciles <= 0 {
+		o.MaxConcurrentReconciles = 4
+	}
+	if o.AccountStatusInterval <= 0 {
+		o.AccountStatusInterval = 5 * time.Second
+	}
+	if o.StatusPollInitial <= 0 {
+		o.StatusPollInitial = 2 * time.Second
+	}
+	if o.StatusPollMax <= 0 {
+		o.StatusPollMax = time.Minute
+	}
+	if o.CreatorInfoTTL <= 0 {
+		o.CreatorInfoTTL = 6 * time.Hour
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 30 * time.Second
+	}
+	if o.TokenRefreshFraction <= 0 || o.TokenRefreshFraction >= 1 {
+		o.TokenRefreshFraction = 0.8
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	return o
+}

@@ -1,0 +1,168 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
+)
+
+// fail reasons TikTok gives for a processing failure that a new attempt may fix.
+var retryableFailReasons = map[string]bool{
+	"internal": true, "video_pull_failed": true, "photo_pull_failed": true,
+}
+
+// stepInFlight carries on with a post TikTok may already have: the uncertain attempt after a crash,
+// the upload of a FileUpload post, the processing poll.
+func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st := s.status()
+	switch {
+	case st.Phase == v1alpha1.PhasePublishing && st.PublishID == "":
+		res, err := r.interruptedInit(ctx, s)
+		return res, true, err
+	case st.Phase == v1alpha1.PhasePublishing:
+		res, err := r.stepUpload(s)
+		return res, true, err
+	case st.Phase == v1alpha1.PhaseProcessing:
+		res, err := r.poll(ctx, s)
+		return res, true, err
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// interruptedInit handles a post whose intent was written but whose answer was not: the process
+// stopped during the init call (this process never leaves an answer unwritten without keeping it in
+// memory). The cache may lag behind our own write, so the post is read live first.
+func (r *TikTokPostReconciler) interruptedInit(ctx context.Context, s *postScope) (ctrl.Result, error) {
+	live := &v1alpha1.TikTokPost{}
+	if err := r.APIReader.Get(ctx, clientKey(s.post), live); err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading the post live: %w", err)
+	}
+	if live.Status.Phase != v1alpha1.PhasePublishing || live.Status.PublishID != "" ||
+		live.Status.Attempts != s.status().Attempts {
+		return ctrl.Result{RequeueAfter: time.Millisecond}, nil // the cache was behind; look again
+	}
+	st := s.status()
+	if n := len(st.AttemptHistory); n > 0 && st.AttemptHistory[n-1].EndTime == nil {
+		h := &st.AttemptHistory[n-1]
+		h.EndTime = &metav1.MicroTime{Time: s.now}
+		h.Outcome = v1alpha1.AttemptOutcomeUncertain
+	}
+	st.LastError = &v1alpha1.PostError{Code: "uncertain_outcome", Time: &metav1.Time{Time: s.now},
+		Message: "the operator stopped while the init call was in flight", Retryable: true}
+	return r.uncertain(s, s.now, fmt.Sprintf("attempt %d was interrupted during the init call", st.Attempts)), nil
+}
+
+// poll asks TikTok how a post is doing, at a growing interval, inside the account's status/fetch window.
+func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Result, error) {
+	st := s.status()
+	m := s.mem
+	m.publishID = st.PublishID
+	m.pullFromURL = s.post.Spec.Video != nil && s.post.Spec.Video.Transfer != v1alpha1.TransferFileUpload
+	if m.pollInterval == 0 {
+		m.pollInterval = r.Options.StatusPollInitial // after a restart: poll now, then as usual
+	}
+	if s.now.Before(m.nextPoll) {
+		return ctrl.Result{RequeueAfter: m.nextPoll.Sub(s.now)}, nil
+	}
+	tok, err := r.Tokens.access(s.acctKey)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+	}
+	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
+	if !d.Granted {
+		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
+	ps, err := r.TikTok.forAccount(s.account).FetchStatus(callCtx, tok, st.PublishID)
+	cancel()
+	answered := r.Clock.Now()
+	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
+	next := func() ctrl.Result {
+		m.nextPoll = answered.Add(m.pollInterval)
+		m.pollInterval = min(2*m.pollInterval, r.Options.StatusPollMax)
+		return ctrl.Result{RequeueAfter: max(m.nextPoll.Sub(r.Clock.Now()), time.Millisecond)}
+	}
+	if err != nil {
+		te := asTikTokError(err)
+		switch tiktok.ClassOf(err) {
+		case tiktok.RateLimited:
+			until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, te.RetryAfter)
+			m.nextPoll = until
+			return ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, nil
+		case tiktok.TokenInvalid:
+			r.Tokens.invalidate(s.acctKey, tok)
+			r.kickAccount(s.account)
+			return next(), nil
+		case tiktok.Terminal:
+			r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok refused the status query for publish id %s: %s: %s",
+				st.PublishID, errorCode(te), te.Message))
+			return ctrl.Result{}, nil
+		default:
+			return next(), nil
+		}
+	}
+	st.ProcessingStatus = ps.Status
+	switch ps.Status {
+	case tiktok.StatusPublishComplete:
+		r.finished(s, answered, v1alpha1.PhasePublished, v1alpha1.ReasonPublished, ps.PostIDs)
+		return ctrl.Result{}, nil
+	case tiktok.StatusSendToUserInbox:
+		r.finished(s, answered, v1alpha1.PhaseDelivered, v1alpha1.ReasonDelivered, nil)
+		return ctrl.Result{}, nil
+	case tiktok.StatusFailed:
+		if n := len(st.AttemptHistory); n > 0 {
+			st.AttemptHistory[n-1].Outcome = v1alpha1.AttemptOutcomeProcessingFailed
+			st.AttemptHistory[n-1].Code = ps.FailReason
+		}
+		st.LastError = &v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
+			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]}
+		if retryableFailReasons[ps.FailReason] {
+			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), nil
+		}
+		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", ps.FailReason))
+		return ctrl.Result{}, nil
+	}
+	return next(), nil
+}
+
+// finished records the end of a post's journey: Published (with TikTok's post ids) or Delivered.
+func (r *TikTokPostReconciler) finished(s *postScope, at time.Time, phase v1alpha1.Phase, reason string, ids tiktok.PostIDs) {
+	st := s.status()
+	st.Phase = phase
+	st.PublishedAt = &metav1.Time{Time: at}
+	st.PostIDs = nil
+	for _, id := range ids {
+		st.PostIDs = append(st.PostIDs, fmt.Sprint(id))
+	}
+	st.UploadProgress = nil
+	msg := "published on TikTok"
+	if phase == v1alpha1.PhaseDelivered {
+		msg = "delivered to the creator's TikTok inbox"
+	}
+	markReady(&st.Conditions, s.post.Generation, reason, msg)
+	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	s.mem.publishID = ""
+	publishLatency.Observe(at.Sub(s.post.CreationTimestamp.Time).Seconds())
+	r.event(s.post, corev1.EventTypeNormal, reason, "Post %s after %d attempt(s)", msg, st.Attempts)
+}
+
+// cancelDownload asks TikTok to stop downloading a deleted post's media (PULL_FROM_URL only; best
+// effort: a post TikTok already published stays).
+func (r *TikTokPostReconciler) cancelDownload(ctx context.Context, acct, publishID string) {
+	tok, err := r.Tokens.access(acct)
+	if err != nil {
+		return
+	}
+	c := r.TikTok.forEndpoint(r.TikTok.endpointOf(acct))
+	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
+	defer cancel()
+	_ = c.Cancel(cctx, tok, publishID)
+}

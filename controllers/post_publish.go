@@ -1,0 +1,272 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
+)
+
+// maxHistory is how many attempts status.attemptHistory keeps.
+const maxHistory = 10
+
+// publish makes one attempt: it writes the intent, calls the init endpoint, and writes the answer. The
+// intent write carries the resourceVersion read; if it fails, no call is made (invariant 2: at most
+// once). The call and the answer's write are not cut short when the manager stops: an init call
+// interrupted half way is an uncertain outcome, which is worse than a slower shutdown.
+func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pacing.Reservation,
+	tok tiktok.AccessToken) (ctrl.Result, error) {
+	st := s.status()
+	start := res.At
+
+	// 1. The intent: phase Publishing, attempt N, its start time (the engine's send time, so that a
+	// restart rebuilds this exact call from the status).
+	st.Phase = v1alpha1.PhasePublishing
+	st.Attempts++
+	st.LastAttemptTime = &metav1.MicroTime{Time: start}
+	clearProjection(st)
+	st.AttemptHistory = append(st.AttemptHistory, v1alpha1.AttemptRecord{
+		Attempt: st.Attempts, StartTime: metav1.MicroTime{Time: start}})
+	if n := len(st.AttemptHistory); n > maxHistory {
+		st.AttemptHistory = st.AttemptHistory[n-maxHistory:]
+	}
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPublishing,
+		fmt.Sprintf("attempt %d: calling TikTok", st.Attempts))
+	if err := r.writeStatus(ctx, s, true); err != nil {
+		r.Engine.Complete(res, start, start, pacing.Abandoned)
+		r.kickHead(s.acctKey)
+		s.post.Status = *s.written.DeepCopy()
+		if apierrors.IsConflict(err) {
+			// The post changed since it was read: read it again; nothing was sent.
+			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	s.mem.lastProjection = time.Time{}
+
+	// 2. The call.
+	bg := context.WithoutCancel(ctx)
+	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)
+	out, err := r.initCall(callCtx, s, tok)
+	cancel()
+	answered := r.Clock.Now()
+	r.Engine.Complete(res, start, answered, engineOutcome(err))
+	r.kickHead(s.acctKey)
+
+	// 3. The answer, kept in memory until it is written.
+	h := &st.AttemptHistory[len(st.AttemptHistory)-1]
+	h.EndTime = &metav1.MicroTime{Time: answered}
+	var result ctrl.Result
+	if err == nil {
+		result = r.accepted(s, out, answered)
+	} else {
+		result = r.attemptFailed(s, err, tok, answered)
+	}
+	s.mem.unwritten = st.DeepCopy()
+	wctx, wcancel := context.WithTimeout(bg, r.Options.CallTimeout)
+	defer wcancel()
+	if werr := r.writeStatus(wctx, s, false); werr != nil {
+		return ctrl.Result{RequeueAfter: time.Second}, werr
+	}
+	return result, nil
+}
+
+// accepted records a successful init: the publish id, then either the upload (FileUpload) or the
+// processing poll.
+func (r *TikTokPostReconciler) accepted(s *postScope, out *initOutput, answered time.Time) ctrl.Result {
+	st := s.status()
+	h := &st.AttemptHistory[len(st.AttemptHistory)-1]
+	h.Outcome = v1alpha1.AttemptOutcomeAccepted
+	st.PublishID = out.publishID
+	st.LastError = nil
+	st.ProcessingStatus = ""
+	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	s.mem.publishID = out.publishID
+	s.mem.pullFromURL = out.uploadURL == "" && s.post.Spec.Video != nil
+	s.mem.notBefore = time.Time{}
+	r.event(s.post, corev1.EventTypeNormal, "Accepted", "TikTok accepted attempt %d (publish id %s)", st.Attempts, out.publishID)
+	if out.uploadURL != "" {
+		st.UploadProgress = &v1alpha1.UploadProgress{TotalBytes: out.plan.VideoSize}
+		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPublishing,
+			fmt.Sprintf("uploading %d bytes in %d chunks", out.plan.VideoSize, out.plan.TotalChunkCount))
+		r.startUpload(s, out)
+		return ctrl.Result{RequeueAfter: uploadProgressEvery}
+	}
+	st.Phase = v1alpha1.PhaseProcessing
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonProcessing,
+		"TikTok accepted the post and is processing it")
+	s.mem.pollInterval = r.Options.StatusPollInitial
+	s.mem.nextPoll = answered.Add(s.mem.pollInterval)
+	return ctrl.Result{RequeueAfter: max(s.mem.nextPoll.Sub(r.Clock.Now()), time.Millisecond)}
+}
+
+// Codes that mean "not now" rather than "never": the account's daily or pending cap is spent (by
+// another client: the engine keeps ours), or the app's daily user cap is reached. Posts wait, they do
+// not fail.
+var capCodes = map[string]bool{
+	"spam_risk_too_many_posts":         true,
+	"spam_risk_too_many_pending_share": true,
+	"reached_active_user_cap":          true,
+}
+
+// attemptFailed records a failed init call and decides: retry later, or fail for good.
+func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok.AccessToken, answered time.Time) ctrl.Result {
+	st := s.status()
+	h := &st.AttemptHistory[len(st.AttemptHistory)-1]
+	te := asTikTokError(err)
+	class := tiktok.ClassOf(err)
+	h.Code = te.Code
+	st.LastError = &v1alpha1.PostError{Code: errorCode(te), Message: truncate(te.Message, 512), HTTPStatus: int32(te.HTTPStatus),
+		LogID: te.LogID, Time: &metav1.Time{Time: answered}, Retryable: class != tiktok.Terminal || capCodes[te.Code]}
+	switch class {
+	case tiktok.RateLimited:
+		h.Outcome = v1alpha1.AttemptOutcomeRateLimited
+		r.Engine.Throttled(s.acctKey, callOf(&s.post.Spec), answered, te.RetryAfter)
+		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRateLimited, true, false)
+	case tiktok.TokenInvalid:
+		// TikTok did not take the post; refresh the token and try again at once (not counted as a failure
+		// of the post: the account's reconcile refreshes).
+		h.Outcome = v1alpha1.AttemptOutcomeRejected
+		r.Tokens.invalidate(s.acctKey, tok)
+		r.kickAccount(s.account)
+		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, false, true)
+	case tiktok.Retryable:
+		h.Outcome = v1alpha1.AttemptOutcomeRetryableError
+		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRetryableError, false, false)
+	case tiktok.Uncertain:
+		h.Outcome = v1alpha1.AttemptOutcomeUncertain
+		return r.uncertain(s, answered, fmt.Sprintf("attempt %d: no usable answer from TikTok (%s)", st.Attempts, te.Error()))
+	}
+	h.Outcome = v1alpha1.AttemptOutcomeRejected
+	switch {
+	case capCodes[te.Code]:
+		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonQuotaExhausted, true, false)
+	case te.Code == "spam_risk_user_banned_from_posting":
+		r.kickAccount(s.account)
+		r.fail(s, v1alpha1.ReasonAccountBanned, "TikTok refused the post: the creator is banned from posting")
+	case te.Code == "privacy_level_option_mismatch":
+		r.fail(s, v1alpha1.ReasonPrivacyLevelNotAllowed, "TikTok refused spec.privacyLevel: "+te.Message)
+	case te.Code == "url_ownership_unverified":
+		r.fail(s, v1alpha1.ReasonMediaURLNotAllowed, "TikTok refused the media URL (its domain is not verified for the app): "+te.Message)
+	default:
+		r.fail(s, v1alpha1.ReasonTikTokRejected, fmt.Sprintf("TikTok refused the post: %s: %s", errorCode(te), te.Message))
+	}
+	return ctrl.Result{}
+}
+
+// uncertain handles an attempt whose outcome is unknown: TikTok may have taken the post. Under
+// onUncertainOutcome Fail the post fails with reason UncertainOutcome (a human checks the creator's
+// profile and sets the retry annotation); under Retry it is tried again.
+func (r *TikTokPostReconciler) uncertain(s *postScope, at time.Time, msg string) ctrl.Result {
+	if s.post.Spec.OnUncertainOutcome == v1alpha1.UncertainOutcomeRetry {
+		return r.retryLater(s, at, 0, v1alpha1.ReasonUncertainOutcome, false, false)
+	}
+	r.fail(s, v1alpha1.ReasonUncertainOutcome, msg+"; TikTok may have accepted the post: check the creator's profile, "+
+		"then set the annotation "+v1alpha1.RetryAnnotation+" to publish again")
+	return ctrl.Result{}
+}
+
+// retryLater schedules the next attempt after a jittered backoff (the account's backoff settings;
+// Retry-After, when TikTok sends one, is a floor), unless maxAttempts or the deadline ends the post.
+// With noBackoff the next attempt may go at once (a refreshed token is not a failure of the post).
+func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter time.Duration, reason string,
+	throttled, noBackoff bool) ctrl.Result {
+	st, spec := s.status(), &s.post.Spec
+	if st.Attempts >= maxAttempts(spec) {
+		r.fail(s, v1alpha1.ReasonMaxAttemptsExceeded, fmt.Sprintf("gave up after %d attempts%s", st.Attempts, lastErrorText(st)))
+		return ctrl.Result{}
+	}
+	var prev time.Duration
+	if st.BackoffDelay != nil {
+		prev = st.BackoffDelay.Duration
+	}
+	delay := backoffOf(s.account.Spec.Backoff).Delay(int(st.Attempts), prev, r.random(), retryAfter)
+	if noBackoff {
+		delay = 0
+	}
+	next := at.Add(delay)
+	if until, _ := r.Engine.Cooldown(s.acctKey); until.After(next) {
+		next = until
+	}
+	if spec.Deadline != nil && next.After(spec.Deadline.Time) {
+		r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf("the next attempt (not before %s) would come after the deadline %s%s",
+			next.UTC().Format(time.RFC3339), spec.Deadline.UTC().Format(time.RFC3339), lastErrorText(st)))
+		return ctrl.Result{}
+	}
+	if len(st.AttemptHistory) > 0 {
+		st.AttemptHistory[len(st.AttemptHistory)-1].Delay = &metav1.Duration{Duration: delay}
+	}
+	st.Phase = v1alpha1.PhaseQueued
+	st.PublishID, st.ProcessingStatus, st.UploadProgress = "", "", nil
+	st.BackoffDelay = &metav1.Duration{Duration: delay}
+	st.NextAttemptTime = &metav1.Time{Time: next.Truncate(time.Second).Add(time.Second)}
+	st.QueuePosition = 0
+	msg := fmt.Sprintf("attempt %d failed (%s); next attempt not before %s", st.Attempts, lastErrorCode(st),
+		next.UTC().Format(time.RFC3339Nano))
+	markProgressing(&st.Conditions, s.post.Generation, reason, msg)
+	setThrottled(&st.Conditions, s.post.Generation, throttled, reason, msg)
+	s.mem.notBefore, s.mem.lastProjection = next, next
+	s.mem.publishID, s.mem.nextPoll, s.mem.upload = "", time.Time{}, nil
+	backoffSeconds.Observe(delay.Seconds())
+	r.event(s.post, corev1.EventTypeWarning, reason, "%s (backoff %s)", msg, delay)
+	return ctrl.Result{RequeueAfter: max(next.Sub(r.Clock.Now()), time.Millisecond)}
+}
+
+func (r *TikTokPostReconciler) random() float64 {
+	if r.Options.Rand != nil {
+		return r.Options.Rand()
+	}
+	return rand.Float64()
+}
+
+// engineOutcome tells the engine which windows keep counting a call, from the client's error class.
+func engineOutcome(err error) pacing.Outcome {
+	switch tiktok.ClassOf(err) {
+	case tiktok.OK:
+		return pacing.Accepted
+	case tiktok.RateLimited:
+		return pacing.Throttled
+	case tiktok.Uncertain:
+		return pacing.Uncertain
+	default:
+		return pacing.Rejected
+	}
+}
+
+// asTikTokError returns the client's typed error, or wraps any other error as one.
+func asTikTokError(err error) *tiktok.Error {
+	var te *tiktok.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	return &tiktok.Error{Class: tiktok.ClassOf(err), Message: err.Error(), Err: err}
+}
+
+// errorCode is TikTok's code, or a word for an answer that carried none.
+func errorCode(te *tiktok.Error) string {
+	switch {
+	case te.Code != "":
+		return te.Code
+	case te.HTTPStatus != 0:
+		return fmt.Sprintf("http_%d", te.HTTPStatus)
+	default:
+		return "transport_error"
+	}
+}
+
+func lastErrorCode(st *v1alpha1.TikTokPostStatus) string {
+	if st.LastError == nil {
+		return "unknown"
+	}
+	return st.LastError.Code
+}

@@ -1,0 +1,278 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+)
+
+// accountWait is how long a post waits before looking at a missing or unready account again; the
+// AccountQuota watch wakes it sooner when the account changes.
+const accountWait = 5 * time.Minute
+
+// stepAccount finds the post's AccountQuota and prepares its pacing state. A missing or unready account
+// holds the post back (it is not Failed: GitOps may apply the account after its posts).
+func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st := s.status()
+	gen := s.post.Generation
+	s.acctKey = accountKey(s.post.Namespace, s.post.Spec.AccountRef.Name)
+	if s.mem.account != "" && s.mem.account != s.acctKey {
+		r.Engine.Remove(s.mem.account, s.post.Name) // accountRef changed before the first attempt
+	}
+	s.mem.account = s.acctKey
+
+	aq := &v1alpha1.AccountQuota{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: s.post.Namespace, Name: s.post.Spec.AccountRef.Name}, aq)
+	if apierrors.IsNotFound(err) {
+		r.Engine.Remove(s.acctKey, s.post.Name)
+		if inFlight(st.Phase) {
+			return ctrl.Result{RequeueAfter: accountWait}, true, nil
+		}
+		clearProjection(st)
+		markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotFound,
+			fmt.Sprintf("AccountQuota %q not found in namespace %q", s.post.Spec.AccountRef.Name, s.post.Namespace))
+		return ctrl.Result{RequeueAfter: accountWait}, true, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, true, err
+	}
+	s.account = aq
+	if err := r.Accounts.prepare(ctx, aq); err != nil {
+		return ctrl.Result{}, true, err
+	}
+
+	ready := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionReady)
+	if ready != nil && ready.Reason == v1alpha1.ReasonAccountBanned && !inFlight(st.Phase) {
+		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("account %s is banned from posting: %s", aq.Name, ready.Message))
+		return ctrl.Result{}, true, nil
+	}
+	if ready == nil || ready.Status != metav1.ConditionTrue {
+		if inFlight(st.Phase) {
+			// A post TikTok already has keeps going as long as a token is loaded (the poll needs one).
+			return ctrl.Result{}, false, nil
+		}
+		r.Engine.Remove(s.acctKey, s.post.Name)
+		clearProjection(st)
+		msg := fmt.Sprintf("AccountQuota %s is not ready", aq.Name)
+		if ready != nil {
+			msg += ": " + ready.Reason + ": " + ready.Message
+		}
+		if meta.IsStatusConditionTrue(aq.Status.Conditions, v1alpha1.ConditionStalled) {
+			markStalled(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)
+		} else {
+			markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)
+		}
+		return ctrl.Result{RequeueAfter: accountWait}, true, nil
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// stepSuspend holds back a post (or all posts of an account) that is suspended and not yet in flight.
+func (r *TikTokPostReconciler) stepSuspend(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	if !s.post.Spec.Suspend && !s.account.Spec.Suspend {
+		return ctrl.Result{}, false, nil
+	}
+	st := s.status()
+	r.Engine.Remove(s.acctKey, s.post.Name)
+	r.kickHead(s.acctKey)
+	clearProjection(st)
+	msg := "spec.suspend is true"
+	if !s.post.Spec.Suspend {
+		msg = fmt.Sprintf("AccountQuota %s is suspended", s.account.Name)
+	}
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonSuspended, msg)
+	return ctrl.Result{}, true, nil
+}
+
+// stepPreflight checks, before any quota is spent, what would make TikTok refuse the post: the privacy
+// level must be one the creator allows, and every media URL must lie under the account's allowed
+// prefixes (the operator's guard against being pointed at internal addresses).
+func (r *TikTokPostReconciler) stepPreflight(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	spec := &s.post.Spec
+	if reason, msg := preflight(spec, s.account); reason != "" {
+		r.fail(s, reason, msg)
+		return ctrl.Result{}, true, nil
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// preflight returns a failure reason and message, or "" when the post may spend quota.
+func preflight(spec *v1alpha1.TikTokPostSpec, aq *v1alpha1.AccountQuota) (string, string) {
+	if spec.Mode != v1alpha1.ModeUpload && spec.PrivacyLevel != "" && aq.Status.Creator != nil {
+		opts := aq.Status.Creator.PrivacyLevelOptions
+		if !slices.Contains(opts, string(spec.PrivacyLevel)) {
+			return v1alpha1.ReasonPrivacyLevelNotAllowed, fmt.Sprintf(
+				"spec.privacyLevel %s is not among the creator's privacy level options %v", spec.PrivacyLevel, opts)
+		}
+	}
+	var urls []string
+	fileUpload := false
+	if spec.Video != nil {
+		urls = append(urls, spec.Video.URL)
+		fileUpload = spec.Video.Transfer == v1alpha1.TransferFileUpload
+	}
+	if spec.Photo != nil {
+		urls = append(urls, spec.Photo.URLs...)
+	}
+	prefixes := aq.Spec.AllowedMediaPrefixes
+	if len(prefixes) == 0 {
+		if fileUpload {
+			return v1alpha1.ReasonMediaURLNotAllowed, fmt.Sprintf(
+				"spec.video.transfer FileUpload makes the operator download the media, and AccountQuota %s "+
+					"lists no spec.allowedMediaPrefixes", aq.Name)
+		}
+		return "", ""
+	}
+	for _, u := range urls {
+		if !hasAnyPrefix(u, prefixes) {
+			return v1alpha1.ReasonMediaURLNotAllowed, fmt.Sprintf(
+				"media URL %s is outside the AccountQuota's spec.allowedMediaPrefixes %v", u, prefixes)
+		}
+	}
+	return "", ""
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// stepLimits ends retries at the deadline and at maxAttempts.
+func (r *TikTokPostReconciler) stepLimits(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st, spec := s.status(), &s.post.Spec
+	if spec.Deadline != nil && !s.now.Before(spec.Deadline.Time) {
+		r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
+			"the deadline %s passed before TikTok accepted the post (%d attempts)",
+			spec.Deadline.UTC().Format(time.RFC3339), st.Attempts))
+		return ctrl.Result{}, true, nil
+	}
+	if st.Attempts >= maxAttempts(spec) {
+		r.fail(s, v1alpha1.ReasonMaxAttemptsExceeded, fmt.Sprintf("gave up after %d attempts%s", st.Attempts, lastErrorText(st)))
+		return ctrl.Result{}, true, nil
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// stepSchedule holds a post until its publishAt; it does not wait in the queue meanwhile.
+func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st, spec := s.status(), &s.post.Spec
+	if spec.PublishAt == nil || !s.now.Before(spec.PublishAt.Time) {
+		return ctrl.Result{}, false, nil
+	}
+	r.Engine.Remove(s.acctKey, s.post.Name)
+	st.Phase = v1alpha1.PhaseScheduled
+	st.NextAttemptTime = spec.PublishAt.DeepCopy()
+	st.QueuePosition = 0
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonScheduled,
+		"waiting for spec.publishAt "+spec.PublishAt.UTC().Format(time.RFC3339))
+	return ctrl.Result{RequeueAfter: spec.PublishAt.Sub(s.now)}, true, nil
+}
+
+// stepQueue puts the post in its account's fair queue and asks for a slot. The head of the queue gets
+// one when the windows allow and publishes; every other post is told its projected slot, written to
+// status only when it moves by more than a window (a backlog of n posts must not cost n^2 writes).
+func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st, spec := s.status(), &s.post.Spec
+	notBefore := s.mem.notBefore
+	if notBefore.IsZero() && st.Attempts > 0 && st.LastError != nil && st.NextAttemptTime != nil {
+		notBefore = st.NextAttemptTime.Time // after a restart: the backoff written to status
+	}
+	w := pacing.Waiter{Key: s.post.Name, Priority: spec.Priority, Created: s.post.CreationTimestamp.Time,
+		Name: s.post.Name, Call: callOf(spec)}
+	if spec.PublishAt != nil {
+		w.PublishAt = spec.PublishAt.Time
+	}
+	if notBefore.After(w.PublishAt) {
+		w.PublishAt = notBefore
+	}
+	r.Engine.Enqueue(s.acctKey, w)
+
+	tok, err := r.Tokens.access(s.acctKey)
+	if err != nil {
+		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonAccountNotReady,
+			fmt.Sprintf("waiting for the credentials of AccountQuota %s", s.account.Name))
+		return ctrl.Result{RequeueAfter: 2 * time.Second}, true, nil
+	}
+	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
+	if !d.Granted {
+		r.project(s, d)
+		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, true, nil
+	}
+	res, err := r.publish(ctx, s, d.Reservation, tok)
+	return res, true, err
+}
+
+// project records a queued post's projected slot. The projection is rewritten only when it moves by more
+// than one postInit window, or when the post enters the queue.
+func (r *TikTokPostReconciler) project(s *postScope, d pacing.Decision) {
+	st := s.status()
+	window := limitsOf(s.account.Spec.Limits).PostInit.Window
+	entering := st.Phase != v1alpha1.PhaseQueued || st.NextAttemptTime == nil
+	st.Phase = v1alpha1.PhaseQueued
+	if !meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionThrottled) {
+		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonQueued,
+			fmt.Sprintf("waiting for a slot of AccountQuota %s", s.account.Name))
+	}
+	last := s.mem.lastProjection
+	if last.IsZero() && st.NextAttemptTime != nil {
+		last = st.NextAttemptTime.Time
+	}
+	moved := d.NotBefore.Sub(last)
+	if entering || moved > window || moved < -window {
+		st.NextAttemptTime = &metav1.Time{Time: d.NotBefore.Truncate(time.Second).Add(time.Second)}
+		st.QueuePosition = int32(d.Position) + 1
+		s.mem.lastProjection = d.NotBefore
+	}
+}
+
+// fail ends the post: Failed, Stalled with the reason, an Event. Nothing is dropped silently.
+func (r *TikTokPostReconciler) fail(s *postScope, reason, msg string) {
+	st := s.status()
+	st.Phase = v1alpha1.PhaseFailed
+	clearProjection(st)
+	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	markStalled(&st.Conditions, s.post.Generation, reason, msg)
+	if s.acctKey != "" {
+		r.Engine.Remove(s.acctKey, s.post.Name)
+	}
+	r.event(s.post, corev1.EventTypeWarning, reason, "%s", msg)
+}
+
+func clearProjection(st *v1alpha1.TikTokPostStatus) {
+	st.NextAttemptTime = nil
+	st.QueuePosition = 0
+}
+
+func inFlight(p v1alpha1.Phase) bool {
+	return p == v1alpha1.PhasePublishing || p == v1alpha1.PhaseProcessing
+}
+
+func maxAttempts(spec *v1alpha1.TikTokPostSpec) int32 {
+	if spec.MaxAttempts <= 0 {
+		return 10
+	}
+	return spec.MaxAttempts
+}
+
+func lastErrorText(st *v1alpha1.TikTokPostStatus) string {
+	if st.LastError == nil {
+		return ""
+	}
+	return fmt.Sprintf("; last error: %s: %s", st.LastError.Code, st.LastError.Message)
+}

@@ -1,0 +1,254 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+)
+
+// Field indexes of the cache.
+const (
+	// indexAccountRef indexes TikTokPosts by spec.accountRef.name.
+	indexAccountRef = "spec.accountRef.name"
+	// indexSecretRef indexes AccountQuotas by spec.credentialsSecretRef.name.
+	indexSecretRef = "spec.credentialsSecretRef.name"
+)
+
+// eventFor is a wake-up sent to a controller outside the watches.
+type eventFor = event.GenericEvent
+
+// RestrictSecretCache limits the manager's cache (and so its list/watch of Secrets) to the Secrets that
+// carry the credentials label: the operator never sees any other Secret.
+func RestrictSecretCache(opts *cache.Options) {
+	if opts.ByObject == nil {
+		opts.ByObject = map[client.Object]cache.ByObject{}
+	}
+	opts.ByObject[&corev1.Secret{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}),
+	}
+}
+
+// Setup builds the shared pacing engine, token store and TikTok clients, and registers both
+// reconcilers with mgr. Tests call it too, so a test manager is the production one.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	opts = opts.withDefaults()
+	registerMetrics()
+	ctx := context.Background()
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &v1alpha1.TikTokPost{}, indexAccountRef, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.TikTokPost).Spec.AccountRef.Name}
+	}); err != nil {
+		return fmt.Errorf("indexing posts by account: %w", err)
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.AccountQuota{}, indexSecretRef, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.AccountQuota).Spec.CredentialsSecretRef.Name}
+	}); err != nil {
+		return fmt.Errorf("indexing accounts by Secret: %w", err)
+	}
+
+	engine := pacing.NewEngine(opts.Clock, opts.Rand)
+	accounts := newAccountRegistry(engine, mgr.GetClient(), opts.Clock.Now)
+	tokens := newTokenStore()
+	pool := newClientPool(opts.CallTimeout, opts.Clock, opts.MediaClient)
+	base := &baseContext{}
+	if err := mgr.Add(base); err != nil {
+		return err
+	}
+	postsCollectorReader.set(mgr.GetClient())
+
+	aqr := &AccountQuotaReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
+		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Options: opts,
+		kicks: make(chan eventFor, 1024),
+	}
+	ptr := &TikTokPostReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
+		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Options: opts,
+		kicks: make(chan eventFor, 4096), accountKicks: aqr.kicks, base: base,
+		posts: map[types.NamespacedName]*postMemory{},
+	}
+	if err := aqr.setupWithManager(mgr); err != nil {
+		return err
+	}
+	return ptr.setupWithManager(mgr)
+}
+
+func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
+	sel := r.Options.AccountSelector
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("accountquota").
+		For(&v1alpha1.AccountQuota{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return sel.Matches(labels.Set(o.GetLabels()))
+		}))).
+		// A Secret change (tokens put in by a human, the label added) wakes the accounts that use it.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.accountsOfSecret)).
+		// A post that changes phase changes the account's queue figures.
+		Watches(&v1alpha1.TikTokPost{}, handler.EnqueueRequestsFromMapFunc(accountOfPost),
+			builder.WithPredicates(phaseChanged())).
+		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+func (r *TikTokPostReconciler) setupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("tiktokpost").
+		For(&v1alpha1.TikTokPost{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// An account that changes (becomes ready, is suspended, gets creator info) wakes its posts.
+		Watches(&v1alpha1.AccountQuota{}, handler.EnqueueRequestsFromMapFunc(r.postsOfAccount),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged()))).
+		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
+		Complete(r)
+}
+
+// accountOfPost maps a post to its account.
+func accountOfPost(_ context.Context, o client.Object) []reconcile.Request {
+	p := o.(*v1alpha1.TikTokPost)
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}}}
+}
+
+// accountsOfSecret maps a Secret to the accounts that name it.
+func (r *AccountQuotaReconciler) accountsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.AccountQuotaList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
+
+// postsOfAccount maps an account to the posts that still wait on it (ended posts are left alone).
+func (r *TikTokPostReconciler) postsOfAccount(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.TikTokPostList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAccountRef: o.GetName()}); err != nil {
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		switch list.Items[i].Status.Phase {
+		case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered, v1alpha1.PhaseFailed:
+			continue
+		}
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return out
+}
+
+// phaseChanged passes post updates that change the phase, creations and deletions.
+func phaseChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*v1alpha1.TikTokPost)
+		n, ok2 := e.ObjectNew.(*v1alpha1.TikTokPost)
+		return !ok1 || !ok2 || o.Status.Phase != n.Status.Phase
+	}}
+}
+
+// readyChanged passes account updates that change the Ready condition or the creator info.
+func readyChanged() predicate.Predicate {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*v1alpha1.AccountQuota)
+		n, ok2 := e.ObjectNew.(*v1alpha1.AccountQuota)
+		if !ok1 || !ok2 {
+			return true
+		}
+		ready := func(a *v1alpha1.AccountQuota) string {
+			for _, c := range a.Status.Conditions {
+				if c.Type == v1alpha1.ConditionReady {
+					return string(c.Status) + c.Reason
+				}
+			}
+			return ""
+		}
+		return ready(o) != ready(n) || (o.Status.Creator == nil) != (n.Status.Creator == nil)
+	}}
+}
+
+// kickHead wakes the post at the head of an account's queue: a slot may have opened before the time it
+// was told (an answer came early, a post left the queue).
+func (r *TikTokPostReconciler) kickHead(acct string) {
+	key, ok := r.Engine.Head(acct)
+	if !ok {
+		return
+	}
+	ns, _ := splitKey(acct)
+	r.kick(r.kicks, &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key}})
+}
+
+// kickPost wakes one post (its upload ended).
+func (r *TikTokPostReconciler) kickPost(p *v1alpha1.TikTokPost) { r.kick(r.kicks, p) }
+
+// kickAccount wakes an account's reconciler (its token was refused).
+func (r *TikTokPostReconciler) kickAccount(aq *v1alpha1.AccountQuota) { r.kick(r.accountKicks, aq) }
+
+// kick never blocks a reconcile: when the channel is full the wake-up is dropped and the object's own
+// requeue time still comes.
+func (r *TikTokPostReconciler) kick(ch chan eventFor, o client.Object) {
+	select {
+	case ch <- eventFor{Object: o}:
+	default:
+	}
+}
+
+// baseContext hands the manager's lifetime context to work that outlives a reconcile (uploads).
+type baseContext struct {
+	mu  sync.Mutex
+	ctx context.Context
+}
+
+func (b *baseContext) Start(ctx context.Context) error {
+	b.mu.Lock()
+	b.ctx = ctx
+	b.mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+func (b *baseContext) get() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx == nil {
+		return context.Background()
+	}
+	return b.ctx
+}
+
+var _ manager.Runnable = &baseContext{}
+
+func (r *TikTokPostReconciler) baseContext() context.Context { return r.base.get() }
+
+// splitKey splits an account key namespace/name.
+func splitKey(key string) (namespace, name string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}
+
+// clientKey is the object's namespace/name.
+func clientKey(o client.Object) types.NamespacedName { return client.ObjectKeyFromObject(o) }

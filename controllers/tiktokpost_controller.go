@@ -1,0 +1,258 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+)
+
+// TikTokPostReconciler drives one post through its phases: Pending, Scheduled (before publishAt), Queued
+// (waiting for a slot of its account), Publishing (intent written, init call, upload), Processing (TikTok
+// works on it; status/fetch polled), and then Published, Delivered (Upload mode) or Failed with a reason.
+//
+// It is thin: the pacing engine decides when a call may go, the TikTok client makes it, and this type
+// reads, decides and writes status. Status is written only when it changes in meaning (invariant 5).
+type TikTokPostReconciler struct {
+	client.Client
+	// APIReader reads past the cache: used before declaring an outcome uncertain, where a stale cache
+	// would turn our own recorded answer into a false alarm.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.Clock
+	Engine    *pacing.Engine
+	Accounts  *accountRegistry
+	Tokens    *tokenStore
+	TikTok    *clientPool
+	Options   Options
+
+	// kicks wakes posts up ahead of their projected time (a new head of a queue, an upload finished);
+	// accountKicks wakes accounts (a token TikTok refused).
+	kicks, accountKicks chan eventFor
+	base                *baseContext
+
+	mu sync.Mutex
+	// posts holds what the process knows of a post beyond its status: precise backoff expiry, poll
+	// schedule, the answer not yet written, the upload in progress. Keyed by namespace/name.
+	posts map[types.NamespacedName]*postMemory
+}
+
+// postMemory is the in-memory side of a post; it may be lost with the process and is rebuilt from the
+// status (less precisely) after a restart.
+type postMemory struct {
+	uid          types.UID
+	account      string
+	notBefore    time.Time // backoff expiry with full precision (status keeps seconds)
+	nextPoll     time.Time
+	pollInterval time.Duration
+	// unwritten is a status that carries a TikTok answer and could not be written yet: it is applied
+	// before anything else on the next reconcile, so an answer is never lost to a failed write.
+	unwritten *v1alpha1.TikTokPostStatus
+	upload    *uploadJob
+	// lastProjection is the projected slot written to status (to rewrite it only when it moves).
+	lastProjection time.Time
+	publishID      string // for a cancel when the post is deleted mid-download
+	pullFromURL    bool
+}
+
+func (r *TikTokPostReconciler) memory(key types.NamespacedName, uid types.UID) *postMemory {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.posts[key]
+	if m == nil || m.uid != uid {
+		m = &postMemory{uid: uid}
+		r.posts[key] = m
+	}
+	return m
+}
+
+// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=tiktokposts,verbs=get;list;watch
+// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=tiktokposts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+
+// Reconcile moves a post one step along. Each step reads the post, decides, and returns; the status is
+// written once at the end when it changed (the intent and the init answer are written at once, inside
+// the publish step, because the at-most-once rule depends on them).
+func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	post := &v1alpha1.TikTokPost{}
+	if err := r.Get(ctx, req.NamespacedName, post); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forgetPost(ctx, req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !post.DeletionTimestamp.IsZero() {
+		r.forgetPost(ctx, req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	mem := r.memory(req.NamespacedName, post.UID)
+	written := post.Status.DeepCopy()
+	if mem.unwritten != nil {
+		// A TikTok answer from an earlier reconcile that could not be written: it wins over the cache.
+		post.Status = *mem.unwritten.DeepCopy()
+	}
+	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now()}
+
+	res, err := r.reconcile(ctx, s)
+	if werr := r.writeStatus(ctx, s, false); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return res, err
+}
+
+// postScope is one reconcile of one post: the object as it is being changed, the status as last
+// written (to decide whether a write is needed), the post's memory and the time of the decision.
+type postScope struct {
+	post    *v1alpha1.TikTokPost
+	written *v1alpha1.TikTokPostStatus
+	mem     *postMemory
+	now     time.Time
+	account *v1alpha1.AccountQuota
+	acctKey string
+}
+
+func (s *postScope) status() *v1alpha1.TikTokPostStatus { return &s.post.Status }
+
+// reconcile runs the steps in order; the first that has the last word ends the reconcile.
+func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctrl.Result, error) {
+	st := s.status()
+	st.ObservedGeneration = s.post.Generation
+	if st.Phase == "" {
+		st.Phase = v1alpha1.PhasePending
+		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPending, "waiting to be queued")
+	}
+	steps := []func(context.Context, *postScope) (ctrl.Result, bool, error){
+		r.stepRetryAnnotation,
+		r.stepEnded,
+		r.stepInFlight,
+		r.stepAccount,
+		r.stepSuspend,
+		r.stepPreflight,
+		r.stepLimits,
+		r.stepSchedule,
+		r.stepQueue,
+	}
+	for _, step := range steps {
+		res, done, err := step(ctx, s)
+		if done || err != nil {
+			return untilDeadline(res, s), err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// untilDeadline makes sure a post that still waits wakes up at its deadline to be failed on time.
+func untilDeadline(res ctrl.Result, s *postScope) ctrl.Result {
+	d := s.post.Spec.Deadline
+	if d == nil || s.status().Phase == v1alpha1.PhaseFailed || s.status().Phase == v1alpha1.PhasePublished ||
+		s.status().Phase == v1alpha1.PhaseDelivered {
+		return res
+	}
+	left := max(d.Sub(s.now), time.Millisecond)
+	if res.RequeueAfter == 0 || left < res.RequeueAfter {
+		res.RequeueAfter = left
+	}
+	return res
+}
+
+// writeStatus writes the post's status if it changed in meaning since it was last written. With lock,
+// the write carries the resourceVersion read and fails if the post changed meanwhile (the intent write).
+func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope, lock bool) error {
+	if equality.Semantic.DeepEqual(s.written, &s.post.Status) {
+		return nil
+	}
+	base := s.post.DeepCopy()
+	base.Status = *s.written
+	var patch client.Patch = client.MergeFrom(base)
+	if lock {
+		patch = client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+	}
+	desired := s.post.Status.DeepCopy()
+	if err := r.Status().Patch(ctx, s.post, patch); err != nil {
+		s.post.Status = *desired
+		return fmt.Errorf("writing the status of %s/%s: %w", s.post.Namespace, s.post.Name, err)
+	}
+	statusWrites.WithLabelValues("TikTokPost").Inc()
+	s.written = s.post.Status.DeepCopy()
+	s.mem.unwritten = nil
+	return nil
+}
+
+// event records an Event on the post; messages never carry tokens (they come from status fields).
+func (r *TikTokPostReconciler) event(post *v1alpha1.TikTokPost, typ, reason, format string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(post, nil, typ, reason, reason, format, args...)
+	}
+}
+
+// stepRetryAnnotation restarts a Failed post when the retry annotation carries a new value, and re-runs
+// a post that failed its pre-flight checks once its spec changed.
+func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st := s.status()
+	v := s.post.Annotations[v1alpha1.RetryAnnotation]
+	retry := v != "" && v != st.LastRetryAnnotation
+	if retry {
+		st.LastRetryAnnotation = v
+	}
+	specFixed := st.Phase == v1alpha1.PhaseFailed && st.Attempts == 0 && s.written.ObservedGeneration != s.post.Generation
+	if st.Phase != v1alpha1.PhaseFailed || (!retry && !specFixed) {
+		return ctrl.Result{}, false, nil
+	}
+	st.Phase = v1alpha1.PhasePending
+	st.Attempts = 0
+	st.LastError, st.BackoffDelay, st.NextAttemptTime = nil, nil, nil
+	st.PublishID, st.ProcessingStatus, st.UploadProgress, st.QueuePosition = "", "", nil, 0
+	s.mem.notBefore, s.mem.upload = time.Time{}, nil
+	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonRetrying, "restarted by the retry annotation or a spec change")
+	r.event(s.post, corev1.EventTypeNormal, v1alpha1.ReasonRetrying, "Post restarted (attempts reset)")
+	return ctrl.Result{}, false, nil
+}
+
+// stepEnded stops at the end states: nothing more to do for them, and they leave the queue.
+func (r *TikTokPostReconciler) stepEnded(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	switch s.status().Phase {
+	case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered, v1alpha1.PhaseFailed:
+		if s.mem.account != "" {
+			r.Engine.Remove(s.mem.account, s.post.Name)
+		}
+		return ctrl.Result{}, true, nil
+	}
+	return ctrl.Result{}, false, nil
+}
+
+// forgetPost drops a deleted post: it leaves its account's queue, and a download TikTok is still making
+// for it is cancelled (best effort: TikTok only cancels PULL_FROM_URL downloads).
+func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.NamespacedName) {
+	r.mu.Lock()
+	m := r.posts[key]
+	delete(r.posts, key)
+	r.mu.Unlock()
+	if m == nil || m.account == "" {
+		return
+	}
+	r.Engine.Remove(m.account, key.Name)
+	r.kickHead(m.account)
+	if m.publishID != "" && m.pullFromURL {
+		r.cancelDownload(ctx, m.account, m.publishID)
+	}
+	if m.upload != nil {
+		m.upload.cancel()
+	}
+}

@@ -1,0 +1,324 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/controllers"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+)
+
+// Compressed time: the tests keep TikTok's shapes (n calls per window) with windows of seconds.
+const (
+	testWindow      = 3 * time.Second
+	testMinInterval = 100 * time.Millisecond
+)
+
+// env is one test's world: its own namespace, its own simulator, and the managers it starts.
+type env struct {
+	t      *testing.T
+	ns     string
+	sim    *tiktoksim.Server
+	simURL string
+	logs   *syncBuffer
+	writes *writeCounter
+}
+
+// newEnv makes a namespace and a simulator with compressed windows; simCfg adjusts the simulator.
+func newEnv(t *testing.T, simCfg func(*tiktoksim.Config)) *env {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	if err := k8sClient.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating the namespace: %v", err)
+	}
+	c := tiktoksim.DefaultConfig()
+	w := tiktoksim.Duration(testWindow)
+	for k, l := range c.Limits {
+		l.Window = w
+		c.Limits[k] = l
+	}
+	c.DailyPosts = tiktoksim.Limit{Requests: 1000, Window: tiktoksim.Duration(24 * time.Hour)}
+	c.PendingShares = tiktoksim.Limit{Requests: 1000, Window: tiktoksim.Duration(24 * time.Hour)}
+	c.Processing.Delay = tiktoksim.Duration(300 * time.Millisecond)
+	if simCfg != nil {
+		simCfg(&c)
+	}
+	sim := tiktoksim.New(c)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &env{t: t, ns: ns.Name, sim: sim, simURL: srv.URL, logs: &syncBuffer{}, writes: newWriteCounter()}
+}
+
+// accountOpts adjust an AccountQuota before it is created.
+type accountOpt func(*v1alpha1.AccountQuota)
+
+// account creates a creator on the simulator, its labelled credentials Secret, and its AccountQuota
+// with compressed windows that match the simulator's.
+func (e *env) account(name string, opts ...accountOpt) *v1alpha1.AccountQuota {
+	e.t.Helper()
+	simName := e.ns + "-" + name
+	a, err := e.sim.AddAccount(tiktoksim.Account{Name: simName, Creator: tiktoksim.CreatorInfo{Username: name}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name + "-tiktok", Namespace: e.ns,
+			Labels: map[string]string{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}},
+		StringData: map[string]string{
+			v1alpha1.SecretKeyClientKey: a.ClientKey, v1alpha1.SecretKeyClientSecret: a.ClientSecret,
+			v1alpha1.SecretKeyAccessToken: a.AccessToken, v1alpha1.SecretKeyRefreshToken: a.RefreshToken,
+		},
+	}
+	e.create(sec)
+	d := func(x time.Duration) metav1.Duration { return metav1.Duration{Duration: x} }
+	aq := &v1alpha1.AccountQuota{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: v1alpha1.AccountQuotaSpec{
+			CredentialsSecretRef: v1alpha1.LocalObjectReference{Name: sec.Name},
+			Endpoint:             e.simURL,
+			Limits: v1alpha1.AccountLimits{
+				PostInit:      v1alpha1.RateLimit{Requests: 6, Window: d(testWindow)},
+				StatusFetch:   v1alpha1.RateLimit{Requests: 30, Window: d(testWindow)},
+				CreatorInfo:   v1alpha1.RateLimit{Requests: 20, Window: d(testWindow)},
+				DailyPosts:    v1alpha1.RateLimit{Requests: 1000, Window: d(24 * time.Hour)},
+				PendingShares: v1alpha1.RateLimit{Requests: 1000, Window: d(24 * time.Hour)},
+				MinInterval:   d(testMinInterval),
+			},
+			Backoff:              v1alpha1.BackoffPolicy{Initial: d(200 * time.Millisecond), Max: d(5 * time.Second), Jitter: "Full"},
+			AllowedMediaPrefixes: []string{"https://cdn.example.com/"},
+		},
+	}
+	for _, o := range opts {
+		o(aq)
+	}
+	e.create(aq)
+	return aq
+}
+
+// post creates a video post (by URL, DirectPost, public) with the given changes.
+func (e *env) post(name, account string, mutate func(*v1alpha1.TikTokPostSpec)) *v1alpha1.TikTokPost {
+	e.t.Helper()
+	p := &v1alpha1.TikTokPost{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: v1alpha1.TikTokPostSpec{
+			AccountRef:   v1alpha1.LocalObjectReference{Name: account},
+			Video:        &v1alpha1.VideoSource{URL: "https://cdn.example.com/" + name + ".mp4"},
+			Title:        name,
+			PrivacyLevel: v1alpha1.PrivacyPublicToEveryone,
+		},
+	}
+	if mutate != nil {
+		mutate(&p.Spec)
+	}
+	e.create(p)
+	return p
+}
+
+func (e *env) create(o client.Object) {
+	e.t.Helper()
+	if err := k8sClient.Create(context.Background(), o); err != nil {
+		e.t.Fatalf("creating %T %s: %v", o, o.GetName(), err)
+	}
+}
+
+// startManager runs the production manager (controllers.Setup) in this process, watching the test's
+// namespace only, with a client that counts status writes and a logger that keeps every line.
+// It returns a stop function (also run at cleanup) that waits for the manager to end.
+func (e *env) startManager(opts controllers.Options) (stop func()) {
+	e.t.Helper()
+	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
+	controllers.RestrictSecretCache(&cacheOpts)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme.Scheme,
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		Cache:                   cacheOpts,
+		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
+		Logger:                  zap.New(zap.WriteTo(e.logs), zap.UseDevMode(true)),
+		GracefulShutdownTimeout: ptr.To(30 * time.Second),
+		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
+			cl, err := client.New(c, o)
+			if err != nil {
+				return nil, err
+			}
+			return interceptor.NewClient(cl, e.writes.funcs()), nil
+		},
+	})
+	if err != nil {
+		e.t.Fatalf("creating the manager: %v", err)
+	}
+	if err := controllers.Setup(mgr, opts); err != nil {
+		e.t.Fatalf("setting up the controllers: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				e.t.Errorf("the manager stopped with an error: %v", err)
+			}
+		})
+	}
+	e.t.Cleanup(stop)
+	return stop
+}
+
+// fastOptions are controller options for compressed windows.
+func fastOptions() controllers.Options {
+	return controllers.Options{
+		AccountStatusInterval: 500 * time.Millisecond,
+		StatusPollInitial:     200 * time.Millisecond,
+		StatusPollMax:         time.Second,
+		CallTimeout:           5 * time.Second,
+		MaxConcurrentReconciles: 4,
+	}
+}
+
+// posts lists the namespace's posts.
+func (e *env) posts() []v1alpha1.TikTokPost {
+	e.t.Helper()
+	var l v1alpha1.TikTokPostList
+	if err := k8sClient.List(context.Background(), &l, client.InNamespace(e.ns)); err != nil {
+		e.t.Fatal(err)
+	}
+	return l.Items
+}
+
+// getPost reads one post.
+func (e *env) getPost(name string) *v1alpha1.TikTokPost {
+	e.t.Helper()
+	p := &v1alpha1.TikTokPost{}
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: name}, p); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// waitPosts polls until every post is in an end phase (or ok says so), failing after timeout with a
+// summary of where the posts are.
+func (e *env) waitPosts(timeout time.Duration, ok func([]v1alpha1.TikTokPost) bool) []v1alpha1.TikTokPost {
+	e.t.Helper()
+	if ok == nil {
+		ok = allEnded
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		ps := e.posts()
+		if ok(ps) {
+			return ps
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out after %s; posts by phase: %v", timeout, phases(ps))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func allEnded(ps []v1alpha1.TikTokPost) bool {
+	for i := range ps {
+		switch ps[i].Status.Phase {
+		case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered, v1alpha1.PhaseFailed:
+		default:
+			return false
+		}
+	}
+	return len(ps) > 0
+}
+
+func phases(ps []v1alpha1.TikTokPost) map[v1alpha1.Phase]int {
+	m := map[v1alpha1.Phase]int{}
+	for i := range ps {
+		m[ps[i].Status.Phase]++
+	}
+	return m
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// writeCounter counts the manager's status writes per object, and every write to the API server.
+type writeCounter struct {
+	mu       sync.Mutex
+	status   map[string]int
+	requests int
+}
+
+func newWriteCounter() *writeCounter { return &writeCounter{status: map[string]int{}} }
+
+func (w *writeCounter) funcs() interceptor.Funcs {
+	count := func(kind string, o client.Object) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.status[fmt.Sprintf("%s/%s", kind, o.GetName())]++
+	}
+	return interceptor.Funcs{
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			err := c.SubResource(sub).Patch(ctx, o, p, opts...)
+			if err == nil && sub == "status" {
+				count(kindOf(o), o)
+			}
+			return err
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
+			err := c.SubResource(sub).Update(ctx, o, opts...)
+			if err == nil && sub == "status" {
+				count(kindOf(o), o)
+			}
+			return err
+		},
+	}
+}
+
+func (w *writeCounter) statusWrites(kind, name string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status[kind+"/"+name]
+}
+
+func kindOf(o client.Object) string {
+	switch o.(type) {
+	case *v1alpha1.TikTokPost:
+		return "TikTokPost"
+	case *v1alpha1.AccountQuota:
+		return "AccountQuota"
+	}
+	return strings.TrimPrefix(fmt.Sprintf("%T", o), "*")
+}
