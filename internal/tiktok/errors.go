@@ -57,7 +57,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "tiktok %s:", e.Endpoint)
+	fmt.Fprintf(&b, "tiktok %s", e.Endpoint)
 	if e.HTTPStatus != 0 {
 		fmt.Fprintf(&b, " HTTP %d", e.HTTPStatus)
 	}

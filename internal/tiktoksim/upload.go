@@ -145,6 +145,9 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	holding = u.received
+	if f.drop {
+		st.Faults["drop"]++
+	}
 	s.mu.Unlock()
 	w.Header().Set("Content-Range", heldRange(holding, u.size))
 	s.finish(w, r, reply{status: status, body: okBody(map[string]any{}, "")}, faultDraw{slow: f.slow, drop: f.drop}, s.slowDelay())
