@@ -53,12 +53,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: tiktoksim.New(cfg), ReadHeaderTimeout: 10 * time.Second}
-	if _, err := fmt.Fprintf(out, "listening on http://%s\n", ln.Addr()); err != nil {
-		return err
-	}
-
+	// Catch the signals before announcing the address: a script may signal as soon as it reads it.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if _, err := fmt.Fprintf(out, "listening on http://%s\n", ln.Addr()); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

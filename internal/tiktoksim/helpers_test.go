@@ -125,3 +125,5 @@ func decodeMap(t *testing.T, raw string) map[string]any {
 	}
 	return m
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
