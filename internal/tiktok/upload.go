@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -70,12 +71,14 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) error {
 			}
 			pos = off
 		}
-		body := &countingReader{r: io.LimitReader(src, n)}
+		body := &chunkBody{r: io.LimitReader(src, n)}
 		a, err := c.send(ctx, request{
 			endpoint: EndpointUpload, method: http.MethodPut, url: req.UploadURL, contentType: ctype,
 			body: body, length: n, header: http.Header{"Content-Range": {plan.ContentRange(i)}},
 		})
-		pos += body.n
+		// The transport may still be reading the body after Do returns (an early answer); detach it so
+		// src is ours alone again, and learn exactly how far src has moved.
+		pos += body.detach()
 		if err == nil {
 			failures = 0
 			i++
@@ -180,13 +183,32 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
+// chunkBody is one chunk's request body. detach cuts it off from the source: reads after it fail, and
+// a read in progress finishes first, so the source is never read by two goroutines at once.
+type chunkBody struct {
+	mu       sync.Mutex
+	r        io.Reader
+	n        int64
+	detached bool
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+var errDetached = errors.New("chunk body detached after the answer")
+
+func (c *chunkBody) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.detached {
+		return 0, errDetached
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// detach stops further reads and returns the bytes read from the source.
+func (c *chunkBody) detach() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.detached = true
+	return c.n
 }
