@@ -203,6 +203,10 @@ func (c *Client) judge(ep Endpoint, a *answer, readErr error) *Error {
 		LogID:      a.env.logID(),
 		RetryAfter: c.retryAfter(a.header),
 	}
+	if ok && readErr == nil && decodeErr != nil && ep == EndpointUpload {
+		// The upload host's 2xx bodies are not documented; the status alone says the chunk is stored.
+		decodeErr = nil
+	}
 	switch {
 	case readErr != nil || decodeErr != nil:
 		e.Err = errors.Join(readErr, decodeErr)

@@ -69,6 +69,20 @@ func TestJudgeAnswers(t *testing.T) {
 	}
 }
 
+func TestUploadAnswerBodyIsOptional(t *testing.T) {
+	c := New(Options{})
+	for _, body := range []string{"", "Created", `{"error":{"code":"ok"}}`} {
+		a := answer{status: 201, header: http.Header{}, body: []byte(body)}
+		if e := c.judge(EndpointUpload, &a, nil); e != nil {
+			t.Errorf("upload 201 with body %q: %v", body, e)
+		}
+	}
+	a := answer{status: 200, header: http.Header{}, body: []byte("Created")}
+	if e := c.judge(EndpointVideoInit, &a, nil); e == nil || e.Class != Uncertain {
+		t.Errorf("init 200 with a non-JSON body: %v, want Uncertain", e)
+	}
+}
+
 func TestPostIDs(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
