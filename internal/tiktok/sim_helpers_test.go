@@ -22,7 +22,8 @@ const (
 	aliceKey     = "ck-alice"
 )
 
-// env is the real client talking HTTP to the simulator, whose clock is fake.
+// env is the real client talking HTTP to the simulator; both share one fake clock (the client uses it
+// only to stamp CallInfo).
 type env struct {
 	sim    *tiktoksim.Server
 	clk    *testingclock.FakeClock
@@ -49,6 +50,7 @@ func newEnv(t *testing.T, mutate func(*tiktoksim.Config), opts ...func(*tiktok.O
 	o := tiktok.Options{
 		BaseURL:      e.srv.URL,
 		HTTPClient:   e.srv.Client(),
+		Clock:        e.clk,
 		ChunkBackoff: func(int) time.Duration { return 0 },
 		Hook: func(ci tiktok.CallInfo) {
 			e.mu.Lock()
