@@ -1,0 +1,133 @@
+package tiktok
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Class tells the caller what it may do after a call. The zero value, OK, is the class of a nil error.
+type Class int
+
+const (
+	// OK: the call succeeded.
+	OK Class = iota
+	// RateLimited: TikTok refused the call for quota (HTTP 429 or rate_limit_exceeded). It did not take
+	// the request; retry after a delay (RetryAfter, when TikTok sends one, is a floor).
+	RateLimited
+	// TokenInvalid: the access token is expired or revoked (access_token_invalid). Refresh the token,
+	// then retry once (see WithRefresh). TikTok did not take the request.
+	TokenInvalid
+	// Retryable: TikTok certainly did not act on the request and a later retry may succeed: an HTTP 5xx,
+	// internal_error, or a transport failure before any byte of the request left this process.
+	Retryable
+	// Terminal: TikTok answered and refused; retrying the same request will not help (most 4xx codes).
+	// Some codes lift with time (spam_risk_too_many_posts, spam_risk_too_many_pending_share): read Code.
+	Terminal
+	// Uncertain: the request may have reached TikTok and been acted on, but no usable answer came back
+	// (timeout or reset after the request was written, an unreadable 2xx body). For an init call the
+	// post may exist; a blind retry may publish it twice.
+	Uncertain
+)
+
+var classNames = [...]string{"OK", "RateLimited", "TokenInvalid", "Retryable", "Terminal", "Uncertain"}
+
+// String returns the class name, suitable as a metric label.
+func (c Class) String() string {
+	if c < 0 || int(c) >= len(classNames) {
+		return fmt.Sprintf("Class(%d)", int(c))
+	}
+	return classNames[c]
+}
+
+// Error is the one error type the client returns. It never holds a token: messages come from TikTok's
+// error body, and URLs are stripped of their query (the upload URL carries an upload token).
+type Error struct {
+	Endpoint   Endpoint
+	HTTPStatus int    // 0 when no answer arrived
+	Code       string // TikTok's error.code (or the OAuth "error" string); "" when none
+	Message    string
+	LogID      string
+	RetryAfter time.Duration // from a Retry-After header, when present; TikTok does not document one
+	Class      Class
+	Err        error // the underlying transport or decoding error, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "tiktok %s", e.Endpoint)
+	if e.HTTPStatus != 0 {
+		fmt.Fprintf(&b, " HTTP %d", e.HTTPStatus)
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.LogID != "" {
+		fmt.Fprintf(&b, " (log_id %s)", e.LogID)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	fmt.Fprintf(&b, " [%s]", e.Class)
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ClassOf returns the class of err, and OK for nil. For an *Error anywhere in the chain it returns that
+// error's Class, which the client sets by these rules, in order:
+//
+//  1. An answer with a parseable error body or a 4xx status is certain: TikTok decided and did not take
+//     the request. rate_limit_exceeded or 429 is RateLimited; access_token_invalid (or a 401 without a
+//     code) is TokenInvalid; internal_error, server_error, temporarily_unavailable or a 5xx is Retryable
+//     (TikTok documents 5xx as "retry later"); everything else is Terminal.
+//  2. A 2xx answer whose body cannot be read or parsed is Uncertain: TikTok may have acted.
+//  3. A transport failure (including the context deadline) is Retryable if it happened before the
+//     request's headers were written to a connection (DNS, dial refused, TLS, no connection yet), and
+//     Uncertain from the moment a header byte may have left: a timeout after the body was sent, a
+//     reset while waiting for the answer, a body cut off mid-answer.
+//
+// An error that did not come from the client is classified as Retryable if it is a context error
+// (nothing was sent on its behalf) and Terminal otherwise.
+func ClassOf(err error) Class {
+	if err == nil {
+		return OK
+	}
+	var te *Error
+	if errors.As(err, &te) {
+		return te.Class
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return Retryable
+	}
+	return Terminal
+}
+
+// classify maps an answer TikTok gave (status and error code) to a class: rule 1 of ClassOf.
+func classify(status int, code string) Class {
+	switch code {
+	case "rate_limit_exceeded":
+		return RateLimited
+	case "access_token_invalid":
+		return TokenInvalid
+	case "internal_error", "server_error", "temporarily_unavailable":
+		return Retryable
+	}
+	switch {
+	case status == 429:
+		return RateLimited
+	case status == 401 && code == "":
+		return TokenInvalid
+	case status >= 500:
+		return Retryable
+	}
+	return Terminal
+}

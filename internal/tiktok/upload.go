@@ -1,0 +1,214 @@
+package tiktok
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Opener returns the media's bytes from offset to the end. Upload opens the source once and reads it
+// straight through; it reopens only to retry a chunk or to resume where TikTok says it stopped, so the
+// file is never held in memory (not even one chunk).
+type Opener func(offset int64) (io.ReadCloser, error)
+
+// UploadRequest describes one chunked upload to the upload_url of a FILE_UPLOAD init.
+type UploadRequest struct {
+	UploadURL   string
+	Plan        ChunkPlan // the plan sent in the init call's source_info
+	ContentType string    // video/mp4 (default), video/quicktime or video/webm
+	Open        Opener
+	// Progress, when set, is called with the bytes TikTok has confirmed after each accepted chunk.
+	Progress func(uploaded, total int64)
+}
+
+// ErrNotRewindable is returned by a ForwardOnly source asked to go back.
+var ErrNotRewindable = errors.New("source cannot be reopened before its current position")
+
+// Upload sends the file in order, one PUT per chunk with Content-Range. A 5xx or a transport failure
+// retries the chunk (Options.ChunkRetries times, reopening the source at the chunk's start); a 416 makes
+// it resume at the offset TikTok reports in Content-Range (so a chunk TikTok got despite a lost answer
+// is not sent twice). Any other refusal (400 bad headers, 403 expired URL, 404 unknown upload) returns.
+// Retries are safe here, unlike init calls: a chunk is keyed by its byte range.
+func (c *Client) Upload(ctx context.Context, req UploadRequest) error {
+	plan := req.Plan
+	if err := plan.Validate(); err != nil {
+		return &Error{Endpoint: EndpointUpload, Class: Terminal, Err: err}
+	}
+	if req.Open == nil {
+		return &Error{Endpoint: EndpointUpload, Class: Terminal, Err: errors.New("upload: no source")}
+	}
+	ctype := req.ContentType
+	if ctype == "" {
+		ctype = "video/mp4"
+	}
+	var (
+		src      io.ReadCloser
+		pos      int64 // offset of the next byte src yields
+		failures int   // consecutive failures of the current chunk
+		resumes  int   // 416 resumptions, bounded so a confused server cannot loop us forever
+	)
+	defer func() {
+		if src != nil {
+			_ = src.Close()
+		}
+	}()
+	for i := int64(0); i < plan.TotalChunkCount; {
+		off, n := plan.Chunk(i)
+		if src == nil || pos != off {
+			if src != nil {
+				_ = src.Close()
+			}
+			var err error
+			if src, err = req.Open(off); err != nil {
+				src = nil
+				return &Error{Endpoint: EndpointUpload, Class: Terminal, Err: fmt.Errorf("open source at %d: %w", off, err)}
+			}
+			pos = off
+		}
+		body := &chunkBody{r: io.LimitReader(src, n)}
+		a, err := c.send(ctx, request{
+			endpoint: EndpointUpload, method: http.MethodPut, url: req.UploadURL, contentType: ctype,
+			body: body, length: n, header: http.Header{"Content-Range": {plan.ContentRange(i)}},
+		})
+		// The transport may still be reading the body after Do returns (an early answer); detach it so
+		// src is ours alone again, and learn exactly how far src has moved.
+		pos += body.detach()
+		if err == nil {
+			failures = 0
+			i++
+			if req.Progress != nil {
+				req.Progress(off+n, plan.VideoSize)
+			}
+			continue
+		}
+		var te *Error
+		if !errors.As(err, &te) {
+			return err
+		}
+		switch {
+		case te.HTTPStatus == http.StatusRequestedRangeNotSatisfiable:
+			next, ok := resumeOffset(a.header)
+			resumes++
+			if !ok || resumes > int(plan.TotalChunkCount)+c.retries {
+				return te
+			}
+			if next == plan.VideoSize {
+				if req.Progress != nil {
+					req.Progress(next, plan.VideoSize)
+				}
+				return nil // TikTok already has every byte
+			}
+			j := plan.chunkAt(next)
+			if j < 0 {
+				te.Err = errors.Join(te.Err, fmt.Errorf("server resumes at %d, not a chunk boundary", next))
+				return te
+			}
+			i, failures = j, 0
+		case te.Class == Retryable || te.Class == Uncertain:
+			failures++
+			if failures > c.retries {
+				return te
+			}
+			if src != nil {
+				_ = src.Close()
+				src = nil
+			}
+			if err := sleepCtx(ctx, c.backoffFn(failures)); err != nil {
+				return te
+			}
+		default:
+			return te
+		}
+	}
+	return nil
+}
+
+// resumeOffset reads where the server wants the upload to continue from a 416 answer's Content-Range
+// ("bytes 0-LAST/TOTAL" means it holds LAST+1 bytes, "bytes */TOTAL" means none) or, failing that, a
+// Range header ("bytes=0-LAST").
+func resumeOffset(h http.Header) (int64, bool) {
+	if v := strings.TrimSpace(h.Get("Content-Range")); v != "" {
+		rest, ok := strings.CutPrefix(v, "bytes ")
+		if !ok {
+			return 0, false
+		}
+		rng, _, ok := strings.Cut(rest, "/")
+		if !ok {
+			return 0, false
+		}
+		if rng == "*" {
+			return 0, true
+		}
+		return lastPlusOne(rng)
+	}
+	if v := strings.TrimSpace(h.Get("Range")); v != "" {
+		rng, ok := strings.CutPrefix(v, "bytes=")
+		if !ok {
+			return 0, false
+		}
+		return lastPlusOne(rng)
+	}
+	return 0, false
+}
+
+func lastPlusOne(rng string) (int64, bool) {
+	first, last, ok := strings.Cut(strings.TrimSpace(rng), "-")
+	if !ok || strings.TrimSpace(first) != "0" {
+		return 0, false
+	}
+	l, err := strconv.ParseInt(strings.TrimSpace(last), 10, 64)
+	if err != nil || l < 0 {
+		return 0, false
+	}
+	return l + 1, true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// chunkBody is one chunk's request body. detach cuts it off from the source: reads after it fail, and
+// a read in progress finishes first, so the source is never read by two goroutines at once.
+type chunkBody struct {
+	mu       sync.Mutex
+	r        io.Reader
+	n        int64
+	detached bool
+}
+
+var errDetached = errors.New("chunk body detached after the answer")
+
+func (c *chunkBody) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.detached {
+		return 0, errDetached
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// detach stops further reads and returns the bytes read from the source.
+func (c *chunkBody) detach() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.detached = true
+	return c.n
+}
