@@ -42,6 +42,9 @@ type env struct {
 	simURL string
 	logs   *syncBuffer
 	writes *writeCounter
+	// creatorPrivacy, when set for an account name before account() creates it, is the creator's
+	// privacy_level_options on the simulator (default: all four).
+	creatorPrivacy map[string][]string
 }
 
 // newEnv makes a namespace and a simulator with compressed windows; simCfg adjusts the simulator.
@@ -77,7 +80,8 @@ type accountOpt func(*v1alpha1.AccountQuota)
 func (e *env) account(name string, opts ...accountOpt) *v1alpha1.AccountQuota {
 	e.t.Helper()
 	simName := e.ns + "-" + name
-	a, err := e.sim.AddAccount(tiktoksim.Account{Name: simName, Creator: tiktoksim.CreatorInfo{Username: name}})
+	a, err := e.sim.AddAccount(tiktoksim.Account{Name: simName, Creator: tiktoksim.CreatorInfo{
+		Username: name, PrivacyLevelOptions: e.creatorPrivacy[name]}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,0 +1,282 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+)
+
+// tokenPattern matches every token the simulator issues (access "act.", refresh "rft.", client secret "cs.").
+var tokenPattern = regexp.MustCompile(`\b(act|rft|cs)\.[A-Za-z0-9_-]{6,}`)
+
+// TestTokenRefreshWithRotation gives access tokens a 2 s life with rotating refresh tokens: the operator
+// refreshes before expiry, persists each new pair to the Secret, and every post publishes. No token
+// reaches the logs, the Events or the statuses.
+func TestTokenRefreshWithRotation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *tiktoksim.Config) {
+		c.AccessTokenTTL = tiktoksim.Duration(2 * time.Second)
+		c.RotateRefreshTokens = true
+	})
+	aq := e.account("brand")
+	for i := range 12 {
+		e.post(fmt.Sprintf("post-%02d", i), "brand", nil)
+	}
+	e.startManager(fastOptions())
+	posts := e.waitPosts(2*time.Minute, nil)
+	for _, p := range posts {
+		if p.Status.Phase != v1alpha1.PhasePublished {
+			t.Errorf("%s: phase %s (last error %+v)", p.Name, p.Status.Phase, p.Status.LastError)
+		}
+	}
+	refreshes := e.sim.Stats().Get(e.ns+"-brand", tiktoksim.EndpointOAuthToken)
+	if refreshes.Accepted < 2 {
+		t.Errorf("%d refreshes in a run much longer than the token's 2 s life", refreshes.Accepted)
+	}
+	// The Secret holds the refresh token TikTok issued last (the previous ones no longer work).
+	access, refresh, err := e.sim.Tokens(e.ns + "-brand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := &corev1.Secret{}
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: aq.Spec.CredentialsSecretRef.Name}, sec); err != nil {
+		t.Fatal(err)
+	}
+	if string(sec.Data[v1alpha1.SecretKeyRefreshToken]) != refresh {
+		t.Errorf("the Secret's refresh token is not the newest one TikTok issued")
+	}
+	if string(sec.Data[v1alpha1.SecretKeyAccessToken]) != access {
+		t.Errorf("the Secret's access token is not the newest one")
+	}
+	if len(sec.Data[v1alpha1.SecretKeyAccessTokenExpiresAt]) == 0 {
+		t.Errorf("the Secret has no access token expiry")
+	}
+	assertNoTokens(t, e)
+}
+
+// assertNoTokens checks the manager's logs, the namespace's Events and every status for token text.
+func assertNoTokens(t *testing.T, e *env) {
+	t.Helper()
+	if m := tokenPattern.FindString(e.logs.String()); m != "" {
+		t.Errorf("a token reached the logs: %.12s...", m)
+	}
+	if len(e.logs.String()) == 0 {
+		t.Errorf("no log line at all: the check above proves nothing")
+	}
+	var evs eventsv1.EventList
+	if err := k8sClient.List(context.Background(), &evs, client.InNamespace(e.ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs.Items {
+		if tokenPattern.MatchString(ev.Note) || tokenPattern.MatchString(ev.Reason) {
+			t.Errorf("a token reached an Event: %s", ev.Reason)
+		}
+	}
+	var aqs v1alpha1.AccountQuotaList
+	if err := k8sClient.List(context.Background(), &aqs, client.InNamespace(e.ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range append(asObjects(aqs.Items), asObjects(e.posts())...) {
+		u, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if tokenPattern.MatchString(fmt.Sprint(u["status"])) {
+			t.Errorf("a token reached the status of %T", obj)
+		}
+	}
+}
+
+func asObjects[T any](items []T) []any {
+	out := make([]any, 0, len(items))
+	for i := range items {
+		out = append(out, &items[i])
+	}
+	return out
+}
+
+// TestBannedAccountFailsItsPostsOnly bans one account: its posts fail with AccountBanned and make no
+// init call; the other account of the namespace publishes as usual.
+func TestBannedAccountFailsItsPostsOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.account("banned")
+	e.account("fine")
+	if err := e.sim.Ban(e.ns+"-banned", true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		e.post(fmt.Sprintf("banned-%d", i), "banned", nil)
+		e.post(fmt.Sprintf("fine-%d", i), "fine", nil)
+	}
+	e.startManager(fastOptions())
+	posts := e.waitPosts(time.Minute, nil)
+	for _, p := range posts {
+		want, reason := v1alpha1.PhasePublished, v1alpha1.ReasonPublished
+		if p.Spec.AccountRef.Name == "banned" {
+			want, reason = v1alpha1.PhaseFailed, v1alpha1.ReasonAccountBanned
+		}
+		c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
+		if p.Status.Phase != want || c == nil || c.Reason != reason {
+			t.Errorf("%s: phase %s, Ready %+v; want %s with reason %s", p.Name, p.Status.Phase, c, want, reason)
+		}
+	}
+	if n := e.sim.Stats().Get(e.ns+"-banned", tiktoksim.EndpointVideoInit).Calls; n != 0 {
+		t.Errorf("%d init calls went to the banned account", n)
+	}
+}
+
+// TestDailyCapMakesPostsWait gives the account a cap of 3 direct posts per 8 s: 7 posts all publish,
+// the later ones after the cap's window rolls, and TikTok never answers spam_risk_too_many_posts.
+func TestDailyCapMakesPostsWait(t *testing.T) {
+	t.Parallel()
+	capWindow := 8 * time.Second
+	e := newEnv(t, func(c *tiktoksim.Config) {
+		c.DailyPosts = tiktoksim.Limit{Requests: 3, Window: tiktoksim.Duration(capWindow)}
+	})
+	e.account("brand", func(aq *v1alpha1.AccountQuota) {
+		aq.Spec.Limits.DailyPosts = v1alpha1.RateLimit{Requests: 3, Window: metav1.Duration{Duration: capWindow}}
+	})
+	for i := range 7 {
+		e.post(fmt.Sprintf("post-%d", i), "brand", nil)
+	}
+	e.startManager(fastOptions())
+	posts := e.waitPosts(2*time.Minute, nil)
+	for _, p := range posts {
+		if p.Status.Phase != v1alpha1.PhasePublished || p.Status.Attempts != 1 {
+			t.Errorf("%s: phase %s after %d attempts", p.Name, p.Status.Phase, p.Status.Attempts)
+		}
+	}
+	st := e.sim.Stats().Get(e.ns+"-brand", tiktoksim.EndpointVideoInit)
+	if st.Errors["spam_risk_too_many_posts"] != 0 {
+		t.Errorf("TikTok answered spam_risk_too_many_posts %d times", st.Errors["spam_risk_too_many_posts"])
+	}
+	accepted := e.sim.Posts()
+	if len(accepted) != 7 {
+		t.Fatalf("%d accepted", len(accepted))
+	}
+	if span := accepted[6].Time.Sub(accepted[0].Time); span < 2*capWindow {
+		t.Errorf("7 posts under a cap of 3 per %s went out within %s", capWindow, span)
+	}
+}
+
+// TestKstatusAndPreflight reads posts the way Flux does (kstatus): InProgress while waiting, Current
+// once published, Failed when stalled; and checks the pre-flight refusals, which spend no quota.
+func TestKstatusAndPreflight(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.creatorPrivacy = map[string][]string{"brand": {"PUBLIC_TO_EVERYONE", "SELF_ONLY"}}
+	e.account("brand", func(aq *v1alpha1.AccountQuota) {
+		aq.Spec.Limits.PostInit = v1alpha1.RateLimit{Requests: 1, Window: metav1.Duration{Duration: 20 * time.Second}}
+	})
+	e.post("first", "brand", nil)
+	e.post("second", "brand", nil) // waits 20 s for the next slot
+	e.post("not-allowed-privacy", "brand", func(s *v1alpha1.TikTokPostSpec) { s.PrivacyLevel = "FOLLOWER_OF_CREATOR" })
+	e.post("outside-prefixes", "brand", func(s *v1alpha1.TikTokPostSpec) { s.Video.URL = "https://elsewhere.example.org/v.mp4" })
+	e.startManager(fastOptions())
+
+	e.waitPosts(time.Minute, func(ps []v1alpha1.TikTokPost) bool {
+		return phaseOf(ps, "first") == v1alpha1.PhasePublished && phaseOf(ps, "second") == v1alpha1.PhaseQueued &&
+			phaseOf(ps, "not-allowed-privacy") == v1alpha1.PhaseFailed && phaseOf(ps, "outside-prefixes") == v1alpha1.PhaseFailed
+	})
+	want := map[string]status.Status{"first": status.CurrentStatus, "second": status.InProgressStatus,
+		"not-allowed-privacy": status.FailedStatus, "outside-prefixes": status.FailedStatus}
+	for name, w := range want {
+		p := e.getPost(name)
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := status.Compute(&unstructured.Unstructured{Object: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != w {
+			t.Errorf("%s: kstatus %s (%s), want %s", name, res.Status, res.Message, w)
+		}
+	}
+	reasons := map[string]string{"not-allowed-privacy": v1alpha1.ReasonPrivacyLevelNotAllowed, "outside-prefixes": v1alpha1.ReasonMediaURLNotAllowed}
+	for name, reason := range reasons {
+		c := meta.FindStatusCondition(e.getPost(name).Status.Conditions, v1alpha1.ConditionStalled)
+		if c == nil || c.Reason != reason {
+			t.Errorf("%s: Stalled %+v, want reason %s", name, c, reason)
+		}
+	}
+	second := e.getPost("second").Status
+	if second.NextAttemptTime == nil || second.QueuePosition != 1 {
+		t.Errorf("a queued post shows nextAttemptTime %v and queuePosition %d", second.NextAttemptTime, second.QueuePosition)
+	}
+	if n := e.sim.Stats().Get(e.ns+"-brand", tiktoksim.EndpointVideoInit).Calls; n != 1 {
+		t.Errorf("%d init calls; the refused posts must spend none", n)
+	}
+}
+
+func phaseOf(ps []v1alpha1.TikTokPost, name string) v1alpha1.Phase {
+	for i := range ps {
+		if ps[i].Name == name {
+			return ps[i].Status.Phase
+		}
+	}
+	return ""
+}
+
+// TestMissingOrUnlabelledSecret: an account whose Secret is missing, and one whose Secret lacks the
+// credentials label, are Stalled with a reason naming the Secret; their posts say why they wait; a third
+// account publishes as usual.
+func TestMissingOrUnlabelledSecret(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.account("fine")
+	missing := e.account("missing")
+	if err := k8sClient.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+		Namespace: e.ns, Name: missing.Spec.CredentialsSecretRef.Name}}); err != nil {
+		t.Fatal(err)
+	}
+	unlabelled := e.account("unlabelled")
+	sec := &corev1.Secret{}
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: unlabelled.Spec.CredentialsSecretRef.Name}, sec); err != nil {
+		t.Fatal(err)
+	}
+	sec.Labels = nil
+	if err := k8sClient.Update(context.Background(), sec); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"fine", "missing", "unlabelled"} {
+		e.post(a+"-post", a, nil)
+	}
+	e.startManager(fastOptions())
+	e.waitPosts(time.Minute, func(ps []v1alpha1.TikTokPost) bool {
+		return phaseOf(ps, "fine-post") == v1alpha1.PhasePublished &&
+			stalledReason(e, "missing-post") == v1alpha1.ReasonAccountNotReady &&
+			stalledReason(e, "unlabelled-post") == v1alpha1.ReasonAccountNotReady
+	})
+	for _, a := range []string{"missing", "unlabelled"} {
+		aq := &v1alpha1.AccountQuota{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: a}, aq); err != nil {
+			t.Fatal(err)
+		}
+		c := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionStalled)
+		if c == nil || c.Reason != v1alpha1.ReasonCredentialsMissing || !regexp.MustCompile(a+"-tiktok").MatchString(c.Message) {
+			t.Errorf("%s: Stalled %+v, want CredentialsMissing naming the Secret", a, c)
+		}
+	}
+}
+
+func stalledReason(e *env, name string) string {
+	c := meta.FindStatusCondition(e.getPost(name).Status.Conditions, v1alpha1.ConditionStalled)
+	if c == nil {
+		return ""
+	}
+	return c.Reason
+}

@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+)
+
+// TestPacingFillsEveryWindowAndNeverCrossesIt applies 5 accounts x 30 posts at once with 6 inits per 3 s
+// windows: the simulator (the referee) must answer no 429, the fullest window must hold exactly the
+// limit, and each account's makespan must be within 5% of the least TikTok allows.
+func TestPacingFillsEveryWindowAndNeverCrossesIt(t *testing.T) {
+	t.Parallel()
+	const accounts, perAccount, limit = 5, 30, 6
+	e := newEnv(t, nil)
+	for a := range accounts {
+		name := fmt.Sprintf("acct-%d", a)
+		e.account(name)
+		for i := range perAccount {
+			e.post(fmt.Sprintf("%s-post-%02d", name, i), name, nil)
+		}
+	}
+	e.startManager(fastOptions())
+	posts := e.waitPosts(3*time.Minute, nil)
+	for _, p := range posts {
+		if p.Status.Phase != v1alpha1.PhasePublished || p.Status.Attempts != 1 {
+			t.Errorf("%s: phase %s after %d attempts (last error %+v)", p.Name, p.Status.Phase, p.Status.Attempts, p.Status.LastError)
+		}
+	}
+
+	stats := e.sim.Stats()
+	sends := map[string][]time.Time{}
+	for _, a := range e.sim.Posts() {
+		sends[a.Account] = append(sends[a.Account], a.Time)
+	}
+	// The least time TikTok allows for n inits: the first of the last window comes ceil(n/limit)-1
+	// windows after the first call, and the rest of that window follow minInterval apart.
+	minimum := time.Duration((perAccount+limit-1)/limit-1)*testWindow + time.Duration((perAccount-1)%limit)*testMinInterval
+	for a := range accounts {
+		simName := fmt.Sprintf("%s-acct-%d", e.ns, a)
+		st := stats.Get(simName, tiktoksim.EndpointVideoInit)
+		if n := sum(st.RateLimited); n != 0 {
+			t.Errorf("%s: the simulator answered %d 429s to inits: %v", simName, n, st.RateLimited)
+		}
+		if st.MaxAcceptedInWindow != limit {
+			t.Errorf("%s: the fullest window held %d inits, want exactly %d", simName, st.MaxAcceptedInWindow, limit)
+		}
+		ts := sends[simName]
+		if len(ts) != perAccount {
+			t.Errorf("%s: %d posts accepted, want %d", simName, len(ts), perAccount)
+			continue
+		}
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		makespan := ts[len(ts)-1].Sub(ts[0])
+		ratio := float64(makespan) / float64(minimum)
+		t.Logf("%s: makespan %s, minimum %s, ratio %.3f", simName, makespan, minimum, ratio)
+		if ratio > 1.05 || ratio < 0.999 {
+			t.Errorf("%s: makespan %s is %.3f x the minimum %s (want within 5%%)", simName, makespan, ratio, minimum)
+		}
+	}
+}
+
+// TestThrottledPostsAllPublish sets the operator's limit above the simulator's (6 vs 4 per window):
+// 429s happen, each is recorded in the post's status with a jittered delay, and every post publishes.
+func TestThrottledPostsAllPublish(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *tiktoksim.Config) {
+		l := c.Limits[tiktoksim.EndpointVideoInit]
+		l.Requests = 4
+		c.Limits[tiktoksim.EndpointVideoInit] = l
+	})
+	e.account("brand")
+	const n = 24
+	for i := range n {
+		e.post(fmt.Sprintf("post-%02d", i), "brand", nil)
+	}
+	e.startManager(fastOptions())
+	posts := e.waitPosts(3*time.Minute, nil)
+
+	throttled := 0
+	for _, p := range posts {
+		st := p.Status
+		if st.Phase != v1alpha1.PhasePublished {
+			t.Errorf("%s: phase %s (last error %+v)", p.Name, st.Phase, st.LastError)
+		}
+		var prev time.Duration
+		for _, h := range st.AttemptHistory {
+			if h.Outcome != v1alpha1.AttemptOutcomeRateLimited {
+				continue
+			}
+			throttled++
+			if h.Code != "rate_limit_exceeded" || h.Delay == nil || h.EndTime == nil {
+				t.Errorf("%s: a 429 attempt is recorded as %+v", p.Name, h)
+				continue
+			}
+			if h.Delay.Duration > 5*time.Second {
+				t.Errorf("%s: backoff %s above the account's max 5s", p.Name, h.Delay.Duration)
+			}
+			prev = h.Delay.Duration
+		}
+		_ = prev
+		if st.Attempts > 1 && (st.LastError == nil && st.AttemptHistory[0].Outcome == v1alpha1.AttemptOutcomeRateLimited) {
+			// lastError is cleared once the post is accepted; the history keeps the story.
+			continue
+		}
+	}
+	stats := e.sim.Stats().Get(e.ns+"-brand", tiktoksim.EndpointVideoInit)
+	if got := sum(stats.RateLimited); got != throttled {
+		t.Errorf("the simulator answered %d 429s, the posts' histories record %d", got, throttled)
+	}
+	if throttled == 0 {
+		t.Errorf("no 429 at all: the test did not exercise throttling (simulator stats %+v)", stats)
+	}
+	if stats.MaxAcceptedInWindow > 4 {
+		t.Errorf("the simulator accepted %d in a window of limit 4", stats.MaxAcceptedInWindow)
+	}
+	t.Logf("%d posts, %d init calls, %d answered 429 (%.1f%%)", n, stats.Calls, throttled, 100*float64(throttled)/float64(stats.Calls))
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
