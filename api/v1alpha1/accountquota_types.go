@@ -22,6 +22,7 @@ import (
 
 // JitterStrategy is how a backoff delay is randomised (the AWS "Exponential Backoff and Jitter" formulas).
 // +kubebuilder:validation:Enum=Full;Equal;Decorrelated
+// +kubebuilder:validation:MaxLength=16
 type JitterStrategy string
 
 const (
@@ -129,7 +130,7 @@ type AccountLimits struct {
 
 // BackoffPolicy is how long the operator waits after a failed or throttled call: initial * 2^n, capped at
 // max, randomised by jitter. A Retry-After header, when TikTok sends one, is a floor.
-// +kubebuilder:validation:XValidation:rule="!self.initial.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || !self.max.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self.max) >= duration(self.initial)",message="backoff.max must be at least backoff.initial"
+// +kubebuilder:validation:XValidation:rule="!has(self.initial) || !has(self.max) || !self.initial.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || !self.max.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self.max) >= duration(self.initial)",message="backoff.max must be at least backoff.initial"
 type BackoffPolicy struct {
 	// initial is the first delay, a positive Go duration.
 	// +optional
@@ -167,18 +168,18 @@ type AccountQuotaSpec struct {
 	// +optional
 	// +kubebuilder:default="https://open.tiktokapis.com"
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && (url(self).getHostname() == 'localhost' || url(self).getHostname() == '::1' || url(self).getHostname().matches('^127[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}$'))))",message="endpoint must be an https:// URL, or http:// to a loopback address only (127.x.x.x, localhost, [::1])"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https://[a-zA-Z0-9[][^/?#@ ]*([/?#].*)?$') || self.matches('^http://(localhost|127[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}|[[]::1[]])(:[0-9]{1,5})?([/?#].*)?$')",message="endpoint must be an https:// URL, or http:// to a loopback address only (127.x.x.x, localhost, [::1])"
 	Endpoint string `json:"endpoint,omitempty"`
 
 	// limits are the quotas the operator keeps for this account. Every limit defaults to TikTok's
 	// documented value.
 	// +optional
-	// +kubebuilder:default={}
+	// +kubebuilder:default={postInit: {requests: 6, window: "1m"}, statusFetch: {requests: 30, window: "1m"}, creatorInfo: {requests: 20, window: "1m"}, dailyPosts: {requests: 15, window: "24h"}, pendingShares: {requests: 5, window: "24h"}, minInterval: "1s"}
 	Limits AccountLimits `json:"limits,omitzero"`
 
 	// backoff is the delay after a failed or throttled call (1s doubling up to 10m, Full jitter by default).
 	// +optional
-	// +kubebuilder:default={}
+	// +kubebuilder:default={initial: "1s", max: "10m", jitter: Full}
 	Backoff BackoffPolicy `json:"backoff,omitzero"`
 
 	// allowedMediaPrefixes restricts the media URLs of this account's posts: a post whose video or photo
@@ -189,7 +190,7 @@ type AccountQuotaSpec struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.all(p, p.startsWith('https://') && isURL(p) && url(p).getHostname() != '')",message="allowedMediaPrefixes: every entry must be an https:// URL prefix such as https://cdn.example.com/"
+	// +kubebuilder:validation:XValidation:rule="self.all(p, p.matches('^https://[a-zA-Z0-9[][^/?#@ ]*([/?#].*)?$'))",message="allowedMediaPrefixes: every entry must be an https:// URL prefix such as https://cdn.example.com/"
 	AllowedMediaPrefixes []string `json:"allowedMediaPrefixes,omitempty"`
 
 	// suspend stops every call of this account while true: posts wait in the queue (their Ready

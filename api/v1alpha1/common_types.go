@@ -61,6 +61,7 @@ type LocalObjectReference struct {
 
 // PrivacyLevel is who can see a post, in TikTok's own words.
 // +kubebuilder:validation:Enum=PUBLIC_TO_EVERYONE;MUTUAL_FOLLOW_FRIENDS;FOLLOWER_OF_CREATOR;SELF_ONLY
+// +kubebuilder:validation:MaxLength=32
 type PrivacyLevel string
 
 // Privacy levels TikTok knows. A creator allows a subset: AccountQuota.status.creator.privacyLevelOptions.
