@@ -74,8 +74,12 @@ var schedulingChanges = []struct {
 	field  string
 	mutate func(*v1alpha1.TikTokPostSpec)
 }{
-	{"publishAt", func(s *v1alpha1.TikTokPostSpec) { s.PublishAt = &metav1.Time{Time: time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)} }},
-	{"deadline", func(s *v1alpha1.TikTokPostSpec) { s.Deadline = &metav1.Time{Time: time.Date(2027, 1, 2, 9, 0, 0, 0, time.UTC)} }},
+	{"publishAt", func(s *v1alpha1.TikTokPostSpec) {
+		s.PublishAt = &metav1.Time{Time: time.Date(2027, 1, 1, 9, 0, 0, 0, time.UTC)}
+	}},
+	{"deadline", func(s *v1alpha1.TikTokPostSpec) {
+		s.Deadline = &metav1.Time{Time: time.Date(2027, 1, 2, 9, 0, 0, 0, time.UTC)}
+	}},
 	{"priority", func(s *v1alpha1.TikTokPostSpec) { s.Priority = 7 }},
 	{"suspend", func(s *v1alpha1.TikTokPostSpec) { s.Suspend = true }},
 	{"maxAttempts", func(s *v1alpha1.TikTokPostSpec) { s.MaxAttempts = 3 }},
