@@ -392,7 +392,7 @@ type AccountQuotaStatus struct {
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=".status.queue.waiting"
 // +kubebuilder:printcolumn:name="In Flight",type=integer,JSONPath=".status.queue.inFlight",priority=1
 // +kubebuilder:printcolumn:name="Published 24h",type=integer,JSONPath=".status.queue.publishedLast24h"
-// +kubebuilder:printcolumn:name="Throttled Until",type=date,JSONPath=".status.throttledUntil",priority=1
+// +kubebuilder:printcolumn:name="Throttled Until",type=string,JSONPath=".status.throttledUntil",priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=".metadata.creationTimestamp"
 type AccountQuota struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -440,7 +440,7 @@ type TikTokPostStatus struct {
 // +kubebuilder:printcolumn:name="Account",type=string,JSONPath=".spec.accountRef.name"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=".status.phase"
 // +kubebuilder:printcolumn:name="Attempts",type=integer,JSONPath=".status.attempts"
-// +kubebuilder:printcolumn:name="Next Attempt",type=date,JSONPath=".status.nextAttemptTime",priority=1
+// +kubebuilder:printcolumn:name="Next Attempt",type=string,JSONPath=".status.nextAttemptTime",priority=1
 // +kubebuilder:printcolumn:name="Post ID",type=string,JSONPath=".status.postIDs[0]",priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=".metadata.creationTimestamp"
 // +kubebuilder:validation:XValidation:rule="!(has(oldSelf.status) && ((has(oldSelf.status.attempts) && oldSelf.status.attempts > 0) || (has(oldSelf.status.publishID) && size(oldSelf.status.publishID) > 0))) || self.spec.accountRef == oldSelf.spec.accountRef",message="spec.accountRef cannot change once the first attempt has started (status.attempts > 0): delete and recreate the TikTokPost to change it",fieldPath=".spec.accountRef",reason=FieldValueForbidden

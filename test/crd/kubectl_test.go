@@ -103,9 +103,11 @@ func TestKubectlGetColumns(t *testing.T) {
 	if err := k8sClient.Create(ctx(t), p); err != nil {
 		t.Fatal(err)
 	}
+	next := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	throttled := next.Add(time.Minute)
 	p.Status = v1alpha1.TikTokPostStatus{
 		Phase: v1alpha1.PhasePublished, Attempts: 2, PostIDs: []string{"7301234567890123456", "7301234567890123457"},
-		NextAttemptTime: &metav1.Time{Time: time.Now().Add(time.Hour)},
+		NextAttemptTime: &metav1.Time{Time: next},
 	}
 	if err := k8sClient.Status().Update(ctx(t), p); err != nil {
 		t.Fatal(err)
@@ -119,7 +121,7 @@ func TestKubectlGetColumns(t *testing.T) {
 	}
 	aq.Status = v1alpha1.AccountQuotaStatus{
 		Queue:          &v1alpha1.QueueStatus{Waiting: 12, InFlight: 1, PublishedLast24h: 9},
-		ThrottledUntil: &metav1.Time{Time: time.Now().Add(time.Minute)},
+		ThrottledUntil: &metav1.Time{Time: throttled},
 		Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 			Reason: v1alpha1.ReasonAccountReady, LastTransitionTime: metav1.Now()}},
 	}
@@ -136,9 +138,9 @@ func TestKubectlGetColumns(t *testing.T) {
 		want []string
 	}{
 		{[]string{"get", "ttpost", "-n", ns, "-o", "wide"}, []string{"ACCOUNT", "PHASE", "ATTEMPTS", "NEXT ATTEMPT", "POST ID", "AGE",
-			"launch-teaser", "brand-main", "Published", "7301234567890123456"}},
+			"launch-teaser", "brand-main", "Published", "7301234567890123456", next.Format(time.RFC3339)}},
 		{[]string{"get", "ttpost", "-n", ns}, []string{"ACCOUNT", "PHASE", "ATTEMPTS", "AGE"}},
-		{[]string{"get", "aq", "-n", ns, "-o", "wide"}, []string{"READY", "WAITING", "PUBLISHED 24H", "THROTTLED UNTIL", "True", "12", "9"}},
+		{[]string{"get", "aq", "-n", ns, "-o", "wide"}, []string{"READY", "WAITING", "PUBLISHED 24H", "THROTTLED UNTIL", "True", "12", "9", throttled.Format(time.RFC3339)}},
 		{[]string{"get", "tiktok", "-n", ns}, []string{"tiktokpost.publish.tiktok-operator.dev/launch-teaser",
 			"accountquota.publish.tiktok-operator.dev/brand-main"}},
 	}
@@ -153,6 +155,14 @@ func TestKubectlGetColumns(t *testing.T) {
 				t.Errorf("kubectl %v does not show %q:\n%s", c.args, w, out)
 			}
 		}
+		// A future time in a date column prints as <invalid>: those columns must be strings.
+		if strings.Contains(out, "<invalid>") {
+			t.Errorf("kubectl %v shows <invalid>:\n%s", c.args, out)
+		}
+	}
+	if testing.Verbose() {
+		out, _, _ := kubectl(t, "", "get", "tiktok", "-n", ns, "-o", "wide")
+		t.Log(out)
 	}
 	// Priority-1 columns are hidden without -o wide.
 	out, _, _ := kubectl(t, "", "get", "ttpost", "-n", ns)
