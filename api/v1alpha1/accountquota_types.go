@@ -1,0 +1,420 @@
+/*
+Copyright 2026 The tiktok-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// JitterStrategy is how a backoff delay is randomised (the AWS "Exponential Backoff and Jitter" formulas).
+// +kubebuilder:validation:Enum=Full;Equal;Decorrelated
+// +kubebuilder:validation:MaxLength=16
+type JitterStrategy string
+
+const (
+	// JitterFull: sleep = random(0, min(max, initial*2^n)).
+	JitterFull JitterStrategy = "Full"
+	// JitterEqual: half the capped exponential delay plus a random half.
+	JitterEqual JitterStrategy = "Equal"
+	// JitterDecorrelated: sleep = min(max, random(initial, previous*3)).
+	JitterDecorrelated JitterStrategy = "Decorrelated"
+)
+
+// Defaults of AccountQuota.spec, TikTok's documented limits (the CRD applies them; they are exported for
+// code that builds an AccountQuota without an API server, such as unit tests).
+const (
+	DefaultEndpoint              = "https://open.tiktokapis.com"
+	DefaultPostInitRequests      = 6
+	DefaultPostInitWindow        = "1m"
+	DefaultStatusFetchRequests   = 30
+	DefaultStatusFetchWindow     = "1m"
+	DefaultCreatorInfoRequests   = 20
+	DefaultCreatorInfoWindow     = "1m"
+	DefaultDailyPostsRequests    = 15
+	DefaultDailyPostsWindow      = "24h"
+	DefaultPendingSharesRequests = 5
+	DefaultPendingSharesWindow   = "24h"
+	DefaultMinInterval           = "1s"
+	DefaultBackoffInitial        = "1s"
+	DefaultBackoffMax            = "10m"
+	DefaultJitter                = JitterFull
+)
+
+// Names of the calls the pacing engine records (AccountQuota.status.checkpoint.calls[].call) and of the
+// limits it reports (AccountQuota.status.usage[].name).
+const (
+	CallDirectVideoInit = "DirectVideoInit" // POST /v2/post/publish/video/init/
+	CallInboxVideoInit  = "InboxVideoInit"  // POST /v2/post/publish/inbox/video/init/
+	CallDirectPhotoInit = "DirectPhotoInit" // POST /v2/post/publish/content/init/ with DIRECT_POST
+	CallUploadPhotoInit = "UploadPhotoInit" // POST /v2/post/publish/content/init/ with MEDIA_UPLOAD
+	CallStatusFetch     = "StatusFetch"     // POST /v2/post/publish/status/fetch/
+	CallCreatorInfo     = "CreatorInfo"     // POST /v2/post/publish/creator_info/query/
+
+	LimitPostInit      = "postInit"
+	LimitStatusFetch   = "statusFetch"
+	LimitCreatorInfo   = "creatorInfo"
+	LimitDailyPosts    = "dailyPosts"
+	LimitPendingShares = "pendingShares"
+)
+
+// RateLimit is "at most requests calls in any sliding window of length window".
+type RateLimit struct {
+	// requests is the number of calls allowed in any window.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	Requests int32 `json:"requests"`
+
+	// window is the length of the sliding window, a Go duration such as 1m or 24h; it must be positive.
+	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="window must be a positive duration such as 1m or 24h"
+	Window metav1.Duration `json:"window"`
+}
+
+// AccountLimits are the quotas the operator keeps for one account. It never sends a call that would cross
+// one of them. The defaults are TikTok's documented limits.
+type AccountLimits struct {
+	// postInit limits each init endpoint (direct video, inbox video, photo content): every endpoint has
+	// its own window of this size. TikTok documents 6 per minute per user access token.
+	// +optional
+	// +kubebuilder:default={requests: 6, window: "1m"}
+	PostInit RateLimit `json:"postInit,omitzero"`
+
+	// statusFetch limits /v2/post/publish/status/fetch/. TikTok documents 30 per minute.
+	// +optional
+	// +kubebuilder:default={requests: 30, window: "1m"}
+	StatusFetch RateLimit `json:"statusFetch,omitzero"`
+
+	// creatorInfo limits /v2/post/publish/creator_info/query/. TikTok documents 20 per minute.
+	// +optional
+	// +kubebuilder:default={requests: 20, window: "1m"}
+	CreatorInfo RateLimit `json:"creatorInfo,omitzero"`
+
+	// dailyPosts caps the direct posts TikTok accepts for this creator over a rolling window
+	// (about 15 per 24 hours, shared by every client of the creator).
+	// +optional
+	// +kubebuilder:default={requests: 15, window: "24h"}
+	DailyPosts RateLimit `json:"dailyPosts,omitzero"`
+
+	// pendingShares caps the inbox drafts (Upload mode) awaiting the creator over a rolling window
+	// (TikTok documents 5 per 24 hours).
+	// +optional
+	// +kubebuilder:default={requests: 5, window: "24h"}
+	PendingShares RateLimit `json:"pendingShares,omitzero"`
+
+	// minInterval is the least spacing between any two calls of this account (TikTok throttles
+	// sub-second bursts even under the per-minute limits). A Go duration; 0s disables the spacing.
+	// +optional
+	// +kubebuilder:default="1s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="minInterval must be a non-negative duration such as 1s or 500ms"
+	MinInterval metav1.Duration `json:"minInterval,omitzero"`
+}
+
+// BackoffPolicy is how long the operator waits after a failed or throttled call: initial * 2^n, capped at
+// max, randomised by jitter. A Retry-After header, when TikTok sends one, is a floor.
+// +kubebuilder:validation:XValidation:rule="!has(self.initial) || !has(self.max) || !self.initial.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || !self.max.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self.max) >= duration(self.initial)",message="backoff.max must be at least backoff.initial"
+type BackoffPolicy struct {
+	// initial is the first delay, a positive Go duration.
+	// +optional
+	// +kubebuilder:default="1s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="backoff.initial must be a positive duration such as 1s"
+	Initial metav1.Duration `json:"initial,omitzero"`
+
+	// max caps every delay, a positive Go duration not below initial.
+	// +optional
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="backoff.max must be a positive duration such as 10m"
+	Max metav1.Duration `json:"max,omitzero"`
+
+	// jitter is the randomisation: Full, Equal or Decorrelated.
+	// +optional
+	// +kubebuilder:default=Full
+	Jitter JitterStrategy `json:"jitter,omitempty"`
+}
+
+// AccountQuotaSpec is one TikTok app x one authorized creator account and how the operator paces it.
+type AccountQuotaSpec struct {
+	// credentialsSecretRef names the Secret, in the same namespace, that holds the keys client_key,
+	// client_secret, access_token and refresh_token. The Secret must carry the label
+	// publish.tiktok-operator.dev/credentials: "true". The operator writes refreshed tokens (and
+	// access_token_expires_at, refresh_token_expires_at) back into it.
+	// +required
+	CredentialsSecretRef LocalObjectReference `json:"credentialsSecretRef"`
+
+	// endpoint is the base URL of TikTok's Open API. It must be https://, or http:// to a loopback
+	// address only (127.x.x.x, localhost, [::1]) for the tiktok-sim simulator.
+	// +optional
+	// +kubebuilder:default="https://open.tiktokapis.com"
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https://[a-zA-Z0-9[][^/?#@ ]*([/?#].*)?$') || self.matches('^http://(localhost|127[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}|[[]::1[]])(:[0-9]{1,5})?([/?#].*)?$')",message="endpoint must be an https:// URL, or http:// to a loopback address only (127.x.x.x, localhost, [::1])"
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// limits are the quotas the operator keeps for this account. Every limit defaults to TikTok's
+	// documented value.
+	// +optional
+	// +kubebuilder:default={postInit: {requests: 6, window: "1m"}, statusFetch: {requests: 30, window: "1m"}, creatorInfo: {requests: 20, window: "1m"}, dailyPosts: {requests: 15, window: "24h"}, pendingShares: {requests: 5, window: "24h"}, minInterval: "1s"}
+	Limits AccountLimits `json:"limits,omitzero"`
+
+	// backoff is the delay after a failed or throttled call (1s doubling up to 10m, Full jitter by default).
+	// +optional
+	// +kubebuilder:default={initial: "1s", max: "10m", jitter: Full}
+	Backoff BackoffPolicy `json:"backoff,omitzero"`
+
+	// allowedMediaPrefixes restricts the media URLs of this account's posts: a post whose video or photo
+	// URL starts with none of these prefixes is refused (reason MediaURLNotAllowed), which keeps the
+	// operator from being used to fetch arbitrary URLs. Every entry must be an https:// URL.
+	// Empty allows every https:// URL.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.all(p, p.matches('^https://[a-zA-Z0-9[][^/?#@ ]*([/?#].*)?$'))",message="allowedMediaPrefixes: every entry must be an https:// URL prefix such as https://cdn.example.com/"
+	AllowedMediaPrefixes []string `json:"allowedMediaPrefixes,omitempty"`
+
+	// suspend stops every call of this account while true: posts wait in the queue (their Ready
+	// condition says Suspended) and no token is refreshed.
+	// +optional
+	// +kubebuilder:default=false
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// CreatorInfo is what TikTok's creator_info endpoint said about the account.
+type CreatorInfo struct {
+	// username is the creator's TikTok handle (creator_username).
+	// +optional
+	Username string `json:"username,omitempty"`
+	// nickname is the creator's display name (creator_nickname).
+	// +optional
+	Nickname string `json:"nickname,omitempty"`
+	// avatarURL is the creator's avatar (creator_avatar_url).
+	// +optional
+	AvatarURL string `json:"avatarURL,omitempty"`
+	// privacyLevelOptions are the privacy levels this creator allows; a post whose privacyLevel is not
+	// one of them fails with reason PrivacyLevelNotAllowed. Kept as plain strings so a level TikTok adds
+	// later can still be recorded.
+	// +optional
+	// +listType=atomic
+	PrivacyLevelOptions []string `json:"privacyLevelOptions,omitempty"`
+	// maxVideoPostDurationSec is the longest video this creator may post, in seconds.
+	// +optional
+	MaxVideoPostDurationSec int32 `json:"maxVideoPostDurationSec,omitempty"`
+	// commentDisabled is true when the creator turned comments off in the app.
+	// +optional
+	CommentDisabled bool `json:"commentDisabled,omitempty"`
+	// duetDisabled is true when the creator turned duets off in the app.
+	// +optional
+	DuetDisabled bool `json:"duetDisabled,omitempty"`
+	// stitchDisabled is true when the creator turned stitches off in the app.
+	// +optional
+	StitchDisabled bool `json:"stitchDisabled,omitempty"`
+	// fetchedAt is when this information was fetched.
+	// +optional
+	FetchedAt *metav1.Time `json:"fetchedAt,omitempty"`
+}
+
+// TokenStatus describes the account's tokens (never the tokens themselves).
+type TokenStatus struct {
+	// accessTokenExpiresAt is when the current access token expires, from TikTok's expires_in.
+	// Set after the credentials are first read or refreshed; cleared when the Secret is missing.
+	// +optional
+	AccessTokenExpiresAt *metav1.Time `json:"accessTokenExpiresAt,omitempty"`
+	// refreshTokenExpiresAt is when the current refresh token expires, from TikTok's refresh_expires_in.
+	// Set after the first refresh; cleared when the Secret is missing.
+	// +optional
+	RefreshTokenExpiresAt *metav1.Time `json:"refreshTokenExpiresAt,omitempty"`
+	// lastRefreshTime is when the operator last refreshed the tokens successfully. Set after every
+	// successful refresh; never cleared.
+	// +optional
+	LastRefreshTime *metav1.Time `json:"lastRefreshTime,omitempty"`
+}
+
+// LimitUsage is one limit as the pacing engine sees it now (for dashboards).
+type LimitUsage struct {
+	// name of the limit: postInit (or postInit/<call> per init endpoint), statusFetch, creatorInfo,
+	// dailyPosts, pendingShares.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+	// limit is the configured number of calls per window (spec.limits).
+	// +optional
+	Limit int32 `json:"limit,omitempty"`
+	// effectiveLimit is the number the engine allows now: lowered after an unexpected 429, raised back
+	// after clean windows, never above limit.
+	// +optional
+	EffectiveLimit int32 `json:"effectiveLimit,omitempty"`
+	// window is the length of the sliding window.
+	// +optional
+	Window metav1.Duration `json:"window,omitzero"`
+	// used is the number of calls counted in the current window.
+	// +optional
+	Used int32 `json:"used,omitempty"`
+	// nextSlotAt is the earliest time a call of this kind may go; unset when a slot is free now.
+	// +optional
+	NextSlotAt *metav1.Time `json:"nextSlotAt,omitempty"`
+}
+
+// QueueStatus counts this account's posts.
+type QueueStatus struct {
+	// waiting is the number of posts queued for an init call (phases Pending, Scheduled, Queued).
+	// +optional
+	Waiting int32 `json:"waiting,omitempty"`
+	// inFlight is the number of posts between their init call and a final answer (Publishing, Processing).
+	// +optional
+	InFlight int32 `json:"inFlight,omitempty"`
+	// publishedLast24h is the number of posts Published or Delivered in the last 24 hours.
+	// +optional
+	PublishedLast24h int32 `json:"publishedLast24h,omitempty"`
+	// failedLast24h is the number of posts that became Failed in the last 24 hours.
+	// +optional
+	FailedLast24h int32 `json:"failedLast24h,omitempty"`
+}
+
+// RecordedCall is one call the pacing engine counted against the account's windows.
+type RecordedCall struct {
+	// call is the kind of call: DirectVideoInit, InboxVideoInit, DirectPhotoInit, UploadPhotoInit,
+	// StatusFetch, CreatorInfo.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Call string `json:"call"`
+	// sent is when the request left the operator.
+	// +required
+	Sent metav1.MicroTime `json:"sent"`
+	// answered is when the answer arrived; unset while the call was in flight at checkpoint time
+	// (the engine then counts it until sent plus the window, the worst case).
+	// +optional
+	Answered *metav1.MicroTime `json:"answered,omitempty"`
+	// outcome is TikTok's error.code for the call (ok, rate_limit_exceeded, ...), or empty when unknown.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// PacingCheckpoint is the pacing engine's state, saved so that a restarted operator resumes it and the
+// first minute after a restart is never over quota.
+type PacingCheckpoint struct {
+	// takenAt is when the checkpoint was taken.
+	// +required
+	TakenAt metav1.MicroTime `json:"takenAt"`
+	// calls are the calls still inside one of the account's windows at takenAt, oldest first.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=500
+	Calls []RecordedCall `json:"calls,omitempty"`
+}
+
+// AccountQuotaStatus is what the operator knows of the account. Written coalesced, not on every call.
+type AccountQuotaStatus struct {
+	// observedGeneration is the metadata.generation the controller last acted on. Set on every
+	// reconcile that writes status; never cleared.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready (credentials read and creator info fetched: the account can post), Reconciling,
+	// Stalled (a terminal problem such as CredentialsInvalid or AccountBanned), Throttled (an account
+	// cooldown is running). Ready is set from the first reconcile; Reconciling and Stalled are removed
+	// when false; Throttled is removed when the cooldown ends.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	// +kubebuilder:validation:MaxItems=16
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// creator is what TikTok's creator_info said. Set after the first successful creator_info call and
+	// refreshed periodically; cleared when the credentials change to another account.
+	// +optional
+	Creator *CreatorInfo `json:"creator,omitempty"`
+
+	// token describes the tokens' lifetimes (never the tokens). Set once the credentials were read;
+	// cleared when the Secret is missing.
+	// +optional
+	Token *TokenStatus `json:"token,omitempty"`
+
+	// usage is one entry per limit, for dashboards. Set from the first reconcile; rewritten coalesced.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Usage []LimitUsage `json:"usage,omitempty"`
+
+	// throttledUntil is the end of the account cooldown after an unexpected 429: no call goes before it.
+	// Set when TikTok throttles a call the engine believed was inside the quota; cleared when the
+	// cooldown ends.
+	// +optional
+	ThrottledUntil *metav1.Time `json:"throttledUntil,omitempty"`
+
+	// consecutiveThrottles counts unexpected 429s without a successful call in between; it drives the
+	// cooldown's exponential backoff. Reset to 0 by the next successful call.
+	// +optional
+	ConsecutiveThrottles int32 `json:"consecutiveThrottles,omitempty"`
+
+	// queue counts this account's posts by state. Set from the first reconcile; rewritten coalesced.
+	// +optional
+	Queue *QueueStatus `json:"queue,omitempty"`
+
+	// checkpoint is the pacing engine's state, so a restart resumes it. Written coalesced after calls;
+	// never cleared (calls older than every window are dropped from it).
+	// +optional
+	Checkpoint *PacingCheckpoint `json:"checkpoint,omitempty"`
+}
+
+// AccountQuota is one TikTok app x one authorized creator account: its credentials, its quotas, and the
+// pacing state the operator keeps so that TikTok never sees a call over quota.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=aq,categories=tiktok
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=".status.queue.waiting"
+// +kubebuilder:printcolumn:name="In Flight",type=integer,JSONPath=".status.queue.inFlight",priority=1
+// +kubebuilder:printcolumn:name="Published 24h",type=integer,JSONPath=".status.queue.publishedLast24h"
+// +kubebuilder:printcolumn:name="Throttled Until",type=string,JSONPath=".status.throttledUntil",priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=".metadata.creationTimestamp"
+type AccountQuota struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the account's credentials and quotas.
+	// +required
+	Spec AccountQuotaSpec `json:"spec"`
+
+	// status is what the operator knows of the account.
+	// +optional
+	Status AccountQuotaStatus `json:"status,omitzero"`
+}
+
+// AccountQuotaList is a list of AccountQuotas.
+// +kubebuilder:object:root=true
+type AccountQuotaList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AccountQuota `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AccountQuota{}, &AccountQuotaList{})
+}

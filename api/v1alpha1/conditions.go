@@ -1,0 +1,70 @@
+/*
+Copyright 2026 The tiktok-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Condition types (kstatus): Ready is always present after the first reconcile; Reconciling and Stalled are
+// removed when false; Throttled is removed when the throttle ends.
+const (
+	// ConditionReady is True when the post is Published or Delivered, or the account can post.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while work is pending (queued, publishing, processing).
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True on a terminal failure that needs a human.
+	ConditionStalled = "Stalled"
+	// ConditionThrottled is True while an account cooldown or a backoff holds calls back.
+	ConditionThrottled = "Throttled"
+)
+
+// Condition reasons (CamelCase, as metav1.Condition requires).
+const (
+	// Progress of a post.
+	ReasonPending    = "Pending"
+	ReasonScheduled  = "Scheduled"
+	ReasonQueued     = "Queued"
+	ReasonPublishing = "Publishing"
+	ReasonProcessing = "Processing"
+	ReasonPublished  = "Published"
+	ReasonDelivered  = "Delivered"
+	ReasonSuspended  = "Suspended"
+	ReasonRetrying   = "Retrying"
+
+	// Terminal failures of a post (Ready=False, Stalled=True, phase Failed).
+	ReasonUncertainOutcome       = "UncertainOutcome"
+	ReasonMaxAttemptsExceeded    = "MaxAttemptsExceeded"
+	ReasonDeadlineExceeded       = "DeadlineExceeded"
+	ReasonPrivacyLevelNotAllowed = "PrivacyLevelNotAllowed"
+	ReasonMediaURLNotAllowed     = "MediaURLNotAllowed"
+	ReasonTikTokRejected         = "TikTokRejected"
+	ReasonProcessingFailed       = "ProcessingFailed"
+	ReasonVideoTooLong           = "VideoTooLong"
+	ReasonUploadFailed           = "UploadFailed"
+
+	// Waiting on the account (post) or problems of the account (AccountQuota).
+	ReasonAccountNotFound    = "AccountNotFound"
+	ReasonAccountNotReady    = "AccountNotReady"
+	ReasonRateLimited        = "RateLimited"
+	ReasonRetryableError     = "RetryableError"
+	ReasonQuotaExhausted     = "QuotaExhausted"
+	ReasonCredentialsInvalid = "CredentialsInvalid"
+	ReasonCredentialsMissing = "CredentialsMissing"
+	ReasonTokenRefreshFailed = "TokenRefreshFailed"
+	ReasonSecretWriteFailed  = "SecretWriteFailed"
+	ReasonAccountBanned      = "AccountBanned"
+	ReasonAccountReady       = "AccountReady"
+	ReasonCreatorInfoFailed  = "CreatorInfoFailed"
+	ReasonInvalidSpec        = "InvalidSpec"
+)
