@@ -12,7 +12,7 @@ import (
 // DefaultMaxInFlight is the in-flight bound: a call without an answer is assumed stamped by TikTok no
 // later than sent+DefaultMaxInFlight, so it holds its slots until sent+DefaultMaxInFlight+window. It must
 // exceed the TikTok client's request timeout (a request the client gave up on is not processed later).
-const DefaultMaxInFlight = 10 * time.Minute
+const DefaultMaxInFlight = 2 * time.Minute
 
 // Engine paces every account of the operator. It is safe for concurrent use: the account map has a
 // read-write lock and each account its own mutex, so reconciles of different accounts never contend.
@@ -71,6 +71,9 @@ func NewEngine(clk clock.PassiveClock, rnd func() float64) *Engine {
 	}
 	e := &Engine{clk: clk, rnd: rnd, accounts: make(map[string]*account)}
 	e.maxInFlight.Store(int64(DefaultMaxInFlight))
+	// Call IDs start at a random point so that IDs of different processes (a checkpoint written by the
+	// previous leader) do not collide: Restore merges by ID.
+	e.nextID.Store(rand.Uint64() >> 1)
 	return e
 }
 
@@ -200,8 +203,8 @@ type Decision struct {
 	// the decision's time is safe, so there is never "granted, but wait".
 	Granted     bool
 	Reservation Reservation
-	// NotBefore: when not granted, the projected time of the slot: come back then (requeue after
-	// NotBefore-now). For a granted decision it equals Reservation.At.
+	// NotBefore: when not granted, the projected time of the slot, always after now: come back then
+	// (requeue after NotBefore-now). For a granted decision it equals Reservation.At.
 	NotBefore time.Time
 	// Position is the projected position in the account's queue (0 = next to be granted); -1 if the key
 	// is not enqueued. Always 0 for ReserveCall.
@@ -238,6 +241,10 @@ func (e *Engine) Reserve(account, key string, now time.Time) Decision {
 		return Decision{Granted: true, Reservation: r, NotBefore: r.At}
 	}
 	pos, at := a.projection(it, n)
+	if at <= n {
+		// Planned at this very instant, right after the head (minInterval 0): come back a tick later.
+		at = n + 1
+	}
 	return Decision{NotBefore: unix(at), Position: pos}
 }
 

@@ -22,7 +22,9 @@ type State struct {
 
 // CallRecord is one call in State.
 type CallRecord struct {
-	Call Call `json:"c"`
+	// ID identifies the call (unique across processes): restoring the same record twice merges it.
+	ID   uint64 `json:"i,omitempty"`
+	Call Call   `json:"c"`
 	// Sent and Answered are Unix nanoseconds; Answered 0 = no answer (the call holds its slots until
 	// Sent+MaxInFlight+window).
 	Sent     int64   `json:"s"`
@@ -54,7 +56,7 @@ func (e *Engine) Snapshot(account string) State {
 		s.Calls = make([]CallRecord, 0, len(a.log))
 	}
 	for _, en := range a.log {
-		s.Calls = append(s.Calls, CallRecord{Call: kindCalls[en.kind], Sent: en.sent, Answered: en.ans, Outcome: Outcome(en.out)})
+		s.Calls = append(s.Calls, CallRecord{ID: en.id, Call: kindCalls[en.kind], Sent: en.sent, Answered: en.ans, Outcome: Outcome(en.out)})
 	}
 	for w := range numWindows {
 		if a.eff[w] < a.req[w] {
@@ -65,13 +67,17 @@ func (e *Engine) Snapshot(account string) State {
 }
 
 // Restore merges a checkpoint into the account (created with the default limits if unknown: Configure it
-// first). It is merge-safe: every recorded call is kept (a call already known, same call kind and same
-// send time, is merged, not added, so restoring twice does not double-count); cooldowns and lowered
-// limits take the stricter of both.
+// first). It is merge-safe: every recorded call is kept; a call already known (same ID) is merged, not
+// added, so restoring twice does not double-count; cooldowns and lowered limits take the stricter of both.
+// At start-up call Restore first, then RecordCall for the posts' statuses: RecordCall recognises the
+// restored calls by their send time, while Restore after RecordCall would count those calls twice (safe,
+// but wasteful).
 //
 // Restart guard (invariant 4): a checkpoint cannot know the status fetches and creator-info calls made
-// after it was written, and posts' statuses do not record them either. So Restore treats those two
-// windows as full until now+window, and spaces the first call minInterval after now. Init calls need no
+// after it was written, and posts' statuses do not record them either; some may even have been in flight
+// at the crash and be stamped later. So Restore treats those two windows as full until
+// now+MaxInFlight+window (as if n calls had just been sent and never answered), and spaces the first call
+// minInterval after now. Init calls need no
 // guard: their intent is written to the post's status before the call, and RecordCall rebuilds them.
 // Call Restore once, at start-up, not on a live account (the guard would pause it for a window).
 func (e *Engine) Restore(account string, s State) {
@@ -80,7 +86,7 @@ func (e *Engine) Restore(account string, s State) {
 	defer a.mu.Unlock()
 	now := a.advance(e.clk.Now())
 	for _, r := range s.Calls {
-		a.merge(r.Call.kind(), r.Sent, r.Answered, r.Outcome, 1)
+		a.restoreRecord(r)
 	}
 	a.throttledUntil = max(a.throttledUntil, s.ThrottledUntil)
 	a.episodeStart = max(a.episodeStart, s.EpisodeStart)
@@ -94,7 +100,7 @@ func (e *Engine) Restore(account string, s State) {
 		}
 	}
 	for _, w := range [...]int{winStatus, winCreator} {
-		a.guard[w] = max(a.guard[w], now+a.win[w])
+		a.guard[w] = max(a.guard[w], now+a.maxInFlight+a.win[w])
 	}
 	a.lastSend = max(a.lastSend, now)
 	a.prune(now)
@@ -108,9 +114,11 @@ func (e *Engine) Restore(account string, s State) {
 // is inferred from the value (a time on a whole second is taken as second-precision, and so on), and:
 // the answered time is padded by one unit of its precision (it may have been truncated, and an early
 // answer would free the slot too soon); a call already in the log with the same kind and the same send
-// time at that precision is the same call and is merged, not added. Writing Reservation.At as the start
-// time makes the match exact. (Two different calls of one kind within one unit cannot exist as long as
-// minInterval >= that unit: 1s by default.) Recording the same call twice does not double-count.
+// time at that precision is the same call and is merged, not added; each logged call absorbs one status
+// record only. When every matching call has already absorbed one, the record is a repeat (ignored) if
+// minInterval >= the precision, since two calls of one kind cannot then share a unit, and a new call
+// otherwise (safety first: with minInterval < 1s and second-precision statuses, recording the same
+// post twice counts it twice). Writing Reservation.At as the start time makes the match exact.
 func (e *Engine) RecordCall(account string, call Call, sent, answered time.Time, outcome Outcome) {
 	a := e.getOrCreate(account)
 	a.mu.Lock()
@@ -136,10 +144,32 @@ func precision(ns int64) int64 {
 	return 1
 }
 
-// merge adds a call or merges it into the entry of the same kind sent at the same time (to precision p).
-// Merging keeps everything that makes the call count longer: a known answer replaces "no answer" (it is
-// the truth about the same call), two known answers keep the later, and a final outcome replaces Pending
-// while, between two final ones, the one that counts in the caps wins.
+// restoreRecord merges a checkpointed call into the entry with the same ID, or adds it.
+func (a *account) restoreRecord(r CallRecord) {
+	k := r.Call.kind()
+	if k == kindInvalid || r.Outcome == Abandoned || r.Sent == 0 {
+		return
+	}
+	ans := r.Answered
+	if ans != 0 && ans < r.Sent {
+		ans = r.Sent
+	}
+	if r.ID != 0 {
+		if i := a.find(r.ID); i >= 0 && a.log[i].kind == k {
+			mergeInto(&a.log[i], ans, r.Outcome)
+			return
+		}
+	}
+	id := r.ID
+	if id == 0 {
+		id = a.eng.nextID.Add(1)
+	}
+	a.log = append(a.log, entry{id: id, sent: r.Sent, ans: ans, kind: k, out: uint8(r.Outcome)})
+	a.lastSend = max(a.lastSend, r.Sent)
+}
+
+// merge adds a call known from a post's status, or merges it into the entry it describes (same kind,
+// same send time to precision p); see RecordCall for the rule.
 func (a *account) merge(k callKind, sent, ans int64, out Outcome, p int64) {
 	if k == kindInvalid || out == Abandoned || sent == 0 {
 		return
@@ -147,22 +177,39 @@ func (a *account) merge(k callKind, sent, ans int64, out Outcome, p int64) {
 	if ans != 0 && ans < sent {
 		ans = sent
 	}
+	dup := -1
 	for i := range a.log {
 		en := &a.log[i]
 		if en.kind != k || en.sent-en.sent%p != sent {
 			continue
 		}
-		if ans != 0 && (en.ans == 0 || ans > en.ans) {
-			en.ans = ans
+		if !en.rec {
+			en.rec = true
+			mergeInto(en, ans, out)
+			return
 		}
-		cur := Outcome(en.out)
-		if cur == Pending || (out != Pending && out.countsInCap() && !cur.countsInCap()) {
-			en.out = uint8(out)
+		if dup < 0 {
+			dup = i
 		}
+	}
+	if dup >= 0 && a.minInterval >= p {
+		mergeInto(&a.log[dup], ans, out)
 		return
 	}
-	a.log = append(a.log, entry{id: a.eng.nextID.Add(1), sent: sent, ans: ans, kind: k, out: uint8(out)})
-	if sent > a.lastSend {
-		a.lastSend = sent
+	a.log = append(a.log, entry{id: a.eng.nextID.Add(1), sent: sent, ans: ans, kind: k, out: uint8(out), rec: true})
+	a.lastSend = max(a.lastSend, sent)
+}
+
+// mergeInto merges what a record says about a call into its entry, keeping everything that makes the
+// call count longer: a known answer replaces "no answer" (it is the truth about the same call), two known
+// answers keep the later, a final outcome replaces Pending and, between two final ones, the one that
+// counts in the caps wins.
+func mergeInto(en *entry, ans int64, out Outcome) {
+	if ans != 0 && (en.ans == 0 || ans > en.ans) {
+		en.ans = ans
+	}
+	cur := Outcome(en.out)
+	if cur == Pending || (out != Pending && out.countsInCap() && !cur.countsInCap()) {
+		en.out = uint8(out)
 	}
 }

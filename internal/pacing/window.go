@@ -13,6 +13,7 @@ type entry struct {
 	ans  int64 // when the answer arrived; 0 = no answer (yet, or lost)
 	kind callKind
 	out  uint8 // an Outcome, one byte so the entry stays 32 bytes
+	rec  bool  // absorbed a RecordCall (a post's status) already
 }
 
 // occupies reports whether e counts in window w. Rejected and throttled calls leave the caps, because
