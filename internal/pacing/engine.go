@@ -218,9 +218,10 @@ func unix(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// Reserve asks a slot for the queued waiter key. Only the head of the queue (see headAt: the first waiter
-// in order whose publishAt has come and whose daily/pending cap has room) can be granted, and only when
-// its windows, minInterval and the cooldown all allow a send at now. A granted waiter leaves the queue (it
+// Reserve asks a slot for the queued waiter key. Only the head of the queue can be granted (the first
+// waiter in order whose publishAt has come and whose daily/pending cap has room; see mayGo for the one
+// refinement: a waiter that shares no window with the blocked waiters ahead of it and cannot delay them),
+// and only when its windows, minInterval and the cooldown all allow a send at now. A granted waiter leaves the queue (it
 // is in flight); if the call is not made after all, Complete it as Abandoned and Enqueue it again.
 // Everyone else gets the projected slot time and position.
 func (e *Engine) Reserve(account, key string, now time.Time) Decision {
@@ -235,7 +236,7 @@ func (e *Engine) Reserve(account, key string, now time.Time) Decision {
 	if it == nil {
 		return Decision{Position: -1}
 	}
-	if a.headAt(n) == it && a.earliest(it.kind, n) == n {
+	if a.mayGo(it, n) {
 		a.q.remove(key)
 		r := a.grant(it.kind, it.w.Call, key, n)
 		return Decision{Granted: true, Reservation: r, NotBefore: r.At}

@@ -106,30 +106,63 @@ func (q *queue) remove(key string) bool {
 	return true
 }
 
-// headAt is the waiter that may be granted at now: the first in order whose publishAt has come and whose
-// daily/pending cap has room. A waiter parked on a full 24h cap does not block waiters that use another
-// cap (an inbox draft does not wait a day behind a direct post); among waiters in contention the order is
-// strict, so nobody waits behind a lower priority.
-func (a *account) headAt(now int64) *qitem {
+// winMask is the set of windows a call kind counts in (as a bit mask over window indexes).
+func winMask(k callKind) uint16 {
+	var m uint16
+	if w := kindRate[k]; w >= 0 {
+		m |= 1 << w
+	}
+	if w := kindCap[k]; w >= 0 {
+		m |= 1 << w
+	}
+	return m
+}
+
+// mayGo reports whether the queued waiter it may be granted at now. This is the queue's fairness rule,
+// a work-conserving refinement of "only the head is granted":
+//
+//   - waiters whose publishAt has not come, or whose daily/pending cap is full (parked: the cap frees in
+//     hours), are not in contention and block nobody;
+//   - among waiters in contention the first in order (the head) goes as soon as its windows allow;
+//   - a later waiter may go before a head only if granting it cannot delay any waiter ahead of it: it
+//     shares no window (rate or cap) with any of them, and none of them could send within minInterval
+//     anyway. So nobody ever waits behind a lower priority, equal priorities are first come first served
+//     within a window, and an inbox draft does not sit idle behind a video init whose window is full.
+func (a *account) mayGo(it *qitem, now int64) bool {
+	if it.pub > now || it.kind == kindInvalid || a.earliest(it.kind, now) != now {
+		return false
+	}
 	var capFull [numWindows]int8 // 0 unknown, 1 room, 2 full
-	for _, it := range a.q.items {
-		if it.pub > now || it.kind == kindInvalid {
+	parked := func(x *qitem) bool {
+		w := kindCap[x.kind]
+		if w < 0 {
+			return false
+		}
+		if capFull[w] == 0 {
+			capFull[w] = 1
+			if a.count(int(w), now) >= a.eff[w] {
+				capFull[w] = 2
+			}
+		}
+		return capFull[w] == 2
+	}
+	if parked(it) {
+		return false
+	}
+	mine := winMask(it.kind)
+	soon := now + max(a.minInterval, 1)
+	for _, x := range a.q.items {
+		if x == it {
+			return true
+		}
+		if x.pub > now || x.kind == kindInvalid || parked(x) {
 			continue
 		}
-		if w := kindCap[it.kind]; w >= 0 {
-			if capFull[w] == 0 {
-				capFull[w] = 1
-				if a.count(int(w), now) >= a.eff[w] {
-					capFull[w] = 2
-				}
-			}
-			if capFull[w] == 2 {
-				continue
-			}
+		if winMask(x.kind)&mine != 0 || a.earliest(x.kind, now) < soon {
+			return false
 		}
-		return it
 	}
-	return nil
+	return false
 }
 
 // vearliest is earliestWin over the projection's virtual ends (sorted ascending, those <= t dropped).
@@ -162,8 +195,8 @@ func (q *queue) vadd(w int, end int64) {
 }
 
 // project recomputes every waiter's projected position and slot time by replaying the scheduler in
-// virtual time from now: at each step the head (as headAt defines it) takes the earliest slot its windows,
-// minInterval and the cooldown allow, unless a waiter ahead of it in order becomes ready first. Projected
+// virtual time from now: at each event (a slot freeing, a publishAt coming) the first waiter that mayGo
+// takes the slot. Projected
 // calls are assumed answered at once (latency 0), so projections are a lower bound; the controller
 // rewrites nextAttemptTime only when the projection moves by more than a window (invariant 5).
 // Cost O(k^2) in the queue length k with small constants; it runs only when the queue or the windows
@@ -187,76 +220,77 @@ func (a *account) project(now int64) {
 	t, last, pos := now, a.lastSend, 0
 	q.first = never
 	for len(pending) > 0 {
-		var capFree [numWindows]int64
-		ready := func(it *qitem) int64 {
-			r := t
-			if it.pub > r {
-				r = it.pub
+		// earliest per kind and cap state at t, computed lazily
+		var kt [numKinds]int64
+		var capAt [numWindows]int64
+		capFree := func(w int8) int64 {
+			if capAt[w] == 0 {
+				capAt[w] = q.vearliest(a, int(w), t)
 			}
-			if w := kindCap[it.kind]; w >= 0 {
-				if capFree[w] == 0 {
-					capFree[w] = q.vearliest(a, int(w), t)
-				}
-				if capFree[w] > r {
-					r = capFree[w]
-				}
-			}
-			if it.kind == kindInvalid {
-				r = never
-			}
-			return r
+			return capAt[w]
 		}
-		head, next := -1, int64(never)
+		kindT := func(k callKind) int64 {
+			if kt[k] == 0 {
+				T := max(t, a.throttledUntil)
+				if last != 0 {
+					T = max(T, last+a.minInterval)
+				}
+				if w := kindRate[k]; w >= 0 {
+					T = max(T, q.vearliest(a, int(w), t))
+				}
+				if w := kindCap[k]; w >= 0 {
+					T = max(T, capFree(w))
+				}
+				kt[k] = T
+			}
+			return kt[k]
+		}
+		chosen, next := -1, int64(never)
+		var mask uint16
+		minT, soon := int64(never), t+max(a.minInterval, 1)
 		for i, it := range pending {
-			r := ready(it)
-			if r <= t {
-				head = i
+			if it.kind == kindInvalid {
+				continue
+			}
+			ready := max(t, it.pub)
+			if w := kindCap[it.kind]; w >= 0 {
+				ready = max(ready, capFree(w))
+			}
+			if ready > t { // not in contention yet
+				next = min(next, ready)
+				continue
+			}
+			T := kindT(it.kind)
+			m := winMask(it.kind)
+			if T == t && m&mask == 0 && minT >= soon {
+				chosen = i
 				break
 			}
-			if r < next {
-				next = r
+			if T > t { // a blocked waiter whose windows are free waits for the event that unblocks it
+				next = min(next, T)
 			}
+			mask |= m
+			minT = min(minT, T)
 		}
-		if head < 0 {
-			if next == never {
+		if chosen < 0 {
+			if next == never || next <= t {
 				break
 			}
 			t = next
 			continue
 		}
-		it := pending[head]
-		T := t
-		if a.throttledUntil > T {
-			T = a.throttledUntil
-		}
-		if last != 0 && last+a.minInterval > T {
-			T = last + a.minInterval
-		}
-		if w := kindRate[it.kind]; w >= 0 {
-			T = max(T, q.vearliest(a, int(w), t))
-		}
-		if w := kindCap[it.kind]; w >= 0 {
-			T = max(T, q.vearliest(a, int(w), t))
-		}
-		if next < T {
-			t = next
-			continue
-		}
-		if T == never {
-			break
-		}
-		it.pos, it.at = pos, T
+		it := pending[chosen]
+		it.pos, it.at = pos, t
 		pos++
-		q.first = min(q.first, T)
+		q.first = min(q.first, t)
 		if w := kindRate[it.kind]; w >= 0 {
-			q.vadd(int(w), T+a.win[w])
+			q.vadd(int(w), t+a.win[w])
 		}
 		if w := kindCap[it.kind]; w >= 0 {
-			q.vadd(int(w), T+a.win[w])
+			q.vadd(int(w), t+a.win[w])
 		}
-		last = T
-		pending = slices.Delete(pending, head, head+1)
-		t = T
+		last = t
+		pending = slices.Delete(pending, chosen, chosen+1)
 	}
 	for _, it := range pending { // unreachable slots (a limit of 0 requests, an unknown call)
 		it.pos, it.at = pos, never
