@@ -204,7 +204,9 @@ type Decision struct {
 	Granted     bool
 	Reservation Reservation
 	// NotBefore: when not granted, the projected time of the slot, always after now: come back then
-	// (requeue after NotBefore-now). For a granted decision it equals Reservation.At.
+	// (requeue after NotBefore-now). It is a lower bound (calls in flight are assumed answered now), so
+	// the slot is never missed; coming back may yield a later NotBefore. For a grant it equals
+	// Reservation.At.
 	NotBefore time.Time
 	// Position is the projected position in the account's queue (0 = next to be granted); -1 if the key
 	// is not enqueued. Always 0 for ReserveCall.
@@ -261,8 +263,9 @@ func (e *Engine) ReserveCall(account string, call Call, now time.Time) Decision 
 	if k == kindInvalid {
 		return Decision{NotBefore: unix(never)}
 	}
-	if t := a.earliest(k, n); t != n {
-		return Decision{NotBefore: unix(t)}
+	if a.earliest(k, n, false) != n {
+		// The lower bound: calls in flight are assumed answered now.
+		return Decision{NotBefore: unix(max(a.earliest(k, n, true), n+1))}
 	}
 	r := a.grant(k, call, "", n)
 	return Decision{Granted: true, Reservation: r, NotBefore: r.At}
@@ -406,7 +409,8 @@ type Usage struct {
 	// Used is the number of calls occupying the window now (by the safe counting rule).
 	Used   int           `json:"used"`
 	Window time.Duration `json:"window"`
-	// NextSlotAt is when the window has room (now if it has), ignoring minInterval and the cooldown.
+	// NextSlotAt is when the window has room at the soonest (now if it has; calls in flight assumed
+	// answered now), ignoring minInterval and the cooldown.
 	NextSlotAt time.Time `json:"nextSlotAt"`
 }
 
@@ -422,7 +426,7 @@ func (e *Engine) Usage(account string, now time.Time) []Usage {
 	out := make([]Usage, numWindows)
 	for w := range numWindows {
 		out[w] = Usage{Name: windowNames[w], Limit: a.req[w], Effective: a.eff[w], Used: a.count(w, n),
-			Window: time.Duration(a.win[w]), NextSlotAt: unix(a.earliestWin(w, n))}
+			Window: time.Duration(a.win[w]), NextSlotAt: unix(a.earliestWin(w, n, true))}
 	}
 	return out
 }

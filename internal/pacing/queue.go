@@ -129,7 +129,7 @@ func winMask(k callKind) uint16 {
 //     anyway. So nobody ever waits behind a lower priority, equal priorities are first come first served
 //     within a window, and an inbox draft does not sit idle behind a video init whose window is full.
 func (a *account) mayGo(it *qitem, now int64) bool {
-	if it.pub > now || it.kind == kindInvalid || a.earliest(it.kind, now) != now {
+	if it.pub > now || it.kind == kindInvalid || a.earliest(it.kind, now, false) != now {
 		return false
 	}
 	var capFull [numWindows]int8 // 0 unknown, 1 room, 2 full
@@ -158,7 +158,7 @@ func (a *account) mayGo(it *qitem, now int64) bool {
 		if x.pub > now || x.kind == kindInvalid || parked(x) {
 			continue
 		}
-		if winMask(x.kind)&mine != 0 || a.earliest(x.kind, now) < soon {
+		if winMask(x.kind)&mine != 0 || a.earliest(x.kind, now, true) < soon {
 			return false
 		}
 	}
@@ -209,7 +209,7 @@ func (a *account) project(now int64) {
 			e := &a.log[i]
 			if e.occupies(w) {
 				if x := e.end(a.win[w], a.maxInFlight); x > now {
-					v = append(v, x)
+					v = append(v, e.lowEnd(a.win[w], a.maxInFlight, now))
 				}
 			}
 		}

@@ -74,10 +74,22 @@ func (a *account) count(w int, now int64) int {
 	return n
 }
 
+// lowEnd is the earliest e can stop occupying a window of length win, seen from now: an unanswered call
+// will be answered at now at the soonest, so it frees its slot at now+win at the soonest. It is the basis
+// of projections and NotBefore, which are lower bounds (coming back early costs one cheap Reserve; coming
+// back late wastes a slot). Grants always use the safe end.
+func (e *entry) lowEnd(win, maxInFlight, now int64) int64 {
+	if e.ans != 0 {
+		return e.ans + win
+	}
+	return min(max(now, e.sent)+win, e.sent+maxInFlight+win)
+}
+
 // earliestWin is the first instant >= now at which window w has room for one more call, assuming no
 // other call is added meanwhile. With c calls occupying and an effective limit e, the window has room
-// once c-e+1 of them have ended, i.e. at the (c-e+1)-th smallest end.
-func (a *account) earliestWin(w int, now int64) int64 {
+// once c-e+1 of them have ended, i.e. at the (c-e+1)-th smallest end. With low set, unanswered calls are
+// assumed answered at now (a lower bound, for NotBefore); otherwise at the in-flight bound (for grants).
+func (a *account) earliestWin(w int, now int64, low bool) int64 {
 	eff := a.eff[w]
 	t := now
 	if a.guard[w] > t {
@@ -95,6 +107,9 @@ func (a *account) earliestWin(w int, now int64) int64 {
 			continue
 		}
 		if x := e.end(win, a.maxInFlight); x > now {
+			if low {
+				x = e.lowEnd(win, a.maxInFlight, now)
+			}
 			ends = append(ends, x)
 		}
 	}
@@ -120,8 +135,8 @@ func (a *account) earliestWin(w int, now int64) int64 {
 
 // earliest is the first instant >= now at which a call of kind k may be sent: every window it counts in
 // has room, minInterval has passed since the last send, and the cooldown is over. Each term only moves
-// later as calls are added, so the maximum is exact.
-func (a *account) earliest(k callKind, now int64) int64 {
+// later as calls are added, so the maximum is exact. low: see earliestWin.
+func (a *account) earliest(k callKind, now int64, low bool) int64 {
 	t := now
 	if a.throttledUntil > t {
 		t = a.throttledUntil
@@ -130,12 +145,12 @@ func (a *account) earliest(k callKind, now int64) int64 {
 		t = x
 	}
 	if w := kindRate[k]; w >= 0 {
-		if x := a.earliestWin(int(w), now); x > t {
+		if x := a.earliestWin(int(w), now, low); x > t {
 			t = x
 		}
 	}
 	if w := kindCap[k]; w >= 0 {
-		if x := a.earliestWin(int(w), now); x > t {
+		if x := a.earliestWin(int(w), now, low); x > t {
 			t = x
 		}
 	}
