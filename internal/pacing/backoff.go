@@ -81,11 +81,12 @@ func (b Backoff) Delay(attempt int, prev time.Duration, u float64, retryAfter ti
 		if p < initial {
 			p = initial
 		}
-		hi := 3 * p
-		if hi > maxD || hi < 0 {
-			hi = maxD
+		hi := float64(p) * 3 // AWS: min(cap, random_between(base, sleep*3)); drawn first, then capped
+		f := float64(initial) + u*(hi-float64(initial))
+		if f >= float64(maxD) {
+			f = float64(maxD)
 		}
-		d = initial + time.Duration(u*float64(hi-initial))
+		d = time.Duration(f)
 		if d > maxD {
 			d = maxD
 		}
