@@ -2,14 +2,17 @@ package pacing
 
 import "time"
 
-// AIMD parameters of the effective limit. A 429 the model did not expect halves the effective limit of
-// the call's rate window; every clean window (a full window length without a new 429) adds one back.
-// Climbing back to the level that failed is slower (probeWindows clean windows per step): without that,
-// a server whose real limit is r below the configured one would be probed every few windows and about 7%
-// of calls would be 429s; with it the rate stays under 3% (TestAdaptiveModelServer).
+// AIMD parameters of the effective limit. A 429 the model did not expect cuts the effective limit of the
+// call's rate window multiplicatively (x0.7), and further to what the window held when the 429 came (the
+// server refused the call when our window held that many others: its real limit is at most that). Every
+// clean window (a full window length without a new 429) adds one back. Climbing back to the level that
+// failed is slower: probeWindows clean windows per step, doubled each time a probe fails at the same level
+// (up to maxProbeMul). Without that, a server whose real limit is below the configured one would be probed
+// every few windows and about 7% of calls would be 429s (TestAdaptiveModelServer keeps it under 5%).
 const (
-	decreaseFactor = 0.5
+	decreaseFactor = 0.7
 	probeWindows   = 10
+	maxProbeMul    = 16
 )
 
 // recover raises the effective limits additively after clean windows. It is lazy: called on every
@@ -22,7 +25,7 @@ func (a *account) recover(now int64) {
 				step = int64(time.Second)
 			}
 			if a.badAt[w] > 0 && a.eff[w]+1 >= a.badAt[w] {
-				step *= probeWindows
+				step *= probeWindows * int64(max(a.probeMul[w], 1))
 			}
 			if now-a.adjAt[w] < step {
 				break
@@ -31,7 +34,7 @@ func (a *account) recover(now int64) {
 			a.eff[w]++
 		}
 		if a.eff[w] >= a.req[w] {
-			a.badAt[w] = 0
+			a.badAt[w], a.probeMul[w] = 0, 0
 		}
 	}
 }
@@ -54,12 +57,13 @@ func (a *account) throttle(k callKind, sent, now int64, retryAfter time.Duration
 	}
 	a.consecutive++
 	if w := kindRate[k]; w >= 0 {
-		a.badAt[w] = a.eff[w]
-		ne := int(float64(a.eff[w]) * decreaseFactor)
-		if ne < 1 {
-			ne = 1
+		if a.badAt[w] > 0 && a.eff[w] >= a.badAt[w] {
+			a.probeMul[w] = min(max(a.probeMul[w], 1)*2, maxProbeMul) // the same level failed again
 		}
-		a.eff[w] = ne
+		a.badAt[w] = a.eff[w]
+		others := a.count(int(w), now) - 1 // the throttled call is in the log
+		ne := min(int(float64(a.eff[w])*decreaseFactor), others)
+		a.eff[w] = max(ne, 1)
 		a.adjAt[w] = now
 	}
 	d := a.backoff.Delay(a.consecutive, a.lastDelay, a.eng.random(), retryAfter)

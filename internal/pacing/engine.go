@@ -41,6 +41,7 @@ type account struct {
 	eff         [numWindows]int   // effective limits (AIMD)
 	adjAt       [numWindows]int64 // start of the current clean period
 	badAt       [numWindows]int   // effective limit at the last unexpected 429 (0: none)
+	probeMul    [numWindows]int   // slows probing of a level that failed repeatedly
 	guard       [numWindows]int64 // restart guard: window considered full until then
 	minInterval int64
 	maxInFlight int64
