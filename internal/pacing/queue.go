@@ -38,6 +38,7 @@ type queue struct {
 	byKey map[string]*qitem
 	dirty bool  // the projection must be recomputed
 	first int64 // earliest projected slot; the projection is stale once now passes it
+	runs  int   // number of recomputations (tests check the cache)
 
 	// scratch buffers of the projection, kept to avoid reallocating on every recompute
 	pending []*qitem
@@ -203,6 +204,7 @@ func (q *queue) vadd(w int, end int64) {
 // changed (or the plan fell behind the clock), not on every call.
 func (a *account) project(now int64) {
 	q := &a.q
+	q.runs++
 	for w := range numWindows {
 		v := q.vends[w][:0]
 		for i := range a.log {
