@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -213,6 +212,12 @@ func (r *AccountQuotaReconciler) recordTokens(s *accountScope) {
 // the creator_info window.
 func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *accountScope) (bool, error) {
 	st := &s.aq.Status
+	rt := r.Accounts.runtime(s.key)
+	rt.mu.Lock()
+	if mine := rt.creator; mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
+		st.Creator = mine.DeepCopy()
+	}
+	rt.mu.Unlock()
 	if c := st.Creator; c != nil && c.FetchedAt != nil && s.now.Before(c.FetchedAt.Add(r.Options.CreatorInfoTTL)) &&
 		!creatorInfoSuspect(s.written) {
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
@@ -245,6 +250,9 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		CommentDisabled: info.CommentDisabled, DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled,
 		FetchedAt: &metav1.Time{Time: answered.Truncate(time.Second)},
 	}
+	rt.mu.Lock()
+	rt.creator = st.Creator.DeepCopy()
+	rt.mu.Unlock()
 	s.due(answered.Add(r.Options.CreatorInfoTTL))
 	return false, nil
 }

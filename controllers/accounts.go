@@ -22,6 +22,10 @@ type accountRuntime struct {
 	configuredGen int64
 	warm          bool
 	lastWrite     time.Time
+	// creator is the newest creator_info this process fetched: the cache may not show our own status
+	// write yet, and a reconcile that read the stale object must not ask TikTok again (or flap to
+	// not-ready while it waits for a slot).
+	creator *v1alpha1.CreatorInfo
 }
 
 // accountRegistry prepares the pacing engine for an account before anyone reserves a slot on it. Both

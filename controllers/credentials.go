@@ -172,7 +172,9 @@ func (a *accountTokens) snapshot() tokenPair {
 // in memory and written again on the next reconcile.
 type secretWriteError struct{ err error }
 
-func (e *secretWriteError) Error() string { return "writing the refreshed tokens to the Secret: " + e.err.Error() }
+func (e *secretWriteError) Error() string {
+	return "writing the refreshed tokens to the Secret: " + e.err.Error()
+}
 func (e *secretWriteError) Unwrap() error { return e.err }
 
 // refresh obtains a new token pair (unless one already waits to be written) and persists it to the

@@ -109,15 +109,20 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Res
 			return next(), nil
 		}
 	}
-	st.ProcessingStatus = ps.Status
+	if worthWriting(st, ps.Status, answered) {
+		st.ProcessingStatus = ps.Status
+	}
 	switch ps.Status {
 	case tiktok.StatusPublishComplete:
+		st.ProcessingStatus = ps.Status
 		r.finished(s, answered, v1alpha1.PhasePublished, v1alpha1.ReasonPublished, ps.PostIDs)
 		return ctrl.Result{}, nil
 	case tiktok.StatusSendToUserInbox:
+		st.ProcessingStatus = ps.Status
 		r.finished(s, answered, v1alpha1.PhaseDelivered, v1alpha1.ReasonDelivered, nil)
 		return ctrl.Result{}, nil
 	case tiktok.StatusFailed:
+		st.ProcessingStatus = ps.Status
 		if n := len(st.AttemptHistory); n > 0 {
 			st.AttemptHistory[n-1].Outcome = v1alpha1.AttemptOutcomeProcessingFailed
 			st.AttemptHistory[n-1].Code = ps.FailReason
@@ -165,4 +170,18 @@ func (r *TikTokPostReconciler) cancelDownload(ctx context.Context, acct, publish
 	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
 	defer cancel()
 	_ = c.Cancel(cctx, tok, publishID)
+}
+
+// quietProcessing is how long TikTok's "still processing" words stay out of the status: most posts are
+// processed within seconds, and a status write for each word would double what a post costs; a post
+// that takes longer shows where it is.
+const quietProcessing = 10 * time.Second
+
+// worthWriting says whether a processing status is news worth a status write.
+func worthWriting(st *v1alpha1.TikTokPostStatus, word string, at time.Time) bool {
+	if word == st.ProcessingStatus {
+		return false
+	}
+	n := len(st.AttemptHistory)
+	return n == 0 || st.AttemptHistory[n-1].EndTime == nil || at.Sub(st.AttemptHistory[n-1].EndTime.Time) >= quietProcessing
 }

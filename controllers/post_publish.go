@@ -53,6 +53,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 		return ctrl.Result{}, err
 	}
 	s.mem.lastProjection = time.Time{}
+	r.kickHead(s.acctKey) // the next in line asks again now: its projection may have moved
 
 	// 2. The call.
 	bg := context.WithoutCancel(ctx)

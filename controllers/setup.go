@@ -190,7 +190,7 @@ func readyChanged() predicate.Predicate {
 // kickHead wakes the post at the head of an account's queue: a slot may have opened before the time it
 // was told (an answer came early, a post left the queue).
 func (r *TikTokPostReconciler) kickHead(acct string) {
-	key, ok := r.Engine.Head(acct)
+	key, ok := r.Engine.Head(acct, r.Clock.Now())
 	if !ok {
 		return
 	}

@@ -140,8 +140,8 @@ func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctr
 	steps := []func(context.Context, *postScope) (ctrl.Result, bool, error){
 		r.stepRetryAnnotation,
 		r.stepEnded,
-		r.stepInFlight,
 		r.stepAccount,
+		r.stepInFlight,
 		r.stepSuspend,
 		r.stepPreflight,
 		r.stepLimits,

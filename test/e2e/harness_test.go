@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"os"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -161,7 +162,7 @@ func (e *env) startManager(opts controllers.Options) (stop func()) {
 		Logger:                  zap.New(zap.WriteTo(e.logs), zap.UseDevMode(true)),
 		GracefulShutdownTimeout: ptr.To(30 * time.Second),
 		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
-			cl, err := client.New(c, o)
+			cl, err := client.NewWithWatch(c, o)
 			if err != nil {
 				return nil, err
 			}
@@ -193,10 +194,10 @@ func (e *env) startManager(opts controllers.Options) (stop func()) {
 // fastOptions are controller options for compressed windows.
 func fastOptions() controllers.Options {
 	return controllers.Options{
-		AccountStatusInterval: 500 * time.Millisecond,
-		StatusPollInitial:     200 * time.Millisecond,
-		StatusPollMax:         time.Second,
-		CallTimeout:           5 * time.Second,
+		AccountStatusInterval:   500 * time.Millisecond,
+		StatusPollInitial:       200 * time.Millisecond,
+		StatusPollMax:           time.Second,
+		CallTimeout:             5 * time.Second,
 		MaxConcurrentReconciles: 4,
 	}
 }
@@ -295,7 +296,11 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 	}
 	return interceptor.Funcs{
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			data, _ := p.Data(o)
 			err := c.SubResource(sub).Patch(ctx, o, p, opts...)
+			if os.Getenv("E2E_DEBUG_WRITES") != "" && sub == "status" {
+				fmt.Fprintf(os.Stderr, "WRITE %s %s err=%v %s\n", kindOf(o), o.GetName(), err, data)
+			}
 			if err == nil && sub == "status" {
 				count(kindOf(o), o)
 			}

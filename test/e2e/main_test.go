@@ -12,15 +12,18 @@ import (
 
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 )
 
 var (
-	cfg       *rest.Config
-	k8sClient client.Client
+	globalLogs = &syncBuffer{}
+	cfg        *rest.Config
+	k8sClient  client.Client
 )
 
 func TestMain(m *testing.M) {
@@ -33,6 +36,8 @@ func run(m *testing.M) int {
 			"(hack/build-control-plane.sh) and sets it")
 		return 1
 	}
+	// Logs that are not a manager's own (client-go's reflectors) go to one buffer the secret checks read.
+	ctrl.SetLogger(zap.New(zap.WriteTo(globalLogs), zap.UseDevMode(true)))
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	env := &envtest.Environment{

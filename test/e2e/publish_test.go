@@ -84,6 +84,7 @@ func TestPublishEveryKind(t *testing.T) {
 			t.Errorf("%s: attempt history %+v", p.Name, st.AttemptHistory)
 		}
 		// Invariant 5: a published post costs a handful of status writes.
+		t.Logf("%s: %d status writes", p.Name, e.writes.statusWrites("TikTokPost", p.Name))
 		if w := e.writes.statusWrites("TikTokPost", p.Name); w > 6 {
 			t.Errorf("%s: %d status writes, want at most 6", p.Name, w)
 		}
