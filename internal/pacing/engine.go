@@ -48,7 +48,7 @@ type account struct {
 
 	log     []entry // every call still inside one of its windows
 	pruneAt int64   // no entry expires before this: prune has nothing to do until then
-	hw  int64   // the latest "now" seen: time never goes back inside an account
+	hw      int64   // the latest "now" seen: time never goes back inside an account
 
 	lastSend, prevSend int64
 	lastSendID         uint64
