@@ -186,9 +186,11 @@ func (e *Engine) Remove(account, key string) {
 // Reservation is a granted slot. The controller sends the call at once, then reports what happened with
 // Complete. A reservation never completed keeps its slots until At+MaxInFlight+window (safe).
 type Reservation struct {
+	// Account is the account the slot belongs to.
 	Account string
 	// Key is the waiter's key ("" for ReserveCall).
-	Key  string
+	Key string
+	// Call is the kind of call the slot is for.
 	Call Call
 	// ID identifies the call in the account's log.
 	ID uint64
