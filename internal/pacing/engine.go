@@ -55,6 +55,7 @@ type account struct {
 
 	throttledUntil int64
 	episodeStart   int64
+	last429        int64 // when the last 429 was reported
 	consecutive    int
 	lastDelay      time.Duration
 
