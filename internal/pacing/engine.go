@@ -55,7 +55,6 @@ type account struct {
 
 	throttledUntil int64
 	episodeStart   int64
-	last429        int64 // when the last 429 was reported
 	consecutive    int
 	lastDelay      time.Duration
 
