@@ -43,12 +43,15 @@ func (a *account) recover(now int64) {
 //
 // A 429 is "expected", i.e. part of an episode already handled, when the call was sent before the
 // current episode started (it was in flight when the engine learned its model was wrong) or when the
-// cooldown is still running. An expected 429 only raises the cooldown to the Retry-After floor. An
+// cooldown is still running (which includes Throttled called with the Retry-After of the 429 just passed
+// to Complete). An expected 429 only raises the cooldown to the Retry-After floor. An
 // unexpected one starts a new episode: consecutive throttles +1, the effective limit of the rate window
 // is cut multiplicatively, and the account cools down for the jittered backoff delay (never less than
 // retryAfter). Nothing here can make a call go sooner: the 429'd call keeps its slot in the rate window
 // and the cooldown only adds a constraint.
 func (a *account) throttle(k callKind, sent, now int64, retryAfter time.Duration) int64 {
+	// An expected 429 raises throttledUntil to at least now, so the Throttled call that follows a
+	// Complete at the same instant (to pass the Retry-After) always falls in the running episode.
 	if (sent != 0 && sent < a.episodeStart) || (a.episodeStart != 0 && now <= a.throttledUntil) {
 		if u := now + int64(retryAfter); u > a.throttledUntil {
 			a.throttledUntil = u

@@ -238,3 +238,29 @@ func TestThrottleEpisodes(t *testing.T) {
 		}
 	}
 }
+
+// A 429 for a call sent before the episode began, arriving after the cooldown ended, and the Throttled
+// call carrying its Retry-After: both are the same, expected 429, not a new episode.
+func TestLate429AfterCooldown(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	eng := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
+	eng.Configure("a", DefaultLimits(), Backoff{Initial: 2 * time.Second, Max: time.Minute, Jitter: JitterEqual})
+	d1 := eng.ReserveCall("a", CallDirectVideoInit, t0)
+	d2 := eng.ReserveCall("a", CallInboxVideoInit, t0.Add(time.Second))
+	eng.Complete(d1.Reservation, t0, t0.Add(1500*time.Millisecond), Throttled) // episode 1, until +3s
+	late := t0.Add(20 * time.Second)
+	eng.Complete(d2.Reservation, t0.Add(time.Second), late, Throttled)
+	until := eng.Throttled("a", CallInboxVideoInit, late, 100*time.Millisecond)
+	if u, n := eng.Cooldown("a"); n != 1 || !u.Equal(late.Add(100*time.Millisecond)) || !until.Equal(u) {
+		t.Fatalf("late expected 429: until %s, consecutive %d; want %s, 1", u, n, late.Add(100*time.Millisecond))
+	}
+	// a 429 for a call sent after the cooldown is a new episode
+	d3 := eng.ReserveCall("a", CallStatusFetch, late.Add(time.Second))
+	if !d3.Granted {
+		t.Fatalf("not granted: %+v", d3)
+	}
+	eng.Complete(d3.Reservation, d3.Reservation.At, late.Add(2*time.Second), Throttled)
+	if _, n := eng.Cooldown("a"); n != 2 {
+		t.Fatalf("new episode not counted: consecutive %d", n)
+	}
+}

@@ -24,9 +24,12 @@ const (
 
 // Backoff configures the cooldown after an unexpected 429 (and the controllers' retry delays).
 type Backoff struct {
+	// Initial is the base delay (attempt 1 without jitter); zero means DefaultBackoffInitial.
 	Initial time.Duration `json:"initial"`
-	Max     time.Duration `json:"max"`
-	Jitter  Jitter        `json:"jitter"`
+	// Max caps every delay except a Retry-After floor; zero means DefaultBackoffMax.
+	Max time.Duration `json:"max"`
+	// Jitter is the strategy; empty means Full.
+	Jitter Jitter `json:"jitter"`
 }
 
 // DefaultBackoff is 1s initial, 10m max, Full jitter.

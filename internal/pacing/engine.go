@@ -46,8 +46,9 @@ type account struct {
 	minInterval int64
 	maxInFlight int64
 
-	log []entry // every call still inside one of its windows
-	hw  int64   // the latest "now" seen: time never goes back inside an account
+	log     []entry // every call still inside one of its windows
+	pruneAt int64   // no entry expires before this: prune has nothing to do until then
+	hw      int64   // the latest "now" seen: time never goes back inside an account
 
 	lastSend, prevSend int64
 	lastSendID         uint64
@@ -123,6 +124,7 @@ func (e *Engine) Configure(account string, limits Limits, backoff Backoff) {
 
 func (a *account) configure(l Limits, b Backoff, fresh bool) {
 	a.limits, a.backoff = l, b
+	a.pruneAt = 0 // window lengths may have changed: rescan
 	a.minInterval = int64(l.MinInterval)
 	for w := range numWindows {
 		lim := l.limit(w)
@@ -184,9 +186,11 @@ func (e *Engine) Remove(account, key string) {
 // Reservation is a granted slot. The controller sends the call at once, then reports what happened with
 // Complete. A reservation never completed keeps its slots until At+MaxInFlight+window (safe).
 type Reservation struct {
+	// Account is the account the slot belongs to.
 	Account string
 	// Key is the waiter's key ("" for ReserveCall).
-	Key  string
+	Key string
+	// Call is the kind of call the slot is for.
 	Call Call
 	// ID identifies the call in the account's log.
 	ID uint64
@@ -276,6 +280,7 @@ func (e *Engine) ReserveCall(account string, call Call, now time.Time) Decision 
 func (a *account) grant(k callKind, call Call, key string, now int64) Reservation {
 	id := a.eng.nextID.Add(1)
 	a.log = append(a.log, entry{id: id, sent: now, kind: k, out: uint8(Pending)})
+	a.touched(&a.log[len(a.log)-1])
 	a.prevSend, a.lastSend, a.lastSendID = a.lastSend, now, id
 	a.q.dirty = true
 	return Reservation{Account: a.name, Key: key, Call: call, ID: id, At: unix(now), acct: a}
@@ -331,9 +336,11 @@ func (e *Engine) Complete(r Reservation, sent, answered time.Time, outcome Outco
 		en := entry{id: r.ID, sent: at, ans: ans, kind: k, out: uint8(outcome)}
 		if a.maxEnd(&en) > now {
 			a.log = append(a.log, en)
+			a.touched(&en)
 		}
 	} else {
 		a.log[i].ans, a.log[i].out = ans, uint8(outcome)
+		a.touched(&a.log[i])
 	}
 	if outcome == Throttled {
 		s := max(nanos(sent), at)

@@ -232,9 +232,9 @@ func runFairCase(seed uint64) string {
 }
 
 func TestFairAndWorkConserving(t *testing.T) {
-	cases := 400
+	cases := 1000
 	if testing.Short() {
-		cases = 80
+		cases = 150
 	}
 	for seed := range uint64(cases) {
 		if msg := runFairCase(seed); msg != "" {

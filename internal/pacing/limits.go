@@ -10,8 +10,10 @@ import "time"
 
 // Limit is "at most Requests calls in any sliding window of length Window".
 type Limit struct {
-	Requests int           `json:"requests"`
-	Window   time.Duration `json:"window"`
+	// Requests is n; a limit of 0 (or less) never admits a call.
+	Requests int `json:"requests"`
+	// Window is W; windows are half-open, so calls stamped exactly W apart do not share one.
+	Window time.Duration `json:"window"`
 }
 
 // Limits is the configuration of one account; it mirrors AccountQuota spec.limits.

@@ -47,12 +47,10 @@ func randomLimits(rng *rand.Rand) Limits {
 	}
 }
 
-var debugSim = false
-
 var initCalls = []Call{CallDirectVideoInit, CallInboxVideoInit, CallDirectPhotoInit, CallUploadPhotoInit}
 
 // runSafetyCase drives one randomized run and returns the checker's verdict ("" = fine), plus counts.
-func runSafetyCase(seed uint64) (string, int) {
+func runSafetyCase(seed uint64) (string, int, int) {
 	rng := rand.New(rand.NewPCG(seed, seed*7919+1))
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	clk := testclock.NewFakePassiveClock(t0)
@@ -89,6 +87,7 @@ func runSafetyCase(seed uint64) (string, int) {
 		nextStatus[a] = t0
 	}
 	restarts := rng.IntN(3)
+	restarted := 0
 	now := t0
 	end := t0.Add(2 * time.Hour)
 	for step := 0; step < 20000 && now.Before(end); step++ {
@@ -129,9 +128,7 @@ func runSafetyCase(seed uint64) (string, int) {
 		// 2. a restart: new process, stale checkpoint, rebuild from the posts' statuses
 		if restarts > 0 && rng.IntN(300) == 0 {
 			restarts--
-			if debugSim {
-				fmt.Println("RESTART at", now.Format("15:04:05.000"), checkpoint)
-			}
+			restarted++
 			eng = newEngine()
 			for _, a := range accounts {
 				eng.Configure(a, limits[a], backoff)
@@ -178,15 +175,12 @@ func runSafetyCase(seed uint64) (string, int) {
 			d := eng.Reserve(w.account, w.w.Key, pass)
 			if !d.Granted {
 				if !d.NotBefore.After(pass) {
-					return fmt.Sprintf("seed %d: refused with NotBefore %s <= now %s", seed, d.NotBefore, pass), 0
+					return fmt.Sprintf("seed %d: refused with NotBefore %s <= now %s", seed, d.NotBefore, pass), 0, 0
 				}
 				w.next = d.NotBefore
 				continue
 			}
 			w.queued = false
-			if debugSim && w.account == "a" {
-				fmt.Printf("grant %s %s at %s usage %+v log %+v\n", w.w.Key, w.w.Call, d.Reservation.At.Format("15:04:05.000"), eng.Usage("a", now)[5], eng.get("a").log)
-			}
 			if rng.IntN(30) == 0 { // the intent write failed: never sent
 				eng.Complete(d.Reservation, d.Reservation.At, time.Time{}, Abandoned)
 				w.next = now
@@ -247,7 +241,7 @@ func runSafetyCase(seed uint64) (string, int) {
 		now = next
 		clk.SetTime(now)
 	}
-	return checkSends(limits, sends), len(sends)
+	return checkSends(limits, sends), len(sends), restarted
 }
 
 func newFlight(rng *rand.Rand, eng *Engine, r Reservation, waiter string, sends *[]sendRec) *simAnswer {
@@ -267,9 +261,6 @@ func newFlight(rng *rand.Rand, eng *Engine, r Reservation, waiter string, sends 
 		f.lost = true
 		f.timeout = rng.IntN(2) == 0
 	}
-	if debugSim {
-		fmt.Printf("send %s %s at %s lat %s out %v lost %v timeout %v\n", r.Account, r.Call, r.At.Format("15:04:05.000"), lat, f.outcome, f.lost, f.timeout)
-	}
 	*sends = append(*sends, sendRec{account: r.Account, call: r.Call, sent: r.At, latest: f.arrives,
 		inCaps: f.lost || f.outcome.countsInCap()})
 	return f
@@ -280,20 +271,24 @@ func newFlight(rng *rand.Rand, eng *Engine, r Reservation, waiter string, sends 
 // checkpoint plus the posts' statuses, stale clock reads and clock jumps. The independent checker must
 // find no window of any limit that could hold more than n calls, and no two calls closer than minInterval.
 func TestNeverOverQuota(t *testing.T) {
-	cases := 2000
+	cases := 5000
 	if testing.Short() {
-		cases = 300
+		cases = 500
 	}
-	total := 0
+	total, restarts := 0, 0
 	for seed := range uint64(cases) {
-		msg, n := runSafetyCase(seed)
+		msg, n, r := runSafetyCase(seed)
 		if msg != "" {
 			t.Fatalf("seed %d: %s", seed, msg)
 		}
 		total += n
+		restarts += r
+	}
+	if restarts < cases/10 {
+		t.Fatalf("only %d restarts in %d cases", restarts, cases)
 	}
 	if total < cases*5 {
 		t.Fatalf("only %d calls in %d cases: the simulation is not exercising the engine", total, cases)
 	}
-	t.Logf("%d cases, %d calls checked", cases, total)
+	t.Logf("%d cases, %d calls checked, %d restarts", cases, total, restarts)
 }

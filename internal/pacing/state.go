@@ -103,6 +103,7 @@ func (e *Engine) Restore(account string, s State) {
 		a.guard[w] = max(a.guard[w], now+a.maxInFlight+a.win[w])
 	}
 	a.lastSend = max(a.lastSend, now)
+	a.pruneAt = 0
 	a.prune(now)
 	a.q.dirty = true
 }
@@ -130,6 +131,7 @@ func (e *Engine) RecordCall(account string, call Call, sent, answered time.Time,
 	}
 	a.merge(call.kind(), s, an, outcome, precision(s))
 	a.lastSend = max(a.lastSend, s)
+	a.pruneAt = 0
 	a.prune(now)
 	a.q.dirty = true
 }

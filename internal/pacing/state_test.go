@@ -202,3 +202,31 @@ func TestAbandonFreesSlot(t *testing.T) {
 		t.Fatalf("slot not freed by Abandoned: %+v", d3)
 	}
 }
+
+// The checkpoint's worst case: every default window full (6+6+6 inits, 30 status fetches, 20 creator
+// infos; the caps 15 and 5 are within the inits). It must stay small enough for an annotation.
+func TestSnapshotWorstCaseSize(t *testing.T) {
+	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakePassiveClock(t0)
+	e := NewEngine(clk, nil)
+	l := DefaultLimits()
+	l.MinInterval = time.Millisecond
+	e.Configure("a", l, DefaultBackoff())
+	now := t0
+	n := 0
+	for _, c := range []Call{CallDirectVideoInit, CallInboxVideoInit, CallDirectPhotoInit, CallStatusFetch, CallCreatorInfo} {
+		for range 30 {
+			now = now.Add(time.Millisecond)
+			if d := e.ReserveCall("a", c, now); d.Granted {
+				e.Complete(d.Reservation, now, now.Add(123456789), Accepted)
+				n++
+			}
+		}
+	}
+	clk.SetTime(now)
+	raw, _ := json.Marshal(e.Snapshot("a"))
+	if n != 6+5+6+30+20 || len(raw) > 8192 {
+		t.Fatalf("%d calls, %d bytes", n, len(raw))
+	}
+	t.Logf("%d calls in the windows: %d bytes of JSON", n, len(raw))
+}

@@ -49,17 +49,27 @@ func (a *account) maxEnd(e *entry) int64 {
 	return m
 }
 
-// prune drops every entry that left all its windows by now, in place (no allocation).
+// prune drops every entry that left all its windows by now, in place (no allocation). It only scans
+// the log when the earliest expiry has come (pruneAt), so most calls skip it.
 func (a *account) prune(now int64) {
+	if now < a.pruneAt {
+		return
+	}
 	j := 0
+	next := int64(never)
 	for i := range a.log {
-		if a.maxEnd(&a.log[i]) > now {
+		if m := a.maxEnd(&a.log[i]); m > now {
 			a.log[j] = a.log[i]
 			j++
+			next = min(next, m)
 		}
 	}
 	a.log = a.log[:j]
+	a.pruneAt = next
 }
+
+// touched must follow any change that can bring an entry's expiry earlier (a new entry, an answer).
+func (a *account) touched(e *entry) { a.pruneAt = min(a.pruneAt, a.maxEnd(e)) }
 
 // count is the number of calls occupying window w at now.
 func (a *account) count(w int, now int64) int {
