@@ -50,6 +50,16 @@ func (r *TikTokPostReconciler) interruptedInit(ctx context.Context, s *postScope
 		return ctrl.Result{RequeueAfter: time.Millisecond}, nil // the cache was behind; look again
 	}
 	st := s.status()
+	if s.mem.unsent == st.Attempts {
+		// Our intent write reported a failure but landed: the call was never made. Undo the attempt.
+		s.mem.unsent = 0
+		if n := len(st.AttemptHistory); n > 0 && st.AttemptHistory[n-1].EndTime == nil {
+			st.AttemptHistory = st.AttemptHistory[:n-1]
+		}
+		st.Attempts--
+		st.Phase = v1alpha1.PhaseQueued
+		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	}
 	if n := len(st.AttemptHistory); n > 0 && st.AttemptHistory[n-1].EndTime == nil {
 		h := &st.AttemptHistory[n-1]
 		h.EndTime = &metav1.MicroTime{Time: s.now}
@@ -72,9 +82,9 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Res
 	if s.now.Before(m.nextPoll) {
 		return ctrl.Result{RequeueAfter: m.nextPoll.Sub(s.now)}, nil
 	}
-	tok, err := r.Tokens.access(s.acctKey)
+	tok, err := r.accessToken(ctx, s)
 	if err != nil {
-		return ctrl.Result{RequeueAfter: 2 * time.Second}, nil
+		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
 	if !d.Granted {

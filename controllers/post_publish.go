@@ -42,7 +42,16 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	}
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPublishing,
 		fmt.Sprintf("attempt %d: calling TikTok", st.Attempts))
-	if err := r.writeStatus(ctx, s, true); err != nil {
+	// The intent is written even if the manager is stopping: a write cut short may still land, and an
+	// intent that landed without its call would read as an uncertain outcome after the restart.
+	bg := context.WithoutCancel(ctx)
+	ictx, icancel := context.WithTimeout(bg, r.Options.CallTimeout)
+	err := r.writeStatus(ictx, s, true)
+	icancel()
+	if err != nil {
+		// No call is made. If the write landed after all, the attempt is known here not to have been
+		// sent, so it is not mistaken for an uncertain one (see interruptedInit).
+		s.mem.unsent = st.Attempts
 		r.Engine.Complete(res, start, start, pacing.Abandoned)
 		r.kickHead(s.acctKey)
 		s.post.Status = *s.written.DeepCopy()
@@ -56,7 +65,6 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	r.kickHead(s.acctKey) // the next in line asks again now: its projection may have moved
 
 	// 2. The call.
-	bg := context.WithoutCancel(ctx)
 	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)
 	out, err := r.initCall(callCtx, s, tok)
 	cancel()

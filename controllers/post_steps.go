@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,11 +17,14 @@ import (
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 )
 
 // accountWait is how long a post waits before looking at a missing or unready account again; the
 // AccountQuota watch wakes it sooner when the account changes.
 const accountWait = 5 * time.Minute
+
+var debugPacing = os.Getenv("DEBUG_PACING") != ""
 
 // stepAccount finds the post's AccountQuota and prepares its pacing state. A missing or unready account
 // holds the post back (it is not Failed: GitOps may apply the account after its posts).
@@ -203,13 +207,15 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctr
 	}
 	r.Engine.Enqueue(s.acctKey, w)
 
-	tok, err := r.Tokens.access(s.acctKey)
+	tok, err := r.accessToken(ctx, s)
 	if err != nil {
-		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonAccountNotReady,
-			fmt.Sprintf("waiting for the credentials of AccountQuota %s", s.account.Name))
-		return ctrl.Result{RequeueAfter: 2 * time.Second}, true, nil
+		// The account's reconcile reports what is wrong with its credentials; the post just waits.
+		return ctrl.Result{RequeueAfter: time.Second}, true, nil
 	}
 	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
+	if debugPacing {
+		fmt.Printf("DBG %s %s %s granted=%v pos=%d in=%s\n", s.now.Format("05.000"), s.acctKey, s.post.Name, d.Granted, d.Position, d.NotBefore.Sub(s.now))
+	}
 	if !d.Granted {
 		r.project(s, d)
 		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, true, nil
@@ -275,4 +281,26 @@ func lastErrorText(st *v1alpha1.TikTokPostStatus) string {
 		return ""
 	}
 	return fmt.Sprintf("; last error: %s: %s", st.LastError.Code, st.LastError.Message)
+}
+
+// accessToken returns the account's access token, loading the credentials from the account's Secret
+// (through the cache) when this process has not loaded them yet: after a restart, posts need not wait
+// for the account's own reconcile.
+func (r *TikTokPostReconciler) accessToken(ctx context.Context, s *postScope) (tiktok.AccessToken, error) {
+	if tok, err := r.Tokens.access(s.acctKey); err == nil {
+		return tok, nil
+	}
+	sec := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: s.account.Namespace, Name: s.account.Spec.CredentialsSecretRef.Name}
+	if err := r.Get(ctx, key, sec); err != nil {
+		return "", err
+	}
+	var issued time.Time
+	if t := s.account.Status.Token; t != nil && t.LastRefreshTime != nil {
+		issued = t.LastRefreshTime.Time
+	}
+	if _, err := r.Tokens.load(s.acctKey, sec, issued); err != nil {
+		return "", err
+	}
+	return r.Tokens.access(s.acctKey)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,6 +67,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 
 	engine := pacing.NewEngine(opts.Clock, opts.Rand)
+	// A call to TikTok is given up after CallTimeout; an unanswered one (and, after a restart, the calls
+	// the checkpoint may have missed) holds its slots for that long plus a margin, then its window.
+	engine.SetMaxInFlight(opts.CallTimeout + 5*time.Second)
 	accounts := newAccountRegistry(engine, mgr.GetClient(), opts.Clock.Now)
 	tokens := newTokenStore()
 	pool := newClientPool(opts.CallTimeout, opts.Clock, opts.MediaClient)

@@ -65,7 +65,10 @@ type postMemory struct {
 	// lastProjection is the projected slot written to status (to rewrite it only when it moves).
 	lastProjection time.Time
 	publishID      string // for a cancel when the post is deleted mid-download
-	pullFromURL    bool
+	// unsent is an attempt whose intent write failed, so its call was never made: if the write landed
+	// anyway, the attempt is abandoned, not uncertain.
+	unsent      int32
+	pullFromURL bool
 }
 
 func (r *TikTokPostReconciler) memory(key types.NamespacedName, uid types.UID) *postMemory {
@@ -148,8 +151,11 @@ func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctr
 		r.stepSchedule,
 		r.stepQueue,
 	}
-	for _, step := range steps {
+	for i, step := range steps {
 		res, done, err := step(ctx, s)
+		if debugPacing && (done || err != nil) {
+			fmt.Printf("DBGSTEP %s %s step=%d phase=%s err=%v res=%v cond=%v\n", s.now.Format("05.000"), s.post.Name, i, s.status().Phase, err, res.RequeueAfter, readyReason(s.status()))
+		}
 		if done || err != nil {
 			return untilDeadline(res, s), err
 		}
@@ -255,4 +261,13 @@ func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.Namespa
 	if m.upload != nil {
 		m.upload.cancel()
 	}
+}
+
+func readyReason(st *v1alpha1.TikTokPostStatus) string {
+	for _, c := range st.Conditions {
+		if c.Type == v1alpha1.ConditionReady {
+			return c.Reason + ": " + c.Message
+		}
+	}
+	return ""
 }

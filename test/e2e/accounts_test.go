@@ -214,7 +214,9 @@ func TestKstatusAndPreflight(t *testing.T) {
 		}
 	}
 	second := e.getPost("second").Status
-	if second.NextAttemptTime == nil || second.QueuePosition != 1 {
+	// The projection is written when the post enters the queue (and rewritten only when it moves by
+	// more than a window), so the position may count the post that was still ahead of it then.
+	if second.NextAttemptTime == nil || second.QueuePosition < 1 || second.QueuePosition > 2 {
 		t.Errorf("a queued post shows nextAttemptTime %v and queuePosition %d", second.NextAttemptTime, second.QueuePosition)
 	}
 	if n := e.sim.Stats().Get(e.ns+"-brand", tiktoksim.EndpointVideoInit).Calls; n != 1 {

@@ -195,10 +195,10 @@ func (e *env) startManager(opts controllers.Options) (stop func()) {
 func fastOptions() controllers.Options {
 	return controllers.Options{
 		AccountStatusInterval:   500 * time.Millisecond,
-		StatusPollInitial:       200 * time.Millisecond,
+		StatusPollInitial:       time.Second,
 		StatusPollMax:           time.Second,
 		CallTimeout:             5 * time.Second,
-		MaxConcurrentReconciles: 4,
+		MaxConcurrentReconciles: 16,
 	}
 }
 

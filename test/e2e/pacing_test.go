@@ -58,6 +58,11 @@ func TestPacingFillsEveryWindowAndNeverCrossesIt(t *testing.T) {
 		makespan := ts[len(ts)-1].Sub(ts[0])
 		ratio := float64(makespan) / float64(minimum)
 		t.Logf("%s: makespan %s, minimum %s, ratio %.3f", simName, makespan, minimum, ratio)
+		if a == 0 {
+			for i := range ts {
+				t.Logf("  send %2d at +%s", i, ts[i].Sub(ts[0]))
+			}
+		}
 		if ratio > 1.05 || ratio < 0.999 {
 			t.Errorf("%s: makespan %s is %.3f x the minimum %s (want within 5%%)", simName, makespan, ratio, minimum)
 		}

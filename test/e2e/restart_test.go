@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 // posts' statuses and the accounts' checkpoints: the simulator must never answer 429 to an init, must
 // accept each post at most once, and every post must end Published (a graceful stop lets an init call in
 // flight finish, so no outcome is uncertain here; the fault suite kills the process instead).
+var debugRestarts = os.Getenv("DEBUG_PACING") != ""
+
 func TestRestartsLoseNothingAndNeverDoubleOrOverPost(t *testing.T) {
 	t.Parallel()
 	const accounts, perAccount, restarts = 3, 40, 24
@@ -30,16 +33,24 @@ func TestRestartsLoseNothingAndNeverDoubleOrOverPost(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	for i := range restarts {
+		t0 := time.Now()
 		stop := e.startManager(fastOptions())
 		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
+		t1 := time.Now()
 		stop()
+		t.Logf("restart %d: ran %s, stop took %s; %v", i, t1.Sub(t0), time.Since(t1), phases(e.posts()))
+		if debugRestarts {
+			fmt.Printf("RESTART %d done %s\n", i, time.Now().Format("05.000"))
+		}
 		if allEnded(e.posts()) {
 			t.Logf("every post ended after %d restarts", i+1)
 			break
 		}
 	}
+	t0 := time.Now()
 	e.startManager(fastOptions())
 	posts := e.waitPosts(4*time.Minute, nil)
+	t.Logf("the last run took %s", time.Since(t0))
 
 	for _, p := range posts {
 		if p.Status.Phase != v1alpha1.PhasePublished {
