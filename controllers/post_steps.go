@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -24,7 +25,9 @@ import (
 // AccountQuota watch wakes it sooner when the account changes.
 const accountWait = 5 * time.Minute
 
-var debugPacing = os.Getenv("DEBUG_PACING") != ""
+// slotPriority is the work-queue priority of a post whose slot is imminent (the initial list of a start-up
+// comes in at low priority, ordinary events at 0).
+const slotPriority = 10
 
 // stepAccount finds the post's AccountQuota and prepares its pacing state. A missing or unready account
 // holds the post back (it is not Failed: GitOps may apply the account after its posts).
@@ -213,12 +216,16 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctr
 		return ctrl.Result{RequeueAfter: time.Second}, true, nil
 	}
 	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
-	if debugPacing {
-		fmt.Printf("DBG %s %s %s granted=%v pos=%d in=%s\n", s.now.Format("05.000"), s.acctKey, s.post.Name, d.Granted, d.Position, d.NotBefore.Sub(s.now))
-	}
+	log.FromContext(ctx).V(1).Info("slot decision", "account", s.acctKey, "granted", d.Granted,
+		"position", d.Position, "notBefore", d.NotBefore)
 	if !d.Granted {
 		r.project(s, d)
-		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, true, nil
+		res := ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}
+		if res.RequeueAfter < time.Second {
+			// A slot is imminent: go ahead of the bulk of the work queue (a start-up's initial list).
+			res.Priority = ptr.To(slotPriority)
+		}
+		return res, true, nil
 	}
 	res, err := r.publish(ctx, s, d.Reservation, tok)
 	return res, true, err

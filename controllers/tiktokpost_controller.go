@@ -151,11 +151,8 @@ func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctr
 		r.stepSchedule,
 		r.stepQueue,
 	}
-	for i, step := range steps {
+	for _, step := range steps {
 		res, done, err := step(ctx, s)
-		if debugPacing && (done || err != nil) {
-			fmt.Printf("DBGSTEP %s %s step=%d phase=%s err=%v res=%v cond=%v\n", s.now.Format("05.000"), s.post.Name, i, s.status().Phase, err, res.RequeueAfter, readyReason(s.status()))
-		}
 		if done || err != nil {
 			return untilDeadline(res, s), err
 		}
@@ -261,13 +258,4 @@ func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.Namespa
 	if m.upload != nil {
 		m.upload.cancel()
 	}
-}
-
-func readyReason(st *v1alpha1.TikTokPostStatus) string {
-	for _, c := range st.Conditions {
-		if c.Type == v1alpha1.ConditionReady {
-			return c.Reason + ": " + c.Message
-		}
-	}
-	return ""
 }

@@ -272,9 +272,41 @@ func (e *Engine) ReserveCall(account string, call Call, now time.Time) Decision 
 		// The lower bound: calls in flight are assumed answered now.
 		return Decision{NotBefore: unix(max(a.earliest(k, n, true), n+1))}
 	}
+	if t, yield := a.yieldToQueue(k, n); yield {
+		return Decision{NotBefore: unix(t)}
+	}
 	r := a.grant(k, call, "", n)
 	return Decision{Granted: true, Reservation: r, NotBefore: r.At}
 }
+
+// yieldToQueue keeps a status fetch or creator info call from taking the minInterval spacing just as a
+// queued init is due: init slots are the scarce quota (6 a minute, 15 a day), these calls are not, and one
+// sent then pushes the init (and the rest of its window) back by minInterval. The call waits until
+// minInterval after the init. A head that is due but does not ask within a short grace (its reconcile is
+// late, or it waits for something else) stops holding other calls back, so they cannot starve: the
+// longest a call yields is the grace plus minInterval.
+func (a *account) yieldToQueue(k callKind, now int64) (int64, bool) {
+	if kindRate[k] != winStatus && kindRate[k] != winCreator || len(a.q.items) == 0 || a.minInterval <= 0 {
+		return 0, false
+	}
+	if a.q.dirty || now > a.q.first {
+		a.project(now)
+	}
+	first := a.q.first
+	if first >= now+a.minInterval {
+		return 0, false // no init due within minInterval
+	}
+	// A head due now (the projection is recomputed to now once its slot has passed) holds calls back
+	// only while the spacing has just opened: past the grace it is late, and other calls go.
+	grace := min(a.minInterval/2, int64(yieldGrace))
+	if first <= now && now > a.lastSend+a.minInterval+grace {
+		return 0, false
+	}
+	return max(first, now) + a.minInterval, true
+}
+
+// yieldGrace bounds how long a due init head that has not asked holds status and creator calls back.
+const yieldGrace = 250 * time.Millisecond
 
 // grant records a call sent at now in the log: it occupies every window of its kind from now on.
 func (a *account) grant(k callKind, call Call, key string, now int64) Reservation {

@@ -2,10 +2,10 @@ package e2e
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -198,7 +198,7 @@ func fastOptions() controllers.Options {
 		StatusPollInitial:       time.Second,
 		StatusPollMax:           time.Second,
 		CallTimeout:             5 * time.Second,
-		MaxConcurrentReconciles: 16,
+		MaxConcurrentReconciles: 4,
 	}
 }
 

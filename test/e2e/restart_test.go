@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 
@@ -18,8 +17,6 @@ import (
 // posts' statuses and the accounts' checkpoints: the simulator must never answer 429 to an init, must
 // accept each post at most once, and every post must end Published (a graceful stop lets an init call in
 // flight finish, so no outcome is uncertain here; the fault suite kills the process instead).
-var debugRestarts = os.Getenv("DEBUG_PACING") != ""
-
 func TestRestartsLoseNothingAndNeverDoubleOrOverPost(t *testing.T) {
 	t.Parallel()
 	const accounts, perAccount, restarts = 3, 40, 24
@@ -39,9 +36,6 @@ func TestRestartsLoseNothingAndNeverDoubleOrOverPost(t *testing.T) {
 		t1 := time.Now()
 		stop()
 		t.Logf("restart %d: ran %s, stop took %s; %v", i, t1.Sub(t0), time.Since(t1), phases(e.posts()))
-		if debugRestarts {
-			fmt.Printf("RESTART %d done %s\n", i, time.Now().Format("05.000"))
-		}
 		if allEnded(e.posts()) {
 			t.Logf("every post ended after %d restarts", i+1)
 			break
