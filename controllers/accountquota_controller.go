@@ -83,6 +83,9 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	err := r.reconcile(ctx, s)
 	r.view(s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
+		if apierrors.IsConflict(werr) && err == nil {
+			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil // decided on a stale copy
+		}
 		err = errors.Join(err, werr)
 	}
 	var res ctrl.Result

@@ -114,7 +114,8 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 	}
 	base := s.aq.DeepCopy()
 	base.Status = *s.written
-	if err := r.Status().Patch(ctx, s.aq, client.MergeFrom(base)); err != nil {
+	// Optimistic lock: a status computed from a stale copy must not overwrite a newer one.
+	if err := r.Status().Patch(ctx, s.aq, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("writing the status of AccountQuota %s: %w", s.key, err)
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()

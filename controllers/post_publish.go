@@ -46,7 +46,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	// intent that landed without its call would read as an uncertain outcome after the restart.
 	bg := context.WithoutCancel(ctx)
 	ictx, icancel := context.WithTimeout(bg, r.Options.CallTimeout)
-	err := r.writeStatus(ictx, s, true)
+	err := r.writeStatus(ictx, s)
 	icancel()
 	if err != nil {
 		// No call is made. If the write landed after all, the attempt is known here not to have been
@@ -84,7 +84,11 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	s.mem.unwritten = st.DeepCopy()
 	wctx, wcancel := context.WithTimeout(bg, r.Options.CallTimeout)
 	defer wcancel()
-	if werr := r.writeStatus(wctx, s, false); werr != nil {
+	if werr := r.writeStatus(wctx, s); werr != nil {
+		// The answer stays in memory (unwritten) and is written by the next reconcile.
+		if apierrors.IsConflict(werr) {
+			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil
+		}
 		return ctrl.Result{RequeueAfter: time.Second}, werr
 	}
 	return result, nil

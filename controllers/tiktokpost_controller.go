@@ -113,7 +113,12 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now()}
 
 	res, err := r.reconcile(ctx, s)
-	if werr := r.writeStatus(ctx, s, false); werr != nil {
+	if werr := r.writeStatus(ctx, s); werr != nil {
+		if apierrors.IsConflict(werr) && err == nil {
+			// Decided on a stale copy (the cache lags behind our own last write, or someone else
+			// wrote): decide again on a fresh one.
+			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil
+		}
 		err = errors.Join(err, werr)
 	}
 	return res, err
@@ -174,18 +179,17 @@ func untilDeadline(res ctrl.Result, s *postScope) ctrl.Result {
 	return res
 }
 
-// writeStatus writes the post's status if it changed in meaning since it was last written. With lock,
-// the write carries the resourceVersion read and fails if the post changed meanwhile (the intent write).
-func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope, lock bool) error {
+// writeStatus writes the post's status if it changed in meaning since it was last written. The write
+// carries the resourceVersion the decision was made on and fails with a conflict if the post changed
+// since: a decision made on a stale copy (the cache may lag behind our own last write) must not land.
+// For the intent write this is invariant 2: no call unless the intent is stored on top of what was read.
+func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) error {
 	if equality.Semantic.DeepEqual(s.written, &s.post.Status) {
 		return nil
 	}
 	base := s.post.DeepCopy()
 	base.Status = *s.written
-	var patch client.Patch = client.MergeFrom(base)
-	if lock {
-		patch = client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
-	}
+	patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 	desired := s.post.Status.DeepCopy()
 	if err := r.Status().Patch(ctx, s.post, patch); err != nil {
 		s.post.Status = *desired
