@@ -20,30 +20,37 @@ import (
 // The operator's metrics, on controller-runtime's registry (served with its own at /metrics). Labels
 // never carry a token or a post's content: endpoint and code are TikTok's fixed vocabularies, namespace
 // and account are object names.
+// Label names.
+const (
+	labelEndpoint  = "endpoint"
+	labelNamespace = "namespace"
+	labelAccount   = "account"
+)
+
 var (
 	apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tiktok_api_requests_total",
 		Help: "Calls to TikTok, by endpoint and answer code (ok, a TikTok error code, http_NNN, or transport).",
-	}, []string{"endpoint", "code"})
+	}, []string{labelEndpoint, "code"})
 	apiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tiktok_api_request_duration_seconds",
 		Help:    "Time from sending a call to TikTok to its answer.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
-	}, []string{"endpoint"})
+	}, []string{labelEndpoint})
 	rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tiktok_rate_limited_total",
 		Help: "Calls TikTok answered with a rate limit (429 / rate_limit_exceeded): each is a sign the pacing model was wrong.",
-	}, []string{"endpoint"})
+	}, []string{labelEndpoint})
 	quotaUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tiktok_quota_used",
 		Help: "Calls counted in the current window of each limit of an account.",
-	}, []string{"namespace", "account", "limit"})
+	}, []string{labelNamespace, labelAccount, "limit"})
 	quotaLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tiktok_quota_limit",
 		Help: "The effective limit of each window of an account (below the configured one while adapting after a 429).",
-	}, []string{"namespace", "account", "limit"})
+	}, []string{labelNamespace, labelAccount, "limit"})
 	postsByPhase = &postsCollector{desc: prometheus.NewDesc("tiktok_posts",
-		"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{"namespace", "phase"}, nil)}
+		"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil)}
 	publishLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tiktok_publish_latency_seconds",
 		Help:    "Time from a post's creation to TikTok's PUBLISH_COMPLETE (or SEND_TO_USER_INBOX).",
@@ -145,6 +152,6 @@ func callCode(info tiktok.CallInfo) string {
 
 // deleteQuotaMetrics drops a deleted account's series.
 func deleteQuotaMetrics(namespace, account string) {
-	quotaUsed.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "account": account})
-	quotaLimit.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "account": account})
+	quotaUsed.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelAccount: account})
+	quotaLimit.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelAccount: account})
 }

@@ -28,11 +28,9 @@ func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (
 		res, err := r.interruptedInit(ctx, s)
 		return res, true, err
 	case st.Phase == v1alpha1.PhasePublishing:
-		res, err := r.stepUpload(s)
-		return res, true, err
+		return r.stepUpload(s), true, nil
 	case st.Phase == v1alpha1.PhaseProcessing:
-		res, err := r.poll(ctx, s)
-		return res, true, err
+		return r.poll(ctx, s), true, nil
 	}
 	return ctrl.Result{}, false, nil
 }
@@ -71,7 +69,7 @@ func (r *TikTokPostReconciler) interruptedInit(ctx context.Context, s *postScope
 }
 
 // poll asks TikTok how a post is doing, at a growing interval, inside the account's status/fetch window.
-func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Result, error) {
+func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Result {
 	st := s.status()
 	m := s.mem
 	m.publishID = st.PublishID
@@ -80,15 +78,15 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Res
 		m.pollInterval = r.Options.StatusPollInitial // after a restart: poll now, then as usual
 	}
 	if s.now.Before(m.nextPoll) {
-		return ctrl.Result{RequeueAfter: m.nextPoll.Sub(s.now)}, nil
+		return ctrl.Result{RequeueAfter: m.nextPoll.Sub(s.now)}
 	}
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
-		return ctrl.Result{RequeueAfter: time.Second}, nil
+		return ctrl.Result{RequeueAfter: time.Second}
 	}
 	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
 	if !d.Granted {
-		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
+		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
 	ps, err := r.TikTok.forAccount(s.account).FetchStatus(callCtx, tok, st.PublishID)
@@ -106,17 +104,17 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Res
 		case tiktok.RateLimited:
 			until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, te.RetryAfter)
 			m.nextPoll = until
-			return ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, nil
+			return ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}
 		case tiktok.TokenInvalid:
 			r.Tokens.invalidate(s.acctKey, tok)
 			r.kickAccount(s.account)
-			return next(), nil
+			return next()
 		case tiktok.Terminal:
 			r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok refused the status query for publish id %s: %s: %s",
 				st.PublishID, errorCode(te), te.Message))
-			return ctrl.Result{}, nil
+			return ctrl.Result{}
 		default:
-			return next(), nil
+			return next()
 		}
 	}
 	if worthWriting(st, ps.Status, answered) {
@@ -126,11 +124,11 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Res
 	case tiktok.StatusPublishComplete:
 		st.ProcessingStatus = ps.Status
 		r.finished(s, answered, v1alpha1.PhasePublished, v1alpha1.ReasonPublished, ps.PostIDs)
-		return ctrl.Result{}, nil
+		return ctrl.Result{}
 	case tiktok.StatusSendToUserInbox:
 		st.ProcessingStatus = ps.Status
 		r.finished(s, answered, v1alpha1.PhaseDelivered, v1alpha1.ReasonDelivered, nil)
-		return ctrl.Result{}, nil
+		return ctrl.Result{}
 	case tiktok.StatusFailed:
 		st.ProcessingStatus = ps.Status
 		if n := len(st.AttemptHistory); n > 0 {
@@ -140,12 +138,12 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) (ctrl.Res
 		st.LastError = &v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
 			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]}
 		if retryableFailReasons[ps.FailReason] {
-			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), nil
+			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false)
 		}
 		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", ps.FailReason))
-		return ctrl.Result{}, nil
+		return ctrl.Result{}
 	}
-	return next(), nil
+	return next()
 }
 
 // finished records the end of a post's journey: Published (with TikTok's post ids) or Delivered.

@@ -64,20 +64,20 @@ func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput) {
 // stepUpload follows a FileUpload post between its init and the end of its upload. A post found in this
 // state with no upload running was interrupted by a restart: its upload URL is gone, so it tries again
 // with a new init (TikTok never got its bytes, so it cannot be published twice).
-func (r *TikTokPostReconciler) stepUpload(s *postScope) (ctrl.Result, error) {
+func (r *TikTokPostReconciler) stepUpload(s *postScope) ctrl.Result {
 	st := s.status()
 	job := s.mem.upload
 	if job == nil {
 		st.LastError = &v1alpha1.PostError{Code: "upload_interrupted", Retryable: true,
 			Message: "the operator restarted during the upload; the upload URL is lost, a new attempt starts over"}
-		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false), nil
+		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false)
 	}
 	uploaded, total, done, err := job.progress()
 	if !done {
 		if p := st.UploadProgress; p == nil || uploaded-p.UploadedBytes >= total/4 {
 			st.UploadProgress = &v1alpha1.UploadProgress{UploadedBytes: uploaded, TotalBytes: total}
 		}
-		return ctrl.Result{RequeueAfter: uploadProgressEvery}, nil
+		return ctrl.Result{RequeueAfter: uploadProgressEvery}
 	}
 	s.mem.upload = nil
 	if err != nil {
@@ -86,14 +86,14 @@ func (r *TikTokPostReconciler) stepUpload(s *postScope) (ctrl.Result, error) {
 			HTTPStatus: int32(te.HTTPStatus), Retryable: tiktok.ClassOf(err) != tiktok.Terminal}
 		if tiktok.ClassOf(err) == tiktok.Terminal {
 			r.fail(s, v1alpha1.ReasonUploadFailed, fmt.Sprintf("the upload was refused: %s: %s", errorCode(te), te.Message))
-			return ctrl.Result{}, nil
+			return ctrl.Result{}
 		}
-		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false), nil
+		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false)
 	}
 	st.UploadProgress = &v1alpha1.UploadProgress{UploadedBytes: total, TotalBytes: total}
 	st.Phase = v1alpha1.PhaseProcessing
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonProcessing, "uploaded; TikTok is processing the post")
 	s.mem.pollInterval = r.Options.StatusPollInitial
 	s.mem.nextPoll = s.now.Add(s.mem.pollInterval)
-	return ctrl.Result{RequeueAfter: s.mem.pollInterval}, nil
+	return ctrl.Result{RequeueAfter: s.mem.pollInterval}
 }

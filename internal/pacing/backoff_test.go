@@ -39,7 +39,7 @@ func TestBackoffDelayPinned(t *testing.T) {
 		{"u out of range clamped", b(JitterFull), 1, 0, 1.5, 0, s - 1},
 	}
 	for _, c := range cases {
-		if got := c.b.Delay(c.attempt, c.prev, c.u, c.retryAfter); got != c.want && !(c.name == "u out of range clamped" && got > s-time.Microsecond && got < s) {
+		if got := c.b.Delay(c.attempt, c.prev, c.u, c.retryAfter); got != c.want && (c.name != "u out of range clamped" || got <= s-time.Microsecond || got >= s) {
 			t.Errorf("%s: Delay = %s, want %s", c.name, got, c.want)
 		}
 	}

@@ -127,7 +127,6 @@ func runFairCase(seed uint64) string {
 		r  Reservation
 		at time.Time
 		i  int
-		h  int
 	}
 	var answers []answer
 	ready := func(x *fw, t time.Time) bool {

@@ -97,7 +97,9 @@ const (
 	numKinds
 )
 
-var kindCalls = [numKinds]Call{"", CallDirectVideoInit, CallInboxVideoInit, CallDirectPhotoInit, CallUploadPhotoInit, CallStatusFetch, CallCreatorInfo}
+var kindCalls = [numKinds]Call{
+	"", CallDirectVideoInit, CallInboxVideoInit, CallDirectPhotoInit, CallUploadPhotoInit, CallStatusFetch, CallCreatorInfo,
+}
 
 // kindRate and kindCap map a kind to its rate window and its cap window (-1: none).
 var (

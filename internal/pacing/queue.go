@@ -93,18 +93,17 @@ func (q *queue) upsert(w Waiter) bool {
 	return true
 }
 
-// remove drops key; it reports whether it was there.
-func (q *queue) remove(key string) bool {
+// remove drops key, if it is there.
+func (q *queue) remove(key string) {
 	it, ok := q.byKey[key]
 	if !ok {
-		return false
+		return
 	}
 	delete(q.byKey, key)
 	if i := slices.Index(q.items, it); i >= 0 {
 		q.items = slices.Delete(q.items, i, i+1)
 	}
 	q.dirty = true
-	return true
 }
 
 // winMask is the set of windows a call kind counts in (as a bit mask over window indexes).

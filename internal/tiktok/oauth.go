@@ -70,7 +70,8 @@ func (c *Client) RefreshToken(ctx context.Context, r RefreshRequest) (*Token, er
 // WithRefresh runs call with tok and, if it fails with TokenInvalid, obtains a fresh token from refresh
 // and runs call once more. A TokenInvalid answer is certain (TikTok did not act), so the second call
 // cannot duplicate the first.
-func WithRefresh[T any](ctx context.Context, tok AccessToken, refresh func(context.Context) (AccessToken, error), call func(context.Context, AccessToken) (T, error)) (T, error) {
+func WithRefresh[T any](ctx context.Context, tok AccessToken, refresh func(context.Context) (AccessToken, error),
+	call func(context.Context, AccessToken) (T, error)) (T, error) {
 	v, err := call(ctx, tok)
 	if ClassOf(err) != TokenInvalid {
 		return v, err

@@ -39,7 +39,8 @@ func HTTPSource(ctx context.Context, hc *http.Client, mediaURL string) Opener {
 			return nil, fmt.Errorf("media get: %w", redactURLError(err))
 		}
 		switch {
-		case resp.StatusCode == http.StatusPartialContent && strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(off, 10)+"-"):
+		case resp.StatusCode == http.StatusPartialContent &&
+			strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(off, 10)+"-"):
 			return resp.Body, nil
 		case resp.StatusCode == http.StatusOK:
 			if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {

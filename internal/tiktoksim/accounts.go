@@ -127,24 +127,26 @@ func (s *Server) randomToken(prefix string) string {
 }
 
 // serveOAuth is POST /v2/oauth/token/ with grant_type=refresh_token. Errors use OAuth's shape
-// ({"error": "invalid_grant", "error_description": ..., "log_id": ...}).
+// ({keyError: "invalid_grant", "error_description": ..., "log_id": ...}).
 func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	s.mu.Lock()
 	now := s.now()
 	logID := s.newLogID(now)
 	oauthErr := func(status int, code, desc string) reply {
-		return reply{status: status, body: map[string]any{"error": code, "error_description": desc, "log_id": logID}}
+		return reply{status: status, body: map[string]any{keyError: code, "error_description": desc, "log_id": logID}}
 	}
 	var rep reply
 	var acctName = unknownAccount
-	form, perr := parseForm(r, body, err)
+	form, perr := parseForm(body, err)
 	f := s.drawFaults(EndpointOAuthToken)
 	switch {
 	case f.serverError:
-		rep = reply{status: http.StatusInternalServerError, body: map[string]any{"error": "server_error", "error_description": "simulated", "log_id": logID}}
+		rep = reply{status: http.StatusInternalServerError,
+			body: map[string]any{keyError: "server_error", "error_description": "simulated", "log_id": logID}}
 	case f.errorBody200:
-		rep = reply{status: http.StatusOK, body: map[string]any{"error": "temporarily_unavailable", "error_description": "simulated", "log_id": logID}}
+		rep = reply{status: http.StatusOK,
+			body: map[string]any{keyError: "temporarily_unavailable", "error_description": "simulated", "log_id": logID}}
 	case r.Method != http.MethodPost || perr != nil:
 		rep = oauthErr(http.StatusBadRequest, "invalid_request", "want a form-encoded POST")
 	case form.Get("grant_type") != "refresh_token":

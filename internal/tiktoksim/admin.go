@@ -35,19 +35,19 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/sim/accounts" && post:
 		var a Account
 		if err := decodeAdmin(r, &a); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			writeJSON(w, http.StatusBadRequest, map[string]string{keyError: err.Error()})
 			return
 		}
 		got, err := s.AddAccount(a)
 		if err != nil {
-			writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+			writeJSON(w, http.StatusConflict, map[string]string{keyError: err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusCreated, got)
 	case r.URL.Path == "/sim/faults" && post:
 		var f Faults
 		if err := decodeAdmin(r, &f); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			writeJSON(w, http.StatusBadRequest, map[string]string{keyError: err.Error()})
 			return
 		}
 		s.SetFaults(f)
@@ -57,13 +57,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/sim/expire-tokens" && post:
 		adminResult(w, s.ExpireAccessTokens(acct))
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such /sim route or method"})
+		writeJSON(w, http.StatusNotFound, map[string]string{keyError: "no such /sim route or method"})
 	}
 }
 
 func adminResult(w http.ResponseWriter, err error) {
 	if err != nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		writeJSON(w, http.StatusNotFound, map[string]string{keyError: err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})
@@ -133,7 +133,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-func parseForm(r *http.Request, body []byte, readErr error) (url.Values, error) {
+func parseForm(body []byte, readErr error) (url.Values, error) {
 	if readErr != nil {
 		return nil, readErr
 	}

@@ -11,6 +11,13 @@ import (
 	"unicode/utf16"
 )
 
+// Wire words used in several places.
+const (
+	sourcePull   = "PULL_FROM_URL"
+	sourceUpload = "FILE_UPLOAD"
+	keyError     = "error" // the error field of every answer body
+)
+
 // Request bodies as TikTok documents them. Decoding is lenient about unknown fields, like TikTok.
 type videoSource struct {
 	Source          string `json:"source"`
@@ -74,7 +81,7 @@ func (s *Server) creatorInfo(c *call) reply {
 		code, msg = "spam_risk_too_many_posts", "the daily post cap is reached"
 	}
 	return reply{status: http.StatusOK, body: map[string]any{
-		"data": data, "error": map[string]string{"code": code, "message": msg, "log_id": c.logID},
+		"data": data, keyError: map[string]string{"code": code, "message": msg, "log_id": c.logID},
 	}}
 }
 
@@ -132,7 +139,7 @@ func (s *Server) contentInit(c *call) reply {
 		return c.invalid("media_type must be PHOTO")
 	case b.PostMode != ModeDirectPost && b.PostMode != ModeMediaUpload:
 		return c.invalid("post_mode must be DIRECT_POST or MEDIA_UPLOAD")
-	case b.SourceInfo.Source != "PULL_FROM_URL":
+	case b.SourceInfo.Source != sourcePull:
 		return c.invalid("photos only support PULL_FROM_URL")
 	case len(b.SourceInfo.PhotoImages) < 1 || len(b.SourceInfo.PhotoImages) > 35:
 		return c.invalid("photo_images must hold 1 to 35 URLs")
@@ -151,7 +158,7 @@ func (s *Server) contentInit(c *call) reply {
 			return r
 		}
 	}
-	src := &videoSource{Source: "PULL_FROM_URL", VideoURL: strings.Join(b.SourceInfo.PhotoImages, " ")}
+	src := &videoSource{Source: sourcePull, VideoURL: strings.Join(b.SourceInfo.PhotoImages, " ")}
 	if b.PostMode == ModeDirectPost {
 		if r, bad := s.checkPrivacy(c, b.PostInfo.PrivacyLevel, true); bad {
 			return r
@@ -183,7 +190,7 @@ func (s *Server) cancel(c *call) reply {
 	if bad {
 		return r
 	}
-	if p.source != "PULL_FROM_URL" || p.media != MediaVideo || p.cancelled || !c.now.Before(p.readyAt) {
+	if p.source != sourcePull || p.media != MediaVideo || p.cancelled || !c.now.Before(p.readyAt) {
 		return c.fail(http.StatusBadRequest, "publish_not_cancellable", "only a PULL_FROM_URL video still downloading can be cancelled")
 	}
 	p.cancelled = true
@@ -241,12 +248,12 @@ func (s *Server) checkURL(c *call, u string) (reply, bool) {
 
 func (s *Server) checkVideoSource(c *call, src *videoSource) (reply, bool) {
 	switch src.Source {
-	case "PULL_FROM_URL":
+	case sourcePull:
 		if src.VideoURL == "" {
 			return c.invalid("video_url is required"), true
 		}
 		return s.checkURL(c, src.VideoURL)
-	case "FILE_UPLOAD":
+	case sourceUpload:
 		if err := checkChunkPlan(src.VideoSize, src.ChunkSize, src.TotalChunkCount); err != nil {
 			return c.invalid("%v", err), true
 		}
@@ -269,7 +276,7 @@ func (s *Server) pendingCapReached(a *account, now time.Time) bool {
 func (s *Server) newPost(c *call, mode, media string, src *videoSource, title, privacy string) *post {
 	n := s.nextSeq()
 	kind := "url"
-	if src.Source == "FILE_UPLOAD" {
+	if src.Source == sourceUpload {
 		kind = "file"
 	}
 	prefix := "v"
@@ -286,7 +293,7 @@ func (s *Server) newPost(c *call, mode, media string, src *videoSource, title, p
 	if mode == ModeDirectPost && privacy == "PUBLIC_TO_EVERYONE" {
 		p.postID = 7300000000000000000 + n
 	}
-	if src.Source == "FILE_UPLOAD" {
+	if src.Source == sourceUpload {
 		u := &upload{
 			id: strconv.FormatInt(n, 10), token: s.randomToken("upt."), post: p,
 			size: src.VideoSize, chunk: src.ChunkSize, count: src.TotalChunkCount,

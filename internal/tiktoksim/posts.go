@@ -105,7 +105,7 @@ func failReasonIn(marker string, texts ...string) string {
 		}
 		rest := t[i+len(marker):]
 		end := strings.IndexFunc(rest, func(r rune) bool {
-			return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+			return r != '_' && (r < 'a' || r > 'z') && (r < '0' || r > '9')
 		})
 		if end >= 0 {
 			rest = rest[:end]

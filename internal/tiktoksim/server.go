@@ -188,11 +188,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, h f
 		st.Faults["error_body_200"]++
 		rep = reply{status: http.StatusOK, body: errBody("internal_error", "simulated error in a 200 answer", c.logID)}
 	case rec == nil || !c.now.Before(rec.expires):
-		rep = reply{status: http.StatusUnauthorized, body: errBody("access_token_invalid", "The access token is invalid or not found in the request.", c.logID)}
+		rep = reply{status: http.StatusUnauthorized,
+			body: errBody("access_token_invalid", "The access token is invalid or not found in the request.", c.logID)}
 	default:
 		c.acct, c.token = rec.account, tok
 		if reason, retry := s.admit(tok, rec.account, ep, c.now, st); reason != "" {
-			rep = reply{status: http.StatusTooManyRequests, body: errBody("rate_limit_exceeded", "API rate limit was exceeded ("+reason+")", c.logID)}
+			rep = reply{status: http.StatusTooManyRequests,
+				body: errBody("rate_limit_exceeded", "API rate limit was exceeded ("+reason+")", c.logID)}
 			if s.cfg.RetryAfterHeader && retry > 0 {
 				secs := int64((retry + time.Second - 1) / time.Second)
 				rep.header = http.Header{"Retry-After": {fmt.Sprint(secs)}}
@@ -307,12 +309,12 @@ func bearer(r *http.Request) string {
 
 // errBody is TikTok's error envelope.
 func errBody(code, msg, logID string) map[string]any {
-	return map[string]any{"error": map[string]string{"code": code, "message": msg, "log_id": logID}}
+	return map[string]any{keyError: map[string]string{"code": code, "message": msg, "log_id": logID}}
 }
 
 // okBody is TikTok's success envelope around data.
 func okBody(data any, logID string) map[string]any {
-	return map[string]any{"data": data, "error": map[string]string{"code": "ok", "message": "", "log_id": logID}}
+	return map[string]any{"data": data, keyError: map[string]string{"code": "ok", "message": "", "log_id": logID}}
 }
 
 // replyCode extracts the error code of a reply ("" for ok), for the statistics.
@@ -335,7 +337,7 @@ func replyCode(rep reply) string {
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"encode"}}`)
+		status, b = http.StatusInternalServerError, []byte(`{keyError:{"code":"internal_error","message":"encode"}}`)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=UTF-8")

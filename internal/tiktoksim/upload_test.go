@@ -67,7 +67,7 @@ func TestUploadSequence(t *testing.T) {
 		if s.name == "short body" {
 			req, _ := http.NewRequest(http.MethodPut, s.url, io.LimitReader(zeros{}, s.length))
 			req.ContentLength = s.length
-			req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", s.first, chunk-1, int64(size)))
+			req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", s.first, chunk-1, size))
 			a = h.do(req)
 		} else {
 			a = h.put(s.url, s.first, s.last, size, s.length)

@@ -279,11 +279,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// writeCounter counts the manager's status writes per object, and every write to the API server.
+// writeCounter counts the manager's status writes per object.
 type writeCounter struct {
-	mu       sync.Mutex
-	status   map[string]int
-	requests int
+	mu     sync.Mutex
+	status map[string]int
 }
 
 func newWriteCounter() *writeCounter { return &writeCounter{status: map[string]int{}} }
