@@ -106,6 +106,7 @@ func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.
 		client.MatchingFields{indexAccountRef: aq.Name}); err != nil {
 		return err
 	}
+	now := g.now()
 	for i := range posts.Items {
 		p := &posts.Items[i]
 		call := callOf(&p.Spec)
@@ -116,8 +117,48 @@ func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.
 			}
 			g.engine.RecordCall(key, call, h.StartTime.Time, answered, outcomeOfAttempt(h.Outcome, h.EndTime != nil))
 		}
+		// Every post that will wait for a slot joins the queue now, so that the first projections
+		// told to posts count everyone ahead of them (otherwise a start-up's projections would move
+		// as the posts' first reconciles come in, and each move would cost a status write). A post
+		// that should not wait after all leaves the queue at its own reconcile.
+		if mayQueue(p, aq, now) {
+			g.engine.Enqueue(key, waiterOf(p, time.Time{}))
+		}
 	}
 	return nil
+}
+
+// waiterOf is the post's place in its account's fair queue: priority, then publishAt (or the end of
+// its backoff, which also keeps it from blocking the others meanwhile), then creation time and name.
+// notBefore is the precise backoff end this process knows (zero after a restart: status tells).
+func waiterOf(p *v1alpha1.TikTokPost, notBefore time.Time) pacing.Waiter {
+	spec, st := &p.Spec, &p.Status
+	if notBefore.IsZero() && st.Attempts > 0 && st.LastError != nil && st.NextAttemptTime != nil {
+		notBefore = st.NextAttemptTime.Time // after a restart: the backoff written to status
+	}
+	w := pacing.Waiter{Key: p.Name, Priority: spec.Priority, Created: p.CreationTimestamp.Time, Name: p.Name, Call: callOf(spec)}
+	if spec.PublishAt != nil {
+		w.PublishAt = spec.PublishAt.Time
+	}
+	if notBefore.After(w.PublishAt) {
+		w.PublishAt = notBefore
+	}
+	return w
+}
+
+// mayQueue says whether a post will wait in its account's queue, as far as the account alone tells.
+func mayQueue(p *v1alpha1.TikTokPost, aq *v1alpha1.AccountQuota, now time.Time) bool {
+	switch p.Status.Phase {
+	case "", v1alpha1.PhasePending, v1alpha1.PhaseScheduled, v1alpha1.PhaseQueued:
+	default:
+		return false
+	}
+	if p.Spec.Suspend || aq.Spec.Suspend || !p.DeletionTimestamp.IsZero() ||
+		(p.Spec.Deadline != nil && !now.Before(p.Spec.Deadline.Time)) {
+		return false
+	}
+	reason, _ := preflight(&p.Spec, aq)
+	return reason == ""
 }
 
 // limitsOf turns the CRD's limits into the engine's (the CRD's defaults fill every field).

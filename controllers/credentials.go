@@ -153,10 +153,10 @@ func (a *accountTokens) refreshDue(now time.Time, fraction float64) time.Time {
 	}
 	if p.issuedAt.IsZero() || !p.issuedAt.Before(p.accessExpiresAt) {
 		// Lifetime unknown: refresh when (1-fraction) of a conservative 2 h lifetime remains.
-		return p.accessExpiresAt.Add(-time.Duration((1 - fraction) * float64(2*time.Hour)))
+		return p.accessExpiresAt.Add(-time.Duration((1 - fraction) * float64(2*time.Hour)).Round(time.Millisecond))
 	}
 	life := p.accessExpiresAt.Sub(p.issuedAt)
-	return p.issuedAt.Add(time.Duration(fraction * float64(life)))
+	return p.issuedAt.Add(time.Duration(fraction * float64(life)).Round(time.Millisecond))
 }
 
 // snapshot returns the current pair's public facts for the AccountQuota status.

@@ -195,20 +195,7 @@ func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (ct
 // one when the windows allow and publishes; every other post is told its projected slot, written to
 // status only when it moves by more than a window (a backlog of n posts must not cost n^2 writes).
 func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
-	st, spec := s.status(), &s.post.Spec
-	notBefore := s.mem.notBefore
-	if notBefore.IsZero() && st.Attempts > 0 && st.LastError != nil && st.NextAttemptTime != nil {
-		notBefore = st.NextAttemptTime.Time // after a restart: the backoff written to status
-	}
-	w := pacing.Waiter{Key: s.post.Name, Priority: spec.Priority, Created: s.post.CreationTimestamp.Time,
-		Name: s.post.Name, Call: callOf(spec)}
-	if spec.PublishAt != nil {
-		w.PublishAt = spec.PublishAt.Time
-	}
-	if notBefore.After(w.PublishAt) {
-		w.PublishAt = notBefore
-	}
-	r.Engine.Enqueue(s.acctKey, w)
+	r.Engine.Enqueue(s.acctKey, waiterOf(s.post, s.mem.notBefore))
 
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {

@@ -282,3 +282,74 @@ func stalledReason(e *env, name string) string {
 	}
 	return c.Reason
 }
+
+// TestRefreshedTokensSurviveAFailingSecretWrite: the access token expires every 2 s and refresh tokens
+// rotate, while the manager's Secret updates fail for a while. The new tokens are kept in memory (TikTok
+// already stopped honouring the old refresh token), a Warning Event and the Reconciling condition say so,
+// and once the Secret accepts writes again it holds the newest refresh token; every post publishes.
+func TestRefreshedTokensSurviveAFailingSecretWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *tiktoksim.Config) {
+		c.AccessTokenTTL = tiktoksim.Duration(2 * time.Second)
+		c.RotateRefreshTokens = true
+	})
+	aq := e.account("brand")
+	e.writes.failSecretUpdates.Store(true)
+	e.startManager(fastOptions())
+
+	// The first refresh happens at once (the Secret records no expiry): its write fails.
+	waitFor(t, 30*time.Second, "a SecretWriteFailed condition", func() bool {
+		got := &v1alpha1.AccountQuota{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(aq), got); err != nil {
+			return false
+		}
+		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReconciling)
+		return c != nil && c.Reason == v1alpha1.ReasonSecretWriteFailed
+	})
+	waitFor(t, 30*time.Second, "a SecretWriteFailed Warning Event", func() bool {
+		var evs eventsv1.EventList
+		if err := k8sClient.List(context.Background(), &evs, client.InNamespace(e.ns)); err != nil {
+			return false
+		}
+		for _, ev := range evs.Items {
+			if ev.Reason == v1alpha1.ReasonSecretWriteFailed && ev.Type == corev1.EventTypeWarning {
+				return true
+			}
+		}
+		return false
+	})
+	e.writes.failSecretUpdates.Store(false)
+	for i := range 6 {
+		e.post(fmt.Sprintf("post-%d", i), "brand", nil)
+	}
+	for _, p := range e.waitPosts(time.Minute, nil) {
+		if p.Status.Phase != v1alpha1.PhasePublished {
+			t.Errorf("%s: %s (%+v)", p.Name, p.Status.Phase, p.Status.LastError)
+		}
+	}
+	_, refresh, err := e.sim.Tokens(e.ns + "-brand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the Secret to hold the newest refresh token", func() bool {
+		sec := &corev1.Secret{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: e.ns, Name: aq.Spec.CredentialsSecretRef.Name}, sec); err != nil {
+			return false
+		}
+		_, refresh, _ = e.sim.Tokens(e.ns + "-brand")
+		return string(sec.Data[v1alpha1.SecretKeyRefreshToken]) == refresh
+	})
+	assertNoTokens(t, e)
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,8 @@ type env struct {
 	simURL string
 	logs   *syncBuffer
 	writes *writeCounter
+	// window is the length of every rate window (postInit, statusFetch, creatorInfo).
+	window time.Duration
 	// creatorPrivacy, when set for an account name before account() creates it, is the creator's
 	// privacy_level_options on the simulator (default: all four).
 	creatorPrivacy map[string][]string
@@ -51,12 +54,18 @@ type env struct {
 // newEnv makes a namespace and a simulator with compressed windows; simCfg adjusts the simulator.
 func newEnv(t *testing.T, simCfg func(*tiktoksim.Config)) *env {
 	t.Helper()
+	return newEnvWindow(t, testWindow, simCfg)
+}
+
+// newEnvWindow is newEnv with another length of the rate windows (simulator and accounts alike).
+func newEnvWindow(t *testing.T, window time.Duration, simCfg func(*tiktoksim.Config)) *env {
+	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
 	if err := k8sClient.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating the namespace: %v", err)
 	}
 	c := tiktoksim.DefaultConfig()
-	w := tiktoksim.Duration(testWindow)
+	w := tiktoksim.Duration(window)
 	for k, l := range c.Limits {
 		l.Window = w
 		c.Limits[k] = l
@@ -70,7 +79,7 @@ func newEnv(t *testing.T, simCfg func(*tiktoksim.Config)) *env {
 	sim := tiktoksim.New(c)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return &env{t: t, ns: ns.Name, sim: sim, simURL: srv.URL, logs: &syncBuffer{}, writes: newWriteCounter()}
+	return &env{t: t, ns: ns.Name, sim: sim, simURL: srv.URL, logs: &syncBuffer{}, writes: newWriteCounter(), window: window}
 }
 
 // accountOpts adjust an AccountQuota before it is created.
@@ -102,9 +111,9 @@ func (e *env) account(name string, opts ...accountOpt) *v1alpha1.AccountQuota {
 			CredentialsSecretRef: v1alpha1.LocalObjectReference{Name: sec.Name},
 			Endpoint:             e.simURL,
 			Limits: v1alpha1.AccountLimits{
-				PostInit:      v1alpha1.RateLimit{Requests: 6, Window: d(testWindow)},
-				StatusFetch:   v1alpha1.RateLimit{Requests: 30, Window: d(testWindow)},
-				CreatorInfo:   v1alpha1.RateLimit{Requests: 20, Window: d(testWindow)},
+				PostInit:      v1alpha1.RateLimit{Requests: 6, Window: d(e.window)},
+				StatusFetch:   v1alpha1.RateLimit{Requests: 30, Window: d(e.window)},
+				CreatorInfo:   v1alpha1.RateLimit{Requests: 20, Window: d(e.window)},
 				DailyPosts:    v1alpha1.RateLimit{Requests: 1000, Window: d(24 * time.Hour)},
 				PendingShares: v1alpha1.RateLimit{Requests: 1000, Window: d(24 * time.Hour)},
 				MinInterval:   d(testMinInterval),
@@ -279,10 +288,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// writeCounter counts the manager's status writes per object.
+// writeCounter counts the manager's status writes per object, and can make its Secret updates fail.
 type writeCounter struct {
 	mu     sync.Mutex
 	status map[string]int
+	// failSecretUpdates makes every Secret update of the manager fail (a webhook or RBAC gone wrong).
+	failSecretUpdates atomic.Bool
 }
 
 func newWriteCounter() *writeCounter { return &writeCounter{status: map[string]int{}} }
@@ -294,6 +305,12 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 		w.status[fmt.Sprintf("%s/%s", kind, o.GetName())]++
 	}
 	return interceptor.Funcs{
+		Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
+			if _, ok := o.(*corev1.Secret); ok && w.failSecretUpdates.Load() {
+				return fmt.Errorf("injected by the test: Secret updates are failing")
+			}
+			return c.Update(ctx, o, opts...)
+		},
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
 			data, _ := p.Data(o)
 			err := c.SubResource(sub).Patch(ctx, o, p, opts...)
