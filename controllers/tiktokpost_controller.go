@@ -139,6 +139,9 @@ func (s *postScope) status() *v1alpha1.TikTokPostStatus { return &s.post.Status 
 
 // reconcile runs the steps in order; the first that has the last word ends the reconcile.
 func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctrl.Result, error) {
+	if owned, err := r.ownsPost(ctx, s.post); !owned || err != nil {
+		return ctrl.Result{}, err // another release's shard: not a field of its status is ours to touch
+	}
 	st := s.status()
 	st.ObservedGeneration = s.post.Generation
 	if st.Phase == "" {
@@ -262,4 +265,18 @@ func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.Namespa
 	if m.upload != nil {
 		m.upload.cancel()
 	}
+}
+
+// ownsPost says whether this process handles the post: always without an account selector; with one,
+// only when the post's AccountQuota exists and matches it (accounts never split across releases, and a
+// post whose account is unknown belongs to no shard yet: the account's creation wakes it).
+func (r *TikTokPostReconciler) ownsPost(ctx context.Context, p *v1alpha1.TikTokPost) (bool, error) {
+	if r.Options.AccountSelector.Empty() {
+		return true, nil
+	}
+	aq := &v1alpha1.AccountQuota{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}, aq); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return r.Options.AccountSelector.Matches(labelsOf(aq)), nil
 }

@@ -18,8 +18,9 @@ import (
 // slow machine can disturb: the first window's spacing depends on how fast the first reconciles come,
 // and the sliding windows repeat it. 5 s windows keep a loaded machine's few hundred milliseconds
 // inside the 5%.)
+//
+// It does not run in parallel with the other tests of the package: it measures time.
 func TestPacingFillsEveryWindowAndNeverCrossesIt(t *testing.T) {
-	t.Parallel()
 	const accounts, perAccount, limit = 5, 30, 6
 	const window = 5 * time.Second
 	e := newEnvWindow(t, window, nil)
