@@ -78,3 +78,21 @@ func TestDeletedPostLeavesTheQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletingADownloadingPostCancelsIt: a post deleted while TikTok still downloads its video (a
+// PULL_FROM_URL post in Processing) is cancelled at TikTok.
+func TestDeletingADownloadingPostCancelsIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *tiktoksim.Config) { c.Processing.Delay = tiktoksim.Duration(time.Minute) })
+	e.account("brand")
+	e.post("slow-download", "brand", nil)
+	e.startManager(fastOptions())
+	e.waitPosts(30*time.Second, func(ps []v1alpha1.TikTokPost) bool { return ps[0].Status.Phase == v1alpha1.PhaseProcessing })
+	if err := k8sClient.Delete(context.Background(), e.getPost("slow-download")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "TikTok to cancel the download", func() bool {
+		ps := e.sim.Posts()
+		return len(ps) == 1 && ps[0].FailReason == "publish_cancelled"
+	})
+}
