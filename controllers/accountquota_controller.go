@@ -220,9 +220,10 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	if mine := rt.creator; mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
 		st.Creator = mine.DeepCopy()
 	}
+	banned := rt.bannedAt
 	rt.mu.Unlock()
 	if c := st.Creator; c != nil && c.FetchedAt != nil && s.now.Before(c.FetchedAt.Add(r.Options.CreatorInfoTTL)) &&
-		!creatorInfoSuspect(s.written) {
+		!creatorInfoSuspect(s.written) && (banned.IsZero() || banned.Before(c.FetchedAt.Time)) {
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
 		return false, nil
 	}
@@ -255,6 +256,7 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	}
 	rt.mu.Lock()
 	rt.creator = st.Creator.DeepCopy()
+	rt.bannedAt = time.Time{} // creator_info answered without a ban: the creator may post again
 	rt.mu.Unlock()
 	s.due(answered.Add(r.Options.CreatorInfoTTL))
 	return false, nil

@@ -26,6 +26,27 @@ type accountRuntime struct {
 	// write yet, and a reconcile that read the stale object must not ask TikTok again (or flap to
 	// not-ready while it waits for a slot).
 	creator *v1alpha1.CreatorInfo
+	// bannedAt is when an init call was refused with spam_risk_user_banned_from_posting: from then on no
+	// post of the account calls TikTok, without waiting for the account's next creator_info.
+	bannedAt time.Time
+}
+
+// markBanned records that TikTok refused a post because the creator is banned.
+func (g *accountRegistry) markBanned(key string, at time.Time) {
+	rt := g.runtime(key)
+	rt.mu.Lock()
+	if rt.bannedAt.IsZero() {
+		rt.bannedAt = at
+	}
+	rt.mu.Unlock()
+}
+
+// bannedSince returns when TikTok said the account's creator is banned (zero if it has not).
+func (g *accountRegistry) bannedSince(key string) time.Time {
+	rt := g.runtime(key)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.bannedAt
 }
 
 // accountRegistry prepares the pacing engine for an account before anyone reserves a slot on it. Both

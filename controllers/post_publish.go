@@ -165,6 +165,7 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 	case capCodes[te.Code]:
 		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonQuotaExhausted, true, false)
 	case te.Code == "spam_risk_user_banned_from_posting":
+		r.Accounts.markBanned(s.acctKey, answered)
 		r.kickAccount(s.account)
 		r.fail(s, v1alpha1.ReasonAccountBanned, "TikTok refused the post: the creator is banned from posting")
 	case te.Code == "privacy_level_option_mismatch":

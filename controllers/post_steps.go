@@ -60,6 +60,11 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		return ctrl.Result{}, true, err
 	}
 
+	if at := r.Accounts.bannedSince(s.acctKey); !at.IsZero() && !inFlight(st.Phase) {
+		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("TikTok refused a post of account %s at %s: the creator is banned from posting",
+			aq.Name, at.UTC().Format(time.RFC3339)))
+		return ctrl.Result{}, true, nil
+	}
 	ready := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionReady)
 	if ready != nil && ready.Reason == v1alpha1.ReasonAccountBanned && !inFlight(st.Phase) {
 		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("account %s is banned from posting: %s", aq.Name, ready.Message))
