@@ -12,7 +12,7 @@ func idealSteady(w workload, sc scenario, s scale) result {
 	win, m := s.window(), s.minInterval()
 	var sum time.Duration
 	for _, a := range w.accounts {
-		var sends []time.Duration
+		sends := make([]time.Duration, 0, len(w.posts[a]))
 		for _, p := range w.posts[a] {
 			t := p.at
 			if k := len(sends); k > 0 {

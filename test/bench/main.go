@@ -149,7 +149,7 @@ func runSuite(ctx context.Context, cfg benchConfig, k *kube, progress io.Writer)
 			if err != nil {
 				return append(sections, sec), err
 			}
-			fmt.Fprintf(progress, "%s / %s: %s: published %d/%d, lost %d, unfinished %d, 429s %d, took %s\n",
+			_, _ = fmt.Fprintf(progress, "%s / %s: %s: published %d/%d, lost %d, unfinished %d, 429s %d, took %s\n",
 				r.w.kind, r.sc.name, c.name(), res.published, res.posts, res.lost, res.unfinished, res.rateLimited,
 				time.Since(began).Round(time.Second))
 			sec.results = append(sec.results, res)

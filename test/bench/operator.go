@@ -63,7 +63,7 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 	if err := setup(mgr); err != nil {
 		return out, fmt.Errorf("setting up the controllers: %w", err)
 	}
-	burst := e.work.kind == "burst"
+	burst := e.work.kind == kindBurst
 	if burst {
 		out.start = time.Now()
 		posts := e.work.arrivalOrder()
@@ -91,7 +91,7 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 // (burst), or the end of the arrivals plus ten windows (stream). Posts not ended by then are unfinished.
 func deadlineOf(e *runEnv, start time.Time) time.Time {
 	w := e.scale.window()
-	if e.work.kind != "burst" {
+	if e.work.kind != kindBurst {
 		return start.Add(e.work.arrivalsEnd + 10*w)
 	}
 	var least time.Duration

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// notApplicable fills a cell that has no meaning for a contender.
+const notApplicable = "n/a"
+
 // report renders the results as markdown: the machine, the configuration, then one table per run.
 type report struct {
 	command  string
@@ -37,7 +40,7 @@ func (r report) markdown() string {
 		r.cfg.burstAccounts, r.cfg.burstPosts, r.cfg.steadyAccounts, 100*r.cfg.load, r.cfg.steadyWindows)
 	for _, s := range r.sections {
 		fmt.Fprintf(&b, "\n### %s\n\n", s.title)
-		if len(s.results) > 0 && s.results[0].workload == "burst" {
+		if len(s.results) > 0 && s.results[0].workload == kindBurst {
 			fmt.Fprintf(&b, "Theoretical minimum (first to last init of the busiest account): %s.\n\n", s.minimum.Round(time.Millisecond))
 			b.WriteString(burstTable(s.results))
 		} else {
@@ -49,7 +52,8 @@ func (r report) markdown() string {
 
 func burstTable(rs []result) string {
 	var b strings.Builder
-	b.WriteString("| contender | published | lost | unfinished | makespan / minimum | init calls | 429s (of calls) | lockout extensions | API writes / post |\n")
+	b.WriteString("| contender | published | lost | unfinished | makespan / minimum | init calls | 429s (of calls) | " +
+		"lockout extensions | API writes / post |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rs {
 		fmt.Fprintf(&b, "| %s | %d / %d | %d | %d | %s | %d | %d (%s) | %d | %s |\n",
@@ -91,12 +95,12 @@ func writesCell(r result) string {
 	if wp := r.writesPerPost(); wp >= 0 {
 		return fmt.Sprintf("%.2f", wp)
 	}
-	return "n/a"
+	return notApplicable
 }
 
 func percent(n, of int) string {
 	if of == 0 {
-		return "n/a"
+		return notApplicable
 	}
 	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(of))
 }
@@ -119,11 +123,11 @@ func machine() string {
 func loadAvg() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return "n/a"
+		return notApplicable
 	}
 	f := strings.Fields(string(data))
 	if len(f) == 0 {
-		return "n/a"
+		return notApplicable
 	}
 	return f[0]
 }

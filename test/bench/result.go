@@ -69,7 +69,7 @@ func measure(name string, e *runEnv, out outcome) result {
 		perAccount[p.Account] = append(perAccount[p.Account], p.Time)
 	}
 	r.published = len(accepted)
-	if e.work.kind == "burst" {
+	if e.work.kind == kindBurst {
 		for _, a := range e.work.accounts {
 			ts := perAccount[a]
 			sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })

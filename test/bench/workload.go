@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// The two workloads.
+const (
+	kindBurst  = "burst"
+	kindSteady = "steady"
+)
+
 // workload is what every contender is asked to publish: the same posts, the same arrival offsets.
 type workload struct {
 	kind     string // "burst" or "steady"
@@ -44,7 +50,7 @@ func accountNames(n int) []string {
 
 // burstWorkload: every account gets perAccount posts at once.
 func burstWorkload(accounts, perAccount int) workload {
-	w := workload{kind: "burst", accounts: accountNames(accounts), posts: map[string][]plannedPost{}}
+	w := workload{kind: kindBurst, accounts: accountNames(accounts), posts: map[string][]plannedPost{}}
 	for _, a := range w.accounts {
 		for i := range perAccount {
 			w.posts[a] = append(w.posts[a], plannedPost{name: fmt.Sprintf("%s-b%03d", a, i), account: a})
@@ -56,7 +62,7 @@ func burstWorkload(accounts, perAccount int) workload {
 // steadyWorkload: on every account, posts arrive as a Poisson process of rate load*perWindow per window
 // for the given duration. The seed makes every contender meet the very same arrival times.
 func steadyWorkload(accounts, perWindow int, window, duration time.Duration, load float64, seed uint64) workload {
-	w := workload{kind: "steady", accounts: accountNames(accounts), posts: map[string][]plannedPost{}, arrivalsEnd: duration}
+	w := workload{kind: kindSteady, accounts: accountNames(accounts), posts: map[string][]plannedPost{}, arrivalsEnd: duration}
 	rnd := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	meanGap := float64(window) / (load * float64(perWindow))
 	for _, a := range w.accounts {
