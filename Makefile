@@ -72,6 +72,10 @@ test: manifests generate control-plane ## Run every test against a real kube-api
 test-short: control-plane ## Run the tests without regenerating code.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
 
+.PHONY: bench
+bench: manifests generate control-plane ## Measure tiktok-operator against a retry loop and a naive operator (~10 min; BENCH_ARGS=-quick: ~2 min).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./test/bench -out test/bench/results/latest.md $(BENCH_ARGS)
+
 ##@ Build
 
 .PHONY: build

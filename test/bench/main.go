@@ -1,0 +1,221 @@
+// Command bench measures tiktok-operator against the usual ways of publishing a backlog to TikTok: the
+// seed article's retry loop (1 and 4 workers per account), a naive controller-runtime operator that
+// leaves retries to the workqueue, and tiktok-operator itself. Every contender meets the same workload
+// and its own fresh TikTok simulator with the same configuration, over real loopback HTTP; the two
+// operators run against a real kube-apiserver and etcd (envtest). Time is compressed by one factor
+// applied to every duration. Run it with `make bench`; see docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+// benchConfig is the size of a run.
+type benchConfig struct {
+	factor                    float64
+	burstAccounts, burstPosts int
+	steadyAccounts            int
+	steadyWindows             int
+	load                      float64
+	seed                      uint64
+	// belowLimit is the simulator's real limit in the "real limit below configured" scenario.
+	belowLimit int
+}
+
+func fullConfig(factor float64) benchConfig {
+	return benchConfig{factor: factor, burstAccounts: 10, burstPosts: 60, steadyAccounts: 10, steadyWindows: 10,
+		load: 0.9, seed: 1, belowLimit: 4}
+}
+
+func quickConfig(factor float64) benchConfig {
+	return benchConfig{factor: factor, burstAccounts: 3, burstPosts: 24, steadyAccounts: 3, steadyWindows: 5,
+		load: 0.9, seed: 1, belowLimit: 4}
+}
+
+func contenders(seed uint64) []contender {
+	return []contender{retryLoop{workers: 1, seed: seed}, retryLoop{workers: 4, seed: seed}, naiveOperator{}, tiktokOperator{}}
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	factor := flag.Float64("factor", 30, "time compression: every duration is divided by this (30: one minute becomes 2 s)")
+	quick := flag.Bool("quick", false, "a smaller run: 3 accounts x 24 posts, a 5-window stream")
+	out := flag.String("out", "", "also write the markdown report to this file")
+	assets := flag.String("assets", "", "directory holding kube-apiserver and etcd (default $KUBEBUILDER_ASSETS, "+
+		"else bin/k8s/1.37.2-etcd-3.6.16 under the module root)")
+	logs := flag.String("logs", "", "write the managers' logs to this file (default: discard)")
+	seed := flag.Uint64("seed", 1, "seed of the arrivals and of the retry loop's jitter")
+	flag.Parse()
+	if *factor < 1 {
+		return fmt.Errorf("-factor must be at least 1, got %g", *factor)
+	}
+	cfg := fullConfig(*factor)
+	if *quick {
+		cfg = quickConfig(*factor)
+	}
+	cfg.seed = *seed
+
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	dir := *assets
+	if dir == "" {
+		dir = os.Getenv("KUBEBUILDER_ASSETS")
+	}
+	if dir == "" {
+		dir = filepath.Join(root, "bin", "k8s", "1.37.2-etcd-3.6.16")
+	}
+	logger, closeLogs, err := managerLogger(*logs)
+	if err != nil {
+		return err
+	}
+	defer closeLogs()
+	ctrl.SetLogger(logger)
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	began := time.Now()
+	rep := report{command: commandLine(), factor: cfg.factor, cfg: cfg, machine: machine(), loadAvgs: []string{loadAvg()}}
+	k, err := startKube(root, dir, logger)
+	if err != nil {
+		return err
+	}
+	sections, runErr := runSuite(ctx, cfg, k, os.Stderr)
+	rep.sections = sections
+	rep.loadAvgs = append(rep.loadAvgs, loadAvg())
+	rep.took = time.Since(began)
+	if err := k.stop(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("stopping the control plane: %w", err))
+	}
+	md := rep.markdown()
+	fmt.Print(md)
+	if *out != "" {
+		if err := writeFile(*out, md); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	return runErr
+}
+
+// runSuite runs every contender on the burst (limits matching, then the real limit below the
+// configured one) and on the steady stream, reporting progress to progress.
+func runSuite(ctx context.Context, cfg benchConfig, k *kube, progress io.Writer) ([]section, error) {
+	s := scale{factor: cfg.factor}
+	matching := scenario{name: "limits match", realLimit: tiktokPerWindow, configuredLimit: tiktokPerWindow}
+	below := scenario{name: "real limit below configured", realLimit: cfg.belowLimit, configuredLimit: tiktokPerWindow}
+	burst := burstWorkload(cfg.burstAccounts, cfg.burstPosts)
+	steady := steadyWorkload(cfg.steadyAccounts, tiktokPerWindow, s.window(),
+		time.Duration(cfg.steadyWindows)*s.window(), cfg.load, cfg.seed)
+	runs := []struct {
+		title string
+		sc    scenario
+		w     workload
+	}{
+		{fmt.Sprintf("Burst, limits match (simulator and AccountQuota: %d inits per window)", matching.realLimit), matching, burst},
+		{fmt.Sprintf("Burst, real limit below configured (simulator %d, AccountQuota %d per window)", below.realLimit,
+			below.configuredLimit), below, burst},
+		{fmt.Sprintf("Steady stream, limits match (%d posts arrived)", steady.total()), matching, steady},
+	}
+	var sections []section
+	for _, r := range runs {
+		sec := section{title: r.title}
+		for _, a := range r.w.accounts {
+			sec.minimum = max(sec.minimum, minimum(len(r.w.posts[a]), r.sc.realLimit, s.window(), s.minInterval()))
+		}
+		for _, c := range contenders(cfg.seed) {
+			began := time.Now()
+			res, err := runOne(ctx, c, s, r.sc, r.w, k)
+			if err != nil {
+				return append(sections, sec), err
+			}
+			_, _ = fmt.Fprintf(progress, "%s / %s: %s: published %d/%d, lost %d, unfinished %d, 429s %d, took %s\n",
+				r.w.kind, r.sc.name, c.name(), res.published, res.posts, res.lost, res.unfinished, res.rateLimited,
+				time.Since(began).Round(time.Second))
+			sec.results = append(sec.results, res)
+		}
+		if r.w.kind == "steady" {
+			sec.results = append(sec.results, idealSteady(r.w, r.sc, s))
+		}
+		sections = append(sections, sec)
+	}
+	return sections, nil
+}
+
+// moduleRoot is the nearest directory at or above the working directory that holds go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the module root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod at or above the working directory: run from the repository")
+		}
+		dir = parent
+	}
+}
+
+// managerLogger logs to path, or nowhere. The managers log every reconcile error (the naive operator's
+// 429s); the TikTok client's errors never carry a token.
+func managerLogger(path string) (logr.Logger, func(), error) {
+	if path == "" {
+		return logr.Discard(), func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return logr.Logger{}, nil, fmt.Errorf("opening the log file: %w", err)
+	}
+	return zap.New(zap.WriteTo(f), zap.UseDevMode(true)), func() { _ = f.Close() }, nil
+}
+
+// writeFile writes data through a temporary file, so a reader never sees half a report.
+func writeFile(path, data string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}
+
+// commandLine is the command that reproduces this run.
+func commandLine() string {
+	args := []string{"go run ./test/bench"}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "out" || f.Name == "logs" {
+			return
+		}
+		args = append(args, fmt.Sprintf("-%s=%s", f.Name, f.Value))
+	})
+	return strings.Join(args, " ")
+}
