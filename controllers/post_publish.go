@@ -89,7 +89,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 		if apierrors.IsConflict(werr) {
 			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil
 		}
-		return ctrl.Result{RequeueAfter: time.Second}, werr
+		return ctrl.Result{}, werr // retried by the rate limiter; the answer waits in memory
 	}
 	return result, nil
 }

@@ -121,7 +121,10 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 		err = errors.Join(err, werr)
 	}
-	return res, err
+	if err != nil {
+		return ctrl.Result{}, err // controller-runtime ignores RequeueAfter with an error: say so
+	}
+	return res, nil
 }
 
 // postScope is one reconcile of one post: the object as it is being changed, the status as last
