@@ -55,6 +55,7 @@ func TestShardsBySelector(t *testing.T) {
 		t.Errorf("the simulator accepted %d posts, want 6 (each once)", n)
 	}
 }
+
 // TestShardLeavesOtherShardsPostsAlone: a release whose --account-selector does not match an account
 // must not touch that account's posts (docs/scaling.md: an account and its posts belong to one shard).
 // Shard a makes the account Ready and stops; shard b then sees a new post of that account. Shard b must
