@@ -99,6 +99,15 @@ func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope)
 	if err := r.Accounts.prepare(ctx, s.aq); err != nil {
 		return err
 	}
+	if s.aq.Spec.Suspend {
+		// No call at all while suspended: no refresh, no creator_info (the posts hold back too).
+		conds := &s.aq.Status.Conditions
+		setCond(conds, s.aq.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended,
+			"spec.suspend is true: no call to TikTok is made for this account")
+		meta.RemoveStatusCondition(conds, v1alpha1.ConditionReconciling)
+		meta.RemoveStatusCondition(conds, v1alpha1.ConditionStalled)
+		return nil
+	}
 	for _, step := range []func(context.Context, *accountScope) (bool, error){
 		r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
 	} {

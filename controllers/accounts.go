@@ -238,14 +238,21 @@ func outcomeOfAttempt(o string, answered bool) pacing.Outcome {
 	}
 }
 
-// checkpointOf converts the engine's state into the AccountQuota's status form.
+// checkpointOf converts the engine's state into the AccountQuota's status form. Times are cut to the
+// microsecond the API server keeps (answers rounded up, so a restored call never frees its slot early):
+// with nanoseconds, every comparison with the stored status would differ and an idle account would be
+// rewritten at every interval.
 func checkpointOf(s pacing.State, takenAt time.Time) *v1alpha1.PacingCheckpoint {
-	cp := &v1alpha1.PacingCheckpoint{TakenAt: metav1.NewMicroTime(takenAt)}
+	cp := &v1alpha1.PacingCheckpoint{TakenAt: metav1.NewMicroTime(takenAt.Truncate(time.Microsecond))}
 	for _, c := range s.Calls {
-		rc := v1alpha1.RecordedCall{Call: string(c.Call), Sent: metav1.NewMicroTime(time.Unix(0, c.Sent).UTC()),
+		rc := v1alpha1.RecordedCall{Call: string(c.Call), Sent: metav1.NewMicroTime(time.Unix(0, c.Sent).UTC().Truncate(time.Microsecond)),
 			Outcome: c.Outcome.String()}
 		if c.Answered != 0 {
-			a := metav1.NewMicroTime(time.Unix(0, c.Answered).UTC())
+			ans := time.Unix(0, c.Answered).UTC()
+			if t := ans.Truncate(time.Microsecond); t.Before(ans) {
+				ans = t.Add(time.Microsecond)
+			}
+			a := metav1.NewMicroTime(ans)
 			rc.Answered = &a
 		}
 		cp.Calls = append(cp.Calls, rc)

@@ -23,6 +23,9 @@ var retryableFailReasons = map[string]bool{
 // the upload of a FileUpload post, the processing poll.
 func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
 	st := s.status()
+	if inFlight(st.Phase) && s.account.Spec.Suspend {
+		return ctrl.Result{RequeueAfter: accountWait}, true, nil // resumed by the account's change
+	}
 	switch {
 	case st.Phase == v1alpha1.PhasePublishing && st.PublishID == "":
 		res, err := r.interruptedInit(ctx, s)

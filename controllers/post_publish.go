@@ -163,6 +163,9 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 	h.Outcome = v1alpha1.AttemptOutcomeRejected
 	switch {
 	case capCodes[te.Code]:
+		// Not a failure of the post: it waits for the cap to free (the attempt stays in the history,
+		// but does not count towards maxAttempts).
+		st.Attempts--
 		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonQuotaExhausted, true, false)
 	case te.Code == "spam_risk_user_banned_from_posting":
 		r.Accounts.markBanned(s.acctKey, answered)

@@ -60,6 +60,9 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		return ctrl.Result{}, true, err
 	}
 
+	if aq.Spec.Suspend {
+		return ctrl.Result{}, false, nil // stepSuspend (or stepInFlight) holds the post back
+	}
 	if at := r.Accounts.bannedSince(s.acctKey); !at.IsZero() && !inFlight(st.Phase) {
 		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("TikTok refused a post of account %s at %s: the creator is banned from posting",
 			aq.Name, at.UTC().Format(time.RFC3339)))

@@ -185,7 +185,9 @@ type AccountQuotaSpec struct {
 	// allowedMediaPrefixes restricts the media URLs of this account's posts: a post whose video or photo
 	// URL starts with none of these prefixes is refused (reason MediaURLNotAllowed), which keeps the
 	// operator from being used to fetch arbitrary URLs. Every entry must be an https:// URL.
-	// Empty allows every https:// URL.
+	// Empty allows every https:// URL for PullFromURL posts (TikTok downloads those, from prefixes
+	// verified for the app); FileUpload posts, whose media the operator itself downloads, need a
+	// matching entry.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -193,8 +195,9 @@ type AccountQuotaSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(p, p.matches('^https://[a-zA-Z0-9[][^/?#@ ]*([/?#].*)?$'))",message="allowedMediaPrefixes: every entry must be an https:// URL prefix such as https://cdn.example.com/"
 	AllowedMediaPrefixes []string `json:"allowedMediaPrefixes,omitempty"`
 
-	// suspend stops every call of this account while true: posts wait in the queue (their Ready
-	// condition says Suspended) and no token is refreshed.
+	// suspend stops every call of this account while true: no post is sent, no status is polled, no
+	// token is refreshed. Posts wait (their Ready condition says Suspended) and keep their order, which
+	// comes from their priority, publishAt and creation time.
 	// +optional
 	// +kubebuilder:default=false
 	Suspend bool `json:"suspend,omitempty"`

@@ -353,3 +353,25 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestIdleAccountWritesNoStatus: once an account has published its one post and its queue is empty,
+// nothing changes in meaning, so its status is not written again (invariant 5). (Found by the fault
+// suite: nanosecond checkpoint times never compared equal to the stored microseconds.)
+func TestIdleAccountWritesNoStatus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.account("brand", func(aq *v1alpha1.AccountQuota) {
+		aq.Spec.Limits.PostInit = v1alpha1.RateLimit{Requests: 1, Window: metav1.Duration{Duration: time.Hour}}
+	})
+	e.post("only", "brand", nil)
+	e.startManager(fastOptions()) // AccountStatusInterval 500 ms
+	e.waitPosts(time.Minute, nil)
+	// The last calls leave their 3 s windows (a change in meaning: usage drops) and the last
+	// coalesced write lands.
+	time.Sleep(e.window + 1500*time.Millisecond)
+	before := e.writes.statusWrites("AccountQuota", "brand")
+	time.Sleep(3 * time.Second)
+	if n := e.writes.statusWrites("AccountQuota", "brand") - before; n != 0 {
+		t.Errorf("%d status writes of an idle AccountQuota in 3 s", n)
+	}
+}

@@ -120,7 +120,10 @@ func TestArgoCDHealthOnRealObjects(t *testing.T) {
 		{post, "nowhere", readyReason(v1alpha1.ReasonAccountNotFound), "Progressing", "not found"},
 		{account, "brand", acctCond(v1alpha1.ConditionReady, v1alpha1.ReasonAccountReady), "Healthy", "@brand"},
 		{account, "throttled", acctCond(v1alpha1.ConditionThrottled, v1alpha1.ReasonRateLimited), "Healthy", "throttled"},
-		{account, "paused", acctCond(v1alpha1.ConditionReady, v1alpha1.ReasonAccountReady), "Suspended", "spec.suspend"},
+		{account, "paused", func(o client.Object) bool {
+			c := meta.FindStatusCondition(o.(*v1alpha1.AccountQuota).Status.Conditions, v1alpha1.ConditionReady)
+			return c != nil && c.Reason == v1alpha1.ReasonSuspended
+		}, "Suspended", "spec.suspend"},
 		{account, "nosecret", acctCond(v1alpha1.ConditionStalled, v1alpha1.ReasonCredentialsMissing), "Degraded", "no-such-secret"},
 	}
 
