@@ -72,6 +72,10 @@ test: manifests generate control-plane ## Run every test against a real kube-api
 test-short: control-plane ## Run the tests without regenerating code.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
 
+.PHONY: bench-scale
+bench-scale: manifests control-plane ## Measure 1k, 5k and 10k posts (10 per account) on the test control plane (docs/scale.md).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./test/scale $(SCALE_ARGS)
+
 ##@ Build
 
 .PHONY: build

@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 )
@@ -45,6 +47,8 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 			return nil, fmt.Errorf("setting KUBEBUILDER_ASSETS: %w", err)
 		}
 	}
+	// envtest logs through controller-runtime's logger; without one it prints a warning with a stack.
+	logf.SetLogger(logr.Discard())
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(Root(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
