@@ -65,7 +65,8 @@ func run() error {
 		results = append(results, r)
 	}
 	fmt.Println()
-	fmt.Println("| posts | accounts | accounts ready | all queued | creates took | peak RSS | peak heap | requests/post (queueing) | requests/post/min (waiting) |")
+	fmt.Println("| posts | accounts | accounts ready | all queued | creates took | peak RSS | peak heap | " +
+		"requests/post (queueing) | requests/post/min (waiting) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
 		fmt.Printf("| %d | %d | %.1f s | %.1f s | %.1f s | %.0f MiB | %.0f MiB | %.2f | %.3f |\n",

@@ -15,7 +15,8 @@ import (
 type Manager struct {
 	cmd     *exec.Cmd
 	log     *os.File
-	done    chan error
+	done    chan struct{} // closed when the process has ended; exitErr is set by then
+	exitErr error
 	Started time.Time
 }
 
@@ -27,12 +28,16 @@ func StartManager(bin, kubeconfig, logPath string, args ...string) (*Manager, er
 	}
 	cmd := exec.Command(bin, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
-	m := &Manager{cmd: cmd, log: log, done: make(chan error, 1), Started: time.Now()}
+	m := &Manager{cmd: cmd, log: log, done: make(chan struct{}), Started: time.Now()}
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return nil, fmt.Errorf("starting the manager: %w", err)
 	}
-	go func() { m.done <- cmd.Wait(); _ = log.Close() }()
+	go func() {
+		m.exitErr = cmd.Wait()
+		_ = log.Close()
+		close(m.done)
+	}()
 	return m, nil
 }
 
@@ -47,7 +52,7 @@ func (m *Manager) Kill() (time.Time, error) {
 		return at, fmt.Errorf("killing the manager: %w", err)
 	}
 	select {
-	case <-m.done:
+	case <-m.done: // the exit status of a killed process says only "killed"
 	case <-time.After(30 * time.Second):
 		return at, fmt.Errorf("the manager (pid %d) did not die within 30s of SIGKILL", m.PID())
 	}
@@ -58,7 +63,7 @@ func (m *Manager) Kill() (time.Time, error) {
 func (m *Manager) Stop() error {
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-m.done:
+	case <-m.done: // SIGTERM's exit status is not an error of the run being measured
 		return nil
 	case <-time.After(time.Minute):
 		_, err := m.Kill()
@@ -69,9 +74,8 @@ func (m *Manager) Stop() error {
 // Exited reports whether the process has ended on its own (and with what).
 func (m *Manager) Exited() (bool, error) {
 	select {
-	case err := <-m.done:
-		m.done <- err
-		return true, err
+	case <-m.done:
+		return true, m.exitErr
 	default:
 		return false, nil
 	}
