@@ -76,6 +76,10 @@ test-short: control-plane ## Run the tests without regenerating code.
 bench: manifests generate control-plane ## Measure tiktok-operator against a retry loop and a naive operator (~10 min; BENCH_ARGS=-quick: ~2 min).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./test/bench -out test/bench/results/latest.md $(BENCH_ARGS)
 
+.PHONY: bench-scale
+bench-scale: manifests control-plane ## Measure 1k, 5k and 10k posts (10 per account) on the test control plane (docs/scale.md).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./test/scale $(SCALE_ARGS)
+
 ##@ Build
 
 .PHONY: build

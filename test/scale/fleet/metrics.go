@@ -1,0 +1,136 @@
+package fleet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+)
+
+// Requests is apiserver_request_total summed by "VERB resource[/subresource]".
+type Requests map[string]float64
+
+// Total is the sum over every verb and resource.
+func (r Requests) Total() float64 {
+	var n float64
+	for _, v := range r {
+		n += v
+	}
+	return n
+}
+
+// Sub is r - before, per key.
+func (r Requests) Sub(before Requests) Requests {
+	out := Requests{}
+	for k, v := range r {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// APIServerRequests reads the kube-apiserver's own /metrics (the admin user may) and sums
+// apiserver_request_total by verb and resource. Only the project's group and core Secrets, Events
+// and Leases are kept: that is what the operator touches.
+func (cp *ControlPlane) APIServerRequests(ctx context.Context) (Requests, error) {
+	cs, err := kubernetes.NewForConfig(cp.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating a clientset: %w", err)
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the apiserver's /metrics: %w", err)
+	}
+	out := Requests{}
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		labels, value, err := splitSample(line)
+		if err != nil {
+			return nil, err
+		}
+		switch labels["resource"] {
+		case "tiktokposts", "accountquotas", "secrets", "events", "leases":
+		default:
+			continue
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if s := labels["subresource"]; s != "" {
+			key += "/" + s
+		}
+		out[key] += value
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("scanning the apiserver's metrics: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no apiserver_request_total sample for the operator's resources")
+	}
+	return out, nil
+}
+
+// splitSample parses `name{a="x",b="y"} 12` (label values hold no quotes or commas here).
+func splitSample(line string) (map[string]string, float64, error) {
+	open, closing := strings.IndexByte(line, '{'), strings.LastIndexByte(line, '}')
+	if open < 0 || closing < open {
+		return nil, 0, fmt.Errorf("malformed sample %q", line)
+	}
+	labels := map[string]string{}
+	for _, kv := range strings.Split(line[open+1:closing], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		labels[k] = strings.Trim(v, `"`)
+	}
+	fs := strings.Fields(line[closing+1:])
+	if len(fs) == 0 {
+		return nil, 0, fmt.Errorf("sample without a value %q", line)
+	}
+	v, err := strconv.ParseFloat(fs[0], 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("parsing the value of %q: %w", line, err)
+	}
+	return labels, v, nil
+}
+
+// GaugeFromURL reads one unlabelled sample (e.g. go_memstats_heap_inuse_bytes) from a Prometheus text
+// endpoint over plain HTTP.
+func GaugeFromURL(ctx context.Context, url, name string) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("building the request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", url, err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing %s: %w", name, err)
+			}
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("%s not found at %s", name, url)
+}

@@ -1,0 +1,100 @@
+// Command scale measures the operator at scale on the test control plane: for each size it creates
+// posts spread over accounts (10 per account) all at once, and reports the time until every post is
+// queued with a nextAttemptTime, the manager's peak RSS and Go heap, and the API-server requests per
+// post while queueing and while the backlog merely waits. `make bench-scale` runs it; docs/scale.md
+// holds the figures.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tiktok-operator/tiktok-operator/test/scale/fleet"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	sizes := flag.String("sizes", "1000,5000,10000", "comma-separated post counts, one measurement each")
+	perAccount := flag.Int("posts-per-account", 10, "posts per account (accounts = posts / this)")
+	concurrent := flag.Int("max-concurrent-reconciles", 4, "the manager's --max-concurrent-reconciles")
+	timeout := flag.Duration("timeout", 5*time.Minute, "give up on a size after this long")
+	quiet := flag.Duration("quiet", 30*time.Second, "how long to watch the queued backlog")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "scale-")
+	if err != nil {
+		return fmt.Errorf("making a temp dir: %w", err)
+	}
+	fmt.Printf("manager logs in %s\n", dir)
+	bin, err := fleet.BuildManager(dir)
+	if err != nil {
+		return err
+	}
+	cp, err := fleet.StartControlPlane(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = cp.Stop() }()
+
+	var results []fleet.ScaleResult
+	for _, s := range strings.Split(*sizes, ",") {
+		posts, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || posts < *perAccount {
+			return fmt.Errorf("bad size %q", s)
+		}
+		spec := fleet.ScaleSpec{Accounts: posts / *perAccount, Posts: posts, MaxConcurrentReconciles: *concurrent,
+			Timeout: *timeout, Quiet: *quiet, Dir: dir}
+		fmt.Printf("measuring %d posts over %d accounts...\n", spec.Posts, spec.Accounts)
+		r, err := fleet.RunScale(context.Background(), cp, bin, spec)
+		if err != nil {
+			return fmt.Errorf("%d posts: %w", posts, err)
+		}
+		report(r)
+		results = append(results, r)
+	}
+	fmt.Println()
+	fmt.Println("| posts | accounts | accounts ready | all queued | creates took | peak RSS | peak heap | " +
+		"requests/post (queueing) | requests/post/min (waiting) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	for _, r := range results {
+		fmt.Printf("| %d | %d | %.1f s | %.1f s | %.1f s | %.0f MiB | %.0f MiB | %.2f | %.3f |\n",
+			r.Spec.Posts, r.Spec.Accounts, r.AccountsReady.Seconds(), r.Queued.Seconds(), r.CreateTook.Seconds(),
+			mib(r.PeakRSS), mib(r.PeakHeap), r.RequestsPerPost(), r.QuietRequestsPerPostMinute())
+	}
+	return nil
+}
+
+func report(r fleet.ScaleResult) {
+	fmt.Printf("  accounts ready %s, all queued %s (creates %s), %d past the queue\n",
+		r.AccountsReady.Round(time.Millisecond), r.Queued.Round(time.Millisecond), r.CreateTook.Round(time.Millisecond), r.Published)
+	fmt.Printf("  peak RSS %.1f MiB, peak heap in use %.1f MiB\n", mib(r.PeakRSS), mib(r.PeakHeap))
+	fmt.Printf("  API-server requests while queueing: %.0f (%.2f per post)\n", r.Requests.Total(), r.RequestsPerPost())
+	printRequests(r.Requests)
+	fmt.Printf("  while waiting %s: %.0f (%.3f per post per minute)\n", r.Spec.Quiet, r.QuietRequests.Total(), r.QuietRequestsPerPostMinute())
+	printRequests(r.QuietRequests)
+}
+
+func printRequests(rq fleet.Requests) {
+	keys := make([]string, 0, len(rq))
+	for k := range rq {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Printf("    %-36s %8.0f\n", k, rq[k])
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tiktok-operator/tiktok-operator/test/scale/fleet"
+)
+
+// TestScaleSmall runs the scale measurement at 200 posts over 20 accounts and checks its structure, not
+// its speed: every post got queued, and each figure was read from a real endpoint (the manager's
+// /proc status and metrics, the API server's /metrics). Each post costs the operator at least one
+// status write, so fewer requests than posts would mean the counting is broken.
+func TestScaleSmall(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := fleet.BuildManager(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := fleet.StartControlPlane(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.Stop() })
+	r, err := fleet.RunScale(context.Background(), cp, bin, fleet.ScaleSpec{Accounts: 20, Posts: 200,
+		MaxConcurrentReconciles: 4, Timeout: 2 * time.Minute, Quiet: 3 * time.Second, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("queued in %s, RSS %d, heap %d, %.2f requests per post: %v", r.Queued, r.PeakRSS, r.PeakHeap, r.RequestsPerPost(), r.Requests)
+	if r.PeakRSS < 1<<20 || r.PeakHeap < 1<<20 {
+		t.Errorf("peak RSS %d and heap %d bytes: not read from a running Go process", r.PeakRSS, r.PeakHeap)
+	}
+	if r.Published != 20 {
+		t.Errorf("%d posts got past the queue; with one init per hour per account want exactly 20", r.Published)
+	}
+	if r.Requests["PATCH tiktokposts/status"]+r.Requests["PUT tiktokposts/status"] < 200 {
+		t.Errorf("fewer post status writes than posts: %v", r.Requests)
+	}
+}
