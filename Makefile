@@ -126,8 +126,18 @@ $(GOLANGCI_LINT):
 
 .PHONY: helm
 helm: $(HELM) ## Build helm into bin/ if needed.
+# helm is built the way its own release is (helm's Makefile sets these at link time): without them a plain
+# `go install` reports version "v3.22" and assumes Kubernetes v1.20 for `helm template` and `helm lint`,
+# and so refuses our chart's kubeVersion. HELM_K8S_MINOR is the minor of the client-go helm v3.22.0 uses.
+HELM_K8S_MINOR ?= 37
+HELM_LDFLAGS = -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR) \
+  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR)
 $(HELM):
-	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+	@echo "Building helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) into $(LOCALBIN)"
+	@mkdir -p $(LOCALBIN)/.helm-build && rm -f $(LOCALBIN)/.helm-build/helm
+	GOBIN=$(LOCALBIN)/.helm-build CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/.helm-build/helm $(HELM) && rmdir $(LOCALBIN)/.helm-build
 
 # go-install-tool installs package $2 at version $3 and renames it to $1 (a versioned name, so a bump rebuilds).
 define go-install-tool
