@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -104,4 +105,24 @@ func splitPrerequisites(objs []*unstructured.Unstructured) (prereqs, rest []*uns
 		}
 	}
 	return prereqs, rest
+}
+
+// lookup walks an object by path, map keys and list indexes alike ("containers", "0", "image"); it returns
+// nil when the path does not exist.
+func lookup(v any, path ...string) any {
+	for _, p := range path {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[p]
+		case []any:
+			i, err := strconv.Atoi(p)
+			if err != nil || i < 0 || i >= len(node) {
+				return nil
+			}
+			v = node[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
