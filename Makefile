@@ -65,12 +65,16 @@ control-plane: ## Build kube-apiserver and etcd for the tests into bin/k8s/ (onc
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh >/dev/null
 
 .PHONY: test
-test: manifests generate control-plane ## Run every test against a real kube-apiserver and etcd (builds them on first use).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
+test: manifests generate control-plane helm ## Run every test against a real kube-apiserver and etcd (builds them on first use).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
 
 .PHONY: test-short
-test-short: control-plane ## Run the tests without regenerating code.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
+test-short: control-plane helm ## Run the tests without regenerating code.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
+
+.PHONY: test-deploy
+test-deploy: manifests control-plane helm ## Run only the packaging tests (test/deploy: kustomize, chart, make deploy).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" $(GO) test ./test/deploy/... -count=1 -v $(TEST_ARGS)
 
 ##@ Build
 
@@ -111,6 +115,18 @@ deploy: manifests ## Deploy the operator to the cluster of the current kubeconfi
 .PHONY: undeploy
 undeploy: ## Remove the operator from the cluster. Call with ignore-not-found=true to ignore missing resources.
 	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Helm chart
+
+.PHONY: helm-lint
+helm-lint: helm ## Lint the chart (values.schema.json included) with the default values and with every option on.
+	$(HELM) lint --strict charts/tiktok-operator
+	$(HELM) lint --strict charts/tiktok-operator --set metrics.serviceMonitor.enabled=true \
+	  --set 'watchNamespaces={team-a,team-b}' --set accountSelector=shard=a --set extraLabels.team=ops
+
+.PHONY: helm-template
+helm-template: helm ## Render the chart (CRDs included) to stdout, e.g. make helm-template HELM_ARGS='--set replicaCount=2'.
+	$(HELM) template tiktok-operator charts/tiktok-operator --namespace tiktok-operator-system --include-crds $(HELM_ARGS)
 
 ##@ Tools
 
