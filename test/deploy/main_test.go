@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"k8s.io/client-go/kubernetes/scheme"
@@ -27,6 +28,8 @@ var (
 	kubeconfig string
 	cfg        *rest.Config
 	k8sClient  client.Client
+	// testEnv is the control plane, kept to add users (a ServiceAccount's identity) to it.
+	testEnv *envtest.Environment
 )
 
 func TestMain(m *testing.M) {
@@ -44,6 +47,7 @@ func run(m *testing.M) int {
 
 	// No CRD is installed up front: installing them is part of what the tests check.
 	env := &envtest.Environment{}
+	testEnv = env
 	var err error
 	if cfg, err = env.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "starting the test control plane: %v\n", err)
@@ -57,7 +61,8 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	if kubeconfig, err = writeKubeconfig(env, dir); err != nil {
+	if kubeconfig, err = writeKubeconfig(env, dir, envtest.User{Name: "deploy-test-admin",
+		Groups: []string{"system:masters"}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -73,10 +78,11 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// writeKubeconfig writes a kubeconfig for a cluster-admin user of the test control plane, the way a
-// user's kubeconfig reaches a real cluster: kubectl, helm and make only ever see this file.
-func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
-	user, err := env.AddUser(envtest.User{Name: "deploy-test-admin", Groups: []string{"system:masters"}}, nil)
+// writeKubeconfig writes a kubeconfig for a user of the test control plane (authenticated by a client
+// certificate), the way a user's kubeconfig reaches a real cluster: kubectl, helm, make and the manager
+// only ever see this file.
+func writeKubeconfig(env *envtest.Environment, dir string, u envtest.User) (string, error) {
+	user, err := env.AddUser(u, nil)
 	if err != nil {
 		return "", fmt.Errorf("adding a test user to the control plane: %w", err)
 	}
@@ -84,7 +90,7 @@ func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing the test user's kubeconfig: %w", err)
 	}
-	path := filepath.Join(dir, "kubeconfig")
+	path := filepath.Join(dir, "kubeconfig-"+strings.NewReplacer(":", "-", "/", "-").Replace(u.Name))
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
