@@ -1,0 +1,51 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestChartSchemaRefusesBadValues checks that values.schema.json refuses wrong values before anything is
+// rendered (and the templates' own guard, the combinations a schema cannot express): `helm template` must
+// fail and name the offending value.
+func TestChartSchemaRefusesBadValues(t *testing.T) {
+	cases := []struct {
+		name  string
+		flags []string
+		// mention is what the error must name (the value's path in the schema's words).
+		mention string
+		// byTemplate: refused by a template's guard rather than by the schema.
+		byTemplate bool
+	}{
+		{"replicas as a word", []string{"--set-string", "replicaCount=two"}, "/replicaCount", false},
+		{"negative replicas", []string{"--set", "replicaCount=-1"}, "/replicaCount", false},
+		{"unknown pull policy", []string{"--set", "image.pullPolicy=Sometimes"}, "/image/pullPolicy", false},
+		{"empty image repository", []string{"--set", "image.repository="}, "/image/repository", false},
+		{"unknown log level", []string{"--set", "logging.level=verbose"}, "/logging/level", false},
+		{"unknown log encoder", []string{"--set", "logging.encoder=xml"}, "/logging/encoder", false},
+		{"metrics port as a string", []string{"--set-string", "metrics.port=8443"}, "/metrics/port", false},
+		{"leader election as a string", []string{"--set-string", "leaderElection.enabled=yes"}, "/leaderElection/enabled", false},
+		{"namespace that is not a DNS label", []string{"--set", "watchNamespaces={Team_A}"}, "/watchNamespaces/0", false},
+		{"account selector as a list", []string{"--set", "accountSelector={a,b}"}, "/accountSelector", false},
+		{"extra arg that is not a flag", []string{"--set", "extraArgs={oops}"}, "/extraArgs/0", false},
+		{"misspelt top-level value", []string{"--set", "replicas=2"}, "replicas", false},
+		{"service monitor enabled as a string", []string{"--set-string", "metrics.serviceMonitor.enabled=true"},
+			"/metrics/serviceMonitor/enabled", false},
+		{"two replicas without leader election", []string{"--set", "replicaCount=2", "--set", "leaderElection.enabled=false"},
+			"needs leaderElection.enabled=true", true},
+	}
+	helm := helmBin(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runTool(t, nil, helm, append([]string{"template", "tiktok", chartDir}, tc.flags...)...)
+			if err == nil {
+				t.Fatalf("helm template accepted %v; it rendered %d bytes", tc.flags, len(out))
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.mention) || (!tc.byTemplate && !strings.Contains(msg, "schema")) {
+				t.Errorf("helm template refused %v, but not with a message naming %q (schema: %v):\n%s",
+					tc.flags, tc.mention, !tc.byTemplate, msg)
+			}
+		})
+	}
+}
