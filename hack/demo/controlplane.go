@@ -33,17 +33,17 @@ func startControlPlane(cfg config, dir string) (*controlPlane, error) {
 	cp := &controlPlane{env: env, Config: restCfg}
 	user, err := env.AddUser(envtest.User{Name: "demo", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
-		cp.stop()
+		_ = cp.stop()
 		return nil, fmt.Errorf("adding the demo user: %w", err)
 	}
 	kc, err := user.KubeConfig()
 	if err != nil {
-		cp.stop()
+		_ = cp.stop()
 		return nil, fmt.Errorf("building the kubeconfig: %w", err)
 	}
 	cp.Kubeconfig = filepath.Join(dir, "kubeconfig")
 	if err := os.WriteFile(cp.Kubeconfig, kc, 0o600); err != nil {
-		cp.stop()
+		_ = cp.stop()
 		return nil, fmt.Errorf("writing the kubeconfig: %w", err)
 	}
 	return cp, nil

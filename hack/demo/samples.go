@@ -117,12 +117,7 @@ func planPosts(n int, mediaURL string, start time.Time, window time.Duration) []
 
 	// The rest are videos by URL spread by weight, with priorities that reorder the queue.
 	priorities := []int32{0, 0, 5, 10, -5}
-	var wheel []sampleAccount
-	for _, a := range sampleAccounts {
-		for range a.Weight {
-			wheel = append(wheel, a)
-		}
-	}
+	wheel := weightedOrder(sampleAccounts)
 	for i := 0; len(out) < n; i++ {
 		a := wheel[i%len(wheel)]
 		prio := priorities[i%len(priorities)]
@@ -145,4 +140,27 @@ func shortName(account string) string {
 		}
 	}
 	return account
+}
+
+// weightedOrder interleaves the accounts by weight (smooth weighted round robin: 5, 2, 3 gives
+// main jo news main main jo main news jo main), so even a small demo gives every account a video.
+func weightedOrder(accts []sampleAccount) []sampleAccount {
+	total := 0
+	for _, a := range accts {
+		total += a.Weight
+	}
+	current := make([]int, len(accts))
+	out := make([]sampleAccount, 0, total)
+	for range total {
+		best := 0
+		for i, a := range accts {
+			current[i] += a.Weight
+			if current[i] > current[best] {
+				best = i
+			}
+		}
+		current[best] -= total
+		out = append(out, accts[best])
+	}
+	return out
 }

@@ -24,9 +24,11 @@ import (
 // simProcess is the tiktok-sim child process and its HTTP address.
 type simProcess struct {
 	cmd  *exec.Cmd
-	URL  string // http://127.0.0.1:PORT
-	done chan error
+	URL  string        // http://127.0.0.1:PORT
+	done chan struct{} // closed when the child has exited; exitErr is then its result
 	http *http.Client
+
+	exitErr error
 }
 
 // simConfig is the simulator's configuration for cfg: the same windows as the AccountQuotas.
@@ -73,7 +75,7 @@ func startSim(ctx context.Context, cfg config, dir string) (*simProcess, error) 
 		_ = logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", cfg.SimBinary, err)
 	}
-	s := &simProcess{cmd: cmd, done: make(chan error, 1), http: &http.Client{Timeout: 10 * time.Second}}
+	s := &simProcess{cmd: cmd, done: make(chan struct{}), http: &http.Client{Timeout: 10 * time.Second}}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -83,7 +85,7 @@ func startSim(ctx context.Context, cfg config, dir string) (*simProcess, error) 
 		close(lines)
 		_, _ = io.Copy(logf, stdout) // keep draining so the child never blocks on a full pipe
 	}()
-	go func() { s.done <- cmd.Wait(); _ = logf.Close() }()
+	go func() { s.exitErr = cmd.Wait(); _ = logf.Close(); close(s.done) }()
 	select {
 	case line, ok := <-lines:
 		addr, found := strings.CutPrefix(line, "listening on ")
@@ -93,8 +95,8 @@ func startSim(ctx context.Context, cfg config, dir string) (*simProcess, error) 
 		}
 		s.URL = addr
 		return s, nil
-	case err := <-s.done:
-		return nil, fmt.Errorf("tiktok-sim exited before listening (see %s): %w", logf.Name(), err)
+	case <-s.done:
+		return nil, fmt.Errorf("tiktok-sim exited before listening (see %s): %v", logf.Name(), s.exitErr)
 	case <-ctx.Done():
 		s.stop()
 		return nil, ctx.Err()

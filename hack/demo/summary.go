@@ -186,11 +186,11 @@ func (s *summary) print(out io.Writer, cfg config) {
 			total += n
 		}
 		sort.Strings(eps)
-		ratio := 0.0
+		ratio := "-" // one init: nothing to compare
 		if a.Minimum > 0 {
-			ratio = float64(a.Makespan) / float64(a.Minimum)
+			ratio = fmt.Sprintf("%.3f", float64(a.Makespan)/float64(a.Minimum))
 		}
-		p("    %-11s %2d inits (%s): makespan %s, minimum %s, ratio %.3f; fullest window %d/%d",
+		p("    %-11s %2d inits (%s): makespan %s, minimum %s, ratio %s; fullest window %d/%d",
 			a.Account, total, strings.Join(eps, ", "), a.Makespan.Round(10*time.Millisecond),
 			a.Minimum.Round(10*time.Millisecond), ratio, a.MaxInWindow, a.Limit)
 	}

@@ -95,7 +95,8 @@ func renderProgress(s snapshot, now time.Time, elapsed time.Duration) []string {
 	for _, ph := range phaseOrder {
 		parts = append(parts, fmt.Sprintf("%s %d", ph, counts[ph]))
 	}
-	lines := []string{fmt.Sprintf("[%s] %d posts: %s", clock(elapsed), len(s.Posts), strings.Join(parts, " · "))}
+	lines := make([]string, 0, 1+2*len(s.Accounts))
+	lines = append(lines, fmt.Sprintf("[%s] %d posts: %s", clock(elapsed), len(s.Posts), strings.Join(parts, " · ")))
 	accts := append([]v1alpha1.AccountQuota(nil), s.Accounts...)
 	sort.Slice(accts, func(i, j int) bool { return accts[i].Name < accts[j].Name })
 	for i := range accts {
