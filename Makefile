@@ -95,6 +95,15 @@ build: generate ## Build the manager and simulator binaries into bin/.
 run: manifests generate ## Run the manager from your host against the current kubeconfig.
 	$(GO) run ./cmd/manager $(RUN_ARGS)
 
+.PHONY: demo
+demo: ## Watch the operator publish 40 posts on a local control plane (about 1 minute once built; TIKTOK_DEMO_REAL_WINDOWS=1: real windows).
+	@[ -x "$(ENVTEST_ASSETS)/kube-apiserver" ] || echo "First run: building kube-apiserver and etcd into bin/k8s/ (once, about 5-8 minutes on 2 cores) ..."
+	@$(MAKE) -s control-plane
+	@echo "Building tiktok-sim and the demo (same build settings as the tests, so their build cache is reused) ..."
+	@$(GO) build -o $(LOCALBIN)/tiktok-sim ./cmd/tiktok-sim
+	@$(GO) build -o $(LOCALBIN)/tiktok-demo ./hack/demo
+	@$(LOCALBIN)/tiktok-demo --assets "$(ENVTEST_ASSETS)" --crds config/crd/bases --sim $(LOCALBIN)/tiktok-sim $(DEMO_ARGS)
+
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a Docker engine).
 	docker build -t $(IMG) .
