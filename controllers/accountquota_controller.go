@@ -229,10 +229,10 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	if mine := rt.creator; mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
 		st.Creator = mine.DeepCopy()
 	}
-	banned := rt.bannedAt
+	banned, asked := rt.bannedAt, rt.creatorAskedAt
 	rt.mu.Unlock()
 	if c := st.Creator; c != nil && c.FetchedAt != nil && s.now.Before(c.FetchedAt.Add(r.Options.CreatorInfoTTL)) &&
-		!creatorInfoSuspect(s.written) && (banned.IsZero() || banned.Before(c.FetchedAt.Time)) {
+		!creatorInfoSuspect(s.written) && (banned.IsZero() || banned.Before(asked)) {
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
 		return false, nil
 	}
@@ -254,6 +254,9 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	cancel()
 	answered := r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
+	rt.mu.Lock()
+	rt.creatorAskedAt = answered
+	rt.mu.Unlock()
 	if err != nil {
 		return r.creatorInfoFailed(s, err, tok, answered)
 	}

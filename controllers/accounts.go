@@ -29,6 +29,9 @@ type accountRuntime struct {
 	// bannedAt is when an init call was refused with spam_risk_user_banned_from_posting: from then on no
 	// post of the account calls TikTok, without waiting for the account's next creator_info.
 	bannedAt time.Time
+	// creatorAskedAt is when creator_info was last asked (answered or not): a ban learnt from a post is
+	// checked with one creator_info call, not one per reconcile.
+	creatorAskedAt time.Time
 }
 
 // markBanned records that TikTok refused a post because the creator is banned.
