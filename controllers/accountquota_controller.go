@@ -81,7 +81,7 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	aq.Status.ObservedGeneration = aq.Generation
 
 	err := r.reconcile(ctx, s)
-	r.view(s)
+	r.view(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
 		if apierrors.IsConflict(werr) && err == nil {
 			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil // decided on a stale copy

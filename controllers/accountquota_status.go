@@ -15,7 +15,7 @@ import (
 
 // view fills the dashboard part of the status from the engine: usage of every window, the cooldown,
 // the queue, and the checkpoint a restart resumes from.
-func (r *AccountQuotaReconciler) view(s *accountScope) {
+func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	st := &s.aq.Status
 	now := r.Clock.Now()
 	usage := r.Engine.Usage(s.key, now)
@@ -45,7 +45,7 @@ func (r *AccountQuotaReconciler) view(s *accountScope) {
 		setThrottled(&st.Conditions, s.aq.Generation, false, "", "")
 	}
 	st.ConsecutiveThrottles = int32(consecutive)
-	st.Queue = r.queueStatus(s, now)
+	st.Queue = r.queueStatus(ctx, s, now)
 	cp := checkpointOf(r.Engine.Snapshot(s.key), now)
 	if len(cp.Calls) == 0 {
 		cp = nil
@@ -57,10 +57,10 @@ func (r *AccountQuotaReconciler) view(s *accountScope) {
 }
 
 // queueStatus counts the account's posts by where they are (from the cache).
-func (r *AccountQuotaReconciler) queueStatus(s *accountScope, now time.Time) *v1alpha1.QueueStatus {
+func (r *AccountQuotaReconciler) queueStatus(ctx context.Context, s *accountScope, now time.Time) *v1alpha1.QueueStatus {
 	q := &v1alpha1.QueueStatus{Waiting: int32(r.Engine.QueueLen(s.key))}
 	var posts v1alpha1.TikTokPostList
-	if err := r.List(context.Background(), &posts, client.InNamespace(s.aq.Namespace),
+	if err := r.List(ctx, &posts, client.InNamespace(s.aq.Namespace),
 		client.MatchingFields{indexAccountRef: s.aq.Name}); err != nil {
 		return q
 	}

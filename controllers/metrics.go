@@ -76,9 +76,6 @@ type postsCollector struct {
 	reader atomic.Pointer[client.Reader]
 }
 
-// postsCollectorReader is the collector the manager's cache is handed to.
-var postsCollectorReader = postsByPhase
-
 func (c *postsCollector) set(r client.Reader) { c.reader.Store(&r) }
 
 func (c *postsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }

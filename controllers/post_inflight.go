@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -43,7 +44,7 @@ func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (
 // memory). The cache may lag behind our own write, so the post is read live first.
 func (r *TikTokPostReconciler) interruptedInit(ctx context.Context, s *postScope) (ctrl.Result, error) {
 	live := &v1alpha1.TikTokPost{}
-	if err := r.APIReader.Get(ctx, clientKey(s.post), live); err != nil {
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.post), live); err != nil {
 		return ctrl.Result{}, fmt.Errorf("reading the post live: %w", err)
 	}
 	if live.Status.Phase != v1alpha1.PhasePublishing || live.Status.PublishID != "" ||

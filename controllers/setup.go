@@ -77,7 +77,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(base); err != nil {
 		return err
 	}
-	postsCollectorReader.set(mgr.GetClient())
+	postsByPhase.set(mgr.GetClient())
 
 	aqr := &AccountQuotaReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
@@ -253,6 +253,3 @@ func splitKey(key string) (namespace, name string) {
 	}
 	return "", key
 }
-
-// clientKey is the object's namespace/name.
-func clientKey(o client.Object) types.NamespacedName { return client.ObjectKeyFromObject(o) }
