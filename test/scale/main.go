@@ -28,9 +28,12 @@ func main() {
 func run() error {
 	sizes := flag.String("sizes", "1000,5000,10000", "comma-separated post counts, one measurement each")
 	perAccount := flag.Int("posts-per-account", 10, "posts per account (accounts = posts / this)")
+	createWorkers := flag.Int("create-workers", 64, "how many of the program's creates are in flight at once")
 	concurrent := flag.Int("max-concurrent-reconciles", 4, "the manager's --max-concurrent-reconciles")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up on a size after this long")
 	quiet := flag.Duration("quiet", 30*time.Second, "how long to watch the queued backlog")
+	profile := flag.Duration("profile", 0, "when set, CPU-profile the kube-apiserver and the manager over "+
+		"this much of the queueing phase (files in the run's directory)")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "scale-")
@@ -54,8 +57,8 @@ func run() error {
 		if err != nil || posts < *perAccount {
 			return fmt.Errorf("bad size %q", s)
 		}
-		spec := fleet.ScaleSpec{Accounts: posts / *perAccount, Posts: posts, MaxConcurrentReconciles: *concurrent,
-			Timeout: *timeout, Quiet: *quiet, Dir: dir}
+		spec := fleet.ScaleSpec{Accounts: posts / *perAccount, Posts: posts, MaxConcurrentReconciles: *concurrent, CreateWorkers: *createWorkers,
+			Timeout: *timeout, Quiet: *quiet, Dir: dir, Profile: *profile}
 		fmt.Printf("measuring %d posts over %d accounts...\n", spec.Posts, spec.Accounts)
 		r, err := fleet.RunScale(context.Background(), cp, bin, spec)
 		if err != nil {
@@ -82,6 +85,13 @@ func report(r fleet.ScaleResult) {
 	fmt.Printf("  peak RSS %.1f MiB, peak heap in use %.1f MiB\n", mib(r.PeakRSS), mib(r.PeakHeap))
 	fmt.Printf("  API-server requests while queueing: %.0f (%.2f per post)\n", r.Requests.Total(), r.RequestsPerPost())
 	printRequests(r.Requests)
+	fmt.Printf("  queued every 5 s: %v\n", r.Progress)
+	fmt.Printf("  the program listed the posts %d time(s) and started %d watch(es)\n", r.WatchLists, r.Watches)
+	fmt.Printf("  CPU while queueing:")
+	for _, k := range []string{"kube-apiserver", "etcd", "manager", "bench"} {
+		fmt.Printf(" %s %.1f s", k, r.CPU[k].Seconds())
+	}
+	fmt.Println()
 	fmt.Printf("  while waiting %s: %.0f (%.3f per post per minute)\n", r.Spec.Quiet, r.QuietRequests.Total(), r.QuietRequestsPerPostMinute())
 	printRequests(r.QuietRequests)
 }

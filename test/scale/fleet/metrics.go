@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -13,14 +14,21 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Requests is apiserver_request_total summed by "VERB resource[/subresource]".
+// Requests is apiserver_request_total summed by "VERB resource[/subresource]". The key
+// "TERMINATED watch RESOURCE" holds apiserver_terminated_watchers_total (watches the server closed
+// because the watcher could not keep up): not a request, so Total leaves it out.
 type Requests map[string]float64
+
+// terminatedPrefix marks the terminated-watchers counts among the request counts.
+const terminatedPrefix = "TERMINATED "
 
 // Total is the sum over every verb and resource.
 func (r Requests) Total() float64 {
 	var n float64
-	for _, v := range r {
-		n += v
+	for k, v := range r {
+		if !strings.HasPrefix(k, terminatedPrefix) {
+			n += v
+		}
 	}
 	return n
 }
@@ -53,12 +61,17 @@ func (cp *ControlPlane) APIServerRequests(ctx context.Context) (Requests, error)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
+		terminated := strings.HasPrefix(line, "apiserver_terminated_watchers_total{")
+		if !terminated && !strings.HasPrefix(line, "apiserver_request_total{") {
 			continue
 		}
 		labels, value, err := splitSample(line)
 		if err != nil {
 			return nil, err
+		}
+		if terminated {
+			out[terminatedPrefix+"watch "+labels["resource"]] += value
+			continue
 		}
 		switch labels["resource"] {
 		case "tiktokposts", "accountquotas", "secrets", "events", "leases":
@@ -133,4 +146,25 @@ func GaugeFromURL(ctx context.Context, url, name string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s not found at %s", name, url)
+}
+
+// saveURL writes the body of a GET of url to path.
+func saveURL(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("building a request for %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reading %s: %s", url, resp.Status)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", url, err)
+	}
+	return os.WriteFile(path, raw, 0o600)
 }

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
@@ -24,12 +25,17 @@ type ScaleSpec struct {
 	Accounts, Posts int
 	// MaxConcurrentReconciles is the manager's --max-concurrent-reconciles.
 	MaxConcurrentReconciles int
+	// CreateWorkers is how many creates are in flight at once (64 when zero).
+	CreateWorkers int
 	// Timeout bounds the wait for every post to be queued (and for every account to be ready).
 	Timeout time.Duration
 	// Quiet is how long the backlog is watched once queued, to measure the cost of merely waiting.
 	Quiet time.Duration
 	// Dir receives the manager's log.
 	Dir string
+	// Profile, when positive, takes CPU profiles of the kube-apiserver and the manager over the first
+	// Profile of the queueing phase and writes them into Dir.
+	Profile time.Duration
 }
 
 // ScaleResult is what one measurement found.
@@ -50,6 +56,14 @@ type ScaleResult struct {
 	Requests, QuietRequests Requests
 	// Published counts posts that got past the queue (each account's first, with one init per hour).
 	Published int
+	// CPU is the CPU time each process used while the posts were queued.
+	CPU CPUTimes
+	// Progress is how many posts were queued at each 5 s after the first create (until all were).
+	Progress []int
+	// WatchLists is how many times the program listed the posts (1 unless its watch fell too far
+	// behind); Watches how many watches it started (more than 1 when the API server ended one, as it
+	// does with a watcher that does not keep up).
+	WatchLists, Watches int
 }
 
 // RequestsPerPost is the operator's API-server requests per post while queueing.
@@ -86,9 +100,17 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 		return res, err
 	}
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-	m, err := StartManager(managerBin, cp.Kubeconfig, filepath.Join(spec.Dir, ns.Name+"-manager.log"),
-		"--namespaces="+ns.Name, "--metrics-bind-address=127.0.0.1:"+strconv.Itoa(port), "--metrics-secure=false",
-		"--health-probe-bind-address=0", "--max-concurrent-reconciles="+strconv.Itoa(spec.MaxConcurrentReconciles))
+	args := []string{"--namespaces=" + ns.Name, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(port),
+		"--metrics-secure=false", "--health-probe-bind-address=0",
+		"--max-concurrent-reconciles=" + strconv.Itoa(spec.MaxConcurrentReconciles)}
+	pprofPort := 0
+	if spec.Profile > 0 {
+		if pprofPort, err = freePort(); err != nil {
+			return res, err
+		}
+		args = append(args, "--pprof-bind-address=127.0.0.1:"+strconv.Itoa(pprofPort))
+	}
+	m, err := StartManager(managerBin, cp.Kubeconfig, filepath.Join(spec.Dir, ns.Name+"-manager.log"), args...)
 	if err != nil {
 		return res, err
 	}
@@ -117,30 +139,77 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	if err != nil {
 		return res, err
 	}
+	cpuBefore, err := ReadCPU(m.PID())
+	if err != nil {
+		return res, err
+	}
+	profiled := make(chan error, 2)
+	if spec.Profile > 0 {
+		go func() {
+			profiled <- cp.ProfileAPIServer(ctx, spec.Profile, filepath.Join(spec.Dir, ns.Name+"-apiserver.pprof"))
+		}()
+		go func() {
+			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", pprofPort, int(spec.Profile.Seconds()))
+			profiled <- saveURL(ctx, url, filepath.Join(spec.Dir, ns.Name+"-manager.pprof"))
+		}()
+	}
+	// The posts are followed with a watch (not by listing them all again and again, which would cost
+	// the API server more than the operator's own writes do).
+	qw, err := watchQueued(ctx, cp, ns.Name, spec.Posts)
+	if err != nil {
+		return res, err
+	}
+	defer qw.stop()
 	t0 := time.Now()
-	if err := Parallel(spec.Posts, 64, func(i int) error {
+	progressDone := make(chan struct{})
+	go func() {
+		defer close(progressDone)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-qw.allQueued:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				q, _ := qw.counts()
+				res.Progress = append(res.Progress, q)
+			}
+		}
+	}()
+	if spec.CreateWorkers <= 0 {
+		spec.CreateWorkers = 64
+	}
+	if err := Parallel(spec.Posts, spec.CreateWorkers, func(i int) error {
 		a := i % spec.Accounts
 		return cp.Client.Create(ctx, Post(ns.Name, fmt.Sprintf("%s-%04d", acct(a), i/spec.Accounts), acct(a)))
 	}); err != nil {
 		return res, fmt.Errorf("creating posts: %w", err)
 	}
 	res.CreateTook = time.Since(t0)
-	lists := 0
-	deadline = t0.Add(spec.Timeout)
-	for {
-		queued, published, err := queuedPosts(ctx, cp.Client, ns.Name)
-		lists++
-		if err != nil {
-			return res, err
+	select {
+	case <-qw.allQueued:
+		<-progressDone
+		_, published := qw.counts()
+		res.Queued, res.Published = qw.at.Sub(t0), published
+	case err := <-qw.failed:
+		return res, err
+	case <-time.After(time.Until(t0.Add(spec.Timeout))):
+		q, _ := qw.counts()
+		return res, fmt.Errorf("%d of %d posts queued after %s", q, spec.Posts, spec.Timeout)
+	}
+	cpuAfter, err := ReadCPU(m.PID())
+	if err != nil {
+		return res, err
+	}
+	res.CPU = cpuAfter.Sub(cpuBefore)
+	if spec.Profile > 0 {
+		for range 2 {
+			if err := <-profiled; err != nil {
+				return res, err
+			}
 		}
-		if queued == spec.Posts {
-			res.Queued, res.Published = time.Since(t0), published
-			break
-		}
-		if time.Now().After(deadline) {
-			return res, fmt.Errorf("%d of %d posts queued after %s", queued, spec.Posts, spec.Timeout)
-		}
-		time.Sleep(time.Second)
 	}
 	after, err := cp.APIServerRequests(ctx)
 	if err != nil {
@@ -148,7 +217,10 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	}
 	res.Requests = after.Sub(before)
 	res.Requests["POST tiktokposts"] -= float64(spec.Posts) // the benchmark's own creates
-	res.Requests["LIST tiktokposts"] -= float64(lists)      // and its own polls
+	qw.stop()
+	res.WatchLists, res.Watches = qw.lists, qw.watches
+	res.Requests["LIST tiktokposts"] -= float64(qw.lists) // and its own list and watch
+	res.Requests["WATCH tiktokposts"] -= float64(qw.watches)
 	clean(res.Requests)
 
 	time.Sleep(spec.Quiet)
@@ -189,25 +261,121 @@ func readyAccounts(ctx context.Context, c client.Client, ns string) (int, error)
 	return n, nil
 }
 
-// queuedPosts counts posts Queued with a nextAttemptTime, or past the queue.
-func queuedPosts(ctx context.Context, c client.Client, ns string) (queued, published int, err error) {
-	var l v1alpha1.TikTokPostList
-	if err := c.List(ctx, &l, client.InNamespace(ns)); err != nil {
-		return 0, 0, fmt.Errorf("listing posts: %w", err)
+// queuedWatch follows a namespace's posts and reports when want of them are queued.
+type queuedWatch struct {
+	want      int
+	allQueued chan struct{} // closed when want posts are queued; at and published are set by then
+	failed    chan error
+	at        time.Time
+	lists     int // lists made: the measurement's own requests (read after stop)
+	watches   int // watches started, the same
+	cancel    context.CancelFunc
+	done      chan struct{}
+
+	mu                sync.Mutex
+	state             map[string]postState
+	queued, published int // tallies of state
+}
+
+type postState struct{ queued, published bool }
+
+// stateOf tells whether a post is Queued with a nextAttemptTime, or already past the queue.
+func stateOf(p *v1alpha1.TikTokPost) postState {
+	switch p.Status.Phase {
+	case v1alpha1.PhaseQueued:
+		return postState{queued: p.Status.NextAttemptTime != nil}
+	case v1alpha1.PhasePublishing, v1alpha1.PhaseProcessing, v1alpha1.PhasePublished:
+		return postState{queued: true, published: true}
 	}
-	for i := range l.Items {
-		st := l.Items[i].Status
-		switch st.Phase {
-		case v1alpha1.PhaseQueued:
-			if st.NextAttemptTime != nil {
-				queued++
+	return postState{}
+}
+
+func watchQueued(ctx context.Context, cp *ControlPlane, ns string, want int) (*queuedWatch, error) {
+	wc, err := client.NewWithWatch(cp.Config, client.Options{Scheme: cp.Client.Scheme()})
+	if err != nil {
+		return nil, fmt.Errorf("creating a watching client: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w := &queuedWatch{want: want, allQueued: make(chan struct{}), failed: make(chan error, 1), cancel: cancel,
+		done: make(chan struct{}), state: map[string]postState{}}
+	go func() {
+		defer close(w.done)
+		rv := "" // the version to watch from; empty: list first
+		for ctx.Err() == nil {
+			// List, then watch from the list's version. A watch the server ends (it does end a watcher that
+			// cannot keep up) resumes from the last version seen, as client-go's reflector does; only a
+			// version too old to resume from costs another list.
+			if rv == "" {
+				var l v1alpha1.TikTokPostList
+				if err := wc.List(ctx, &l, client.InNamespace(ns)); err != nil {
+					if ctx.Err() == nil {
+						w.failed <- fmt.Errorf("listing posts: %w", err)
+					}
+					return
+				}
+				w.lists++
+				for i := range l.Items {
+					w.observe(&l.Items[i])
+				}
+				rv = l.ResourceVersion
 			}
-		case v1alpha1.PhasePublishing, v1alpha1.PhaseProcessing, v1alpha1.PhasePublished:
-			queued++
-			published++
+			wi, err := wc.Watch(ctx, &v1alpha1.TikTokPostList{}, client.InNamespace(ns),
+				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
+			if err != nil {
+				if ctx.Err() == nil {
+					w.failed <- fmt.Errorf("watching posts: %w", err)
+				}
+				return
+			}
+			w.watches++
+			for ev := range wi.ResultChan() {
+				switch o := ev.Object.(type) {
+				case *v1alpha1.TikTokPost:
+					rv = o.ResourceVersion
+					if ev.Type != watch.Bookmark {
+						w.observe(o)
+					}
+				case *metav1.Status:
+					rv = "" // 410 Gone: the version is too old, list again
+				}
+			}
+			wi.Stop()
 		}
+	}()
+	return w, nil
+}
+
+func (w *queuedWatch) observe(p *v1alpha1.TikTokPost) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := stateOf(p)
+	was := w.state[p.Name]
+	w.state[p.Name] = now
+	w.queued += b2i(now.queued) - b2i(was.queued)
+	w.published += b2i(now.published) - b2i(was.published)
+	if w.at.IsZero() && w.queued == w.want {
+		w.at = time.Now()
+		close(w.allQueued)
 	}
-	return queued, published, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// counts are the posts queued (or past the queue) and past the queue, as last seen.
+func (w *queuedWatch) counts() (queued, published int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.queued, w.published
+}
+
+func (w *queuedWatch) stop() {
+	w.cancel()
+	<-w.done
 }
 
 func freePort() (int, error) {
@@ -219,7 +387,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// peak samples the manager's heap every 500 ms and keeps the largest value.
+// peak samples the manager's heap every 2 s and keeps the largest value.
 type peak struct {
 	mu   sync.Mutex
 	v    int64
@@ -232,7 +400,9 @@ func (p *peak) sample(ctx context.Context, url string) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(500 * time.Millisecond)
+		// Every 2 s: a scrape of a manager with 1,000 accounts' series costs it real CPU (a quarter of
+		// its time when sampled twice a second), which the measurement should not add.
+		t := time.NewTicker(2 * time.Second)
 		defer t.Stop()
 		for {
 			v, err := GaugeFromURL(ctx, url, "go_memstats_heap_inuse_bytes")
