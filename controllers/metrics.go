@@ -88,7 +88,8 @@ func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var list v1alpha1.TikTokPostList
-	if err := (*r).List(ctx, &list); err != nil {
+	// Read-only: counting the cache's own objects, not copies of every post at every scrape.
+	if err := (*r).List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	type k struct{ ns, phase string }
