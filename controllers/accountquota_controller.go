@@ -16,6 +16,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
@@ -37,6 +39,8 @@ type AccountQuotaReconciler struct {
 	Options   Options
 
 	kicks chan eventFor
+	// writeBudget spreads the coalesced status writes of all accounts (Options.AccountStatusQPS).
+	writeBudget *rate.Limiter
 }
 
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas,verbs=get;list;watch

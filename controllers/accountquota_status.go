@@ -60,8 +60,9 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 func (r *AccountQuotaReconciler) queueStatus(ctx context.Context, s *accountScope, now time.Time) *v1alpha1.QueueStatus {
 	q := &v1alpha1.QueueStatus{Waiting: int32(r.Engine.QueueLen(s.key))}
 	var posts v1alpha1.TikTokPostList
+	// Read-only: the cache's own objects, not copies (this runs on every phase change of a post).
 	if err := r.List(ctx, &posts, client.InNamespace(s.aq.Namespace),
-		client.MatchingFields{indexAccountRef: s.aq.Name}); err != nil {
+		client.MatchingFields{indexAccountRef: s.aq.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return q
 	}
 	dayAgo := now.Add(-24 * time.Hour)
@@ -105,11 +106,7 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 		!equality.Semantic.DeepEqual(st.Token, s.written.Token) ||
 		st.ObservedGeneration != s.written.ObservedGeneration
 	rt := r.Accounts.runtime(s.key)
-	rt.mu.Lock()
-	last := rt.lastWrite
-	rt.mu.Unlock()
-	if next := last.Add(r.Options.AccountStatusInterval); !urgent && r.Clock.Now().Before(next) {
-		s.due(next)
+	if !urgent && !r.mayWriteFigures(s, rt) {
 		return nil
 	}
 	base := s.aq.DeepCopy()
@@ -121,8 +118,31 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 	statusWrites.WithLabelValues("AccountQuota").Inc()
 	rt.mu.Lock()
 	rt.lastWrite = r.Clock.Now()
+	rt.writeSlot = time.Time{} // an urgent write carried the figures too: the slot is spent
 	rt.mu.Unlock()
 	return nil
+}
+
+// mayWriteFigures reports whether a write of merely moved figures may go now: at most one per account
+// every AccountStatusInterval, and within the process's budget of AccountStatusQPS. An account that may
+// not write yet is due again when it may (its slot in the budget is reserved once, so accounts take
+// turns instead of racing for each token).
+func (r *AccountQuotaReconciler) mayWriteFigures(s *accountScope, rt *accountRuntime) bool {
+	now := r.Clock.Now()
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if next := rt.lastWrite.Add(r.Options.AccountStatusInterval); now.Before(next) {
+		s.due(next)
+		return false
+	}
+	if rt.writeSlot.IsZero() {
+		rt.writeSlot = now.Add(r.writeBudget.ReserveN(now, 1).DelayFrom(now))
+	}
+	if now.Before(rt.writeSlot) {
+		s.due(rt.writeSlot)
+		return false
+	}
+	return true
 }
 
 func labelsOf(o client.Object) labels.Set { return labels.Set(o.GetLabels()) }

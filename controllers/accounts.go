@@ -22,6 +22,9 @@ type accountRuntime struct {
 	configuredGen int64
 	warm          bool
 	lastWrite     time.Time
+	// writeSlot is when this account's next coalesced status write may go, reserved from the process's
+	// write budget (zero when none is reserved).
+	writeSlot time.Time
 	// creator is the newest creator_info this process fetched: the cache may not show our own status
 	// write yet, and a reconcile that read the stale object must not ask TikTok again (or flap to
 	// not-ready while it waits for a slot).
@@ -127,7 +130,7 @@ func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.
 	}
 	var posts v1alpha1.TikTokPostList
 	if err := g.reader.List(ctx, &posts, client.InNamespace(aq.Namespace),
-		client.MatchingFields{indexAccountRef: aq.Name}); err != nil {
+		client.MatchingFields{indexAccountRef: aq.Name}, client.UnsafeDisableDeepCopy); err != nil { // read-only
 		return err
 	}
 	now := g.now()

@@ -19,6 +19,12 @@ type Options struct {
 	// AccountStatusInterval is the least time between two status writes of one AccountQuota: usage and
 	// queue figures change with every call, so they are coalesced.
 	AccountStatusInterval time.Duration
+	// AccountStatusQPS bounds the coalesced (non-urgent) AccountQuota status writes of the whole process,
+	// per second. A fleet whose queues all move at once (a bulk apply) would otherwise write every account
+	// every AccountStatusInterval, competing with the posts' own writes; under the budget each account
+	// takes its turn (first come, first served) and its figures are written a little later. Changes of
+	// conditions, creator info or tokens are not counted: they are written at once.
+	AccountStatusQPS float64
 	// StatusPollInitial is the wait before the first status/fetch of a post; each later poll waits twice
 	// as long, up to StatusPollMax.
 	StatusPollInitial time.Duration
@@ -47,6 +53,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AccountStatusInterval <= 0 {
 		o.AccountStatusInterval = 5 * time.Second
+	}
+	if o.AccountStatusQPS <= 0 {
+		o.AccountStatusQPS = 10
 	}
 	if o.StatusPollInitial <= 0 {
 		o.StatusPollInitial = 2 * time.Second

@@ -22,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
@@ -82,7 +84,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	aqr := &AccountQuotaReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
 		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Options: opts,
-		kicks: make(chan eventFor, 1024),
+		kicks:       make(chan eventFor, 1024),
+		writeBudget: rate.NewLimiter(rate.Limit(opts.AccountStatusQPS), max(1, int(opts.AccountStatusQPS))),
 	}
 	ptr := &TikTokPostReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
@@ -148,7 +151,8 @@ func (r *AccountQuotaReconciler) accountsOfSecret(ctx context.Context, o client.
 // postsOfAccount maps an account to the posts that still wait on it (ended posts are left alone).
 func (r *TikTokPostReconciler) postsOfAccount(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.TikTokPostList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAccountRef: o.GetName()}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAccountRef: o.GetName()},
+		client.UnsafeDisableDeepCopy); err != nil { // read-only
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))

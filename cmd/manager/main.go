@@ -61,11 +61,13 @@ func main() {
 		accountSelector      string
 		maxConcurrent        int
 		accountStatusEvery   time.Duration
+		accountStatusQPS     float64
 		statusPollInitial    time.Duration
 		statusPollMax        time.Duration
 		creatorInfoTTL       time.Duration
 		tiktokTimeout        time.Duration
 		gracefulShutdownWait time.Duration
+		pprofAddr            string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"The address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
@@ -87,6 +89,9 @@ func main() {
 		"How many posts (and accounts) are reconciled at once.")
 	flag.DurationVar(&accountStatusEvery, "account-status-interval", 5*time.Second,
 		"The least time between two status writes of one AccountQuota (usage and queue are coalesced).")
+	flag.Float64Var(&accountStatusQPS, "account-status-qps", 10,
+		"The most AccountQuota status writes of moved figures (usage, queue) per second, over all accounts; "+
+			"a large fleet's accounts then take turns. Condition changes are written at once.")
 	flag.DurationVar(&statusPollInitial, "status-poll-initial", 2*time.Second,
 		"The first wait before polling TikTok for a post's processing status; it doubles up to --status-poll-max.")
 	flag.DurationVar(&statusPollMax, "status-poll-max", time.Minute, "The longest wait between two status polls.")
@@ -94,6 +99,8 @@ func main() {
 	flag.DurationVar(&tiktokTimeout, "tiktok-timeout", 30*time.Second, "The deadline of one call to TikTok.")
 	flag.DurationVar(&gracefulShutdownWait, "graceful-shutdown-timeout", 30*time.Second,
 		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
+		"The address Go's pprof endpoints bind to, e.g. 127.0.0.1:6060. Empty (the default) disables them.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -137,6 +144,7 @@ func main() {
 		LeaderElectionNamespace: leaderElectionNS,
 		Cache:                   cacheOpts,
 		GracefulShutdownTimeout: &gracefulShutdownWait,
+		PprofBindAddress:        pprofAddr,
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager")
@@ -147,6 +155,7 @@ func main() {
 		AccountSelector:         selector,
 		MaxConcurrentReconciles: maxConcurrent,
 		AccountStatusInterval:   accountStatusEvery,
+		AccountStatusQPS:        accountStatusQPS,
 		StatusPollInitial:       statusPollInitial,
 		StatusPollMax:           statusPollMax,
 		CreatorInfoTTL:          creatorInfoTTL,

@@ -32,6 +32,7 @@ func controllerOptions(cfg config, media *http.Client) controllers.Options {
 	o := controllers.Options{
 		MaxConcurrentReconciles: 4,
 		AccountStatusInterval:   500 * time.Millisecond,
+		AccountStatusQPS:        100,
 		StatusPollInitial:       time.Second,
 		StatusPollMax:           2 * time.Second,
 		CallTimeout:             5 * time.Second,

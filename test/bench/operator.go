@@ -32,6 +32,7 @@ func (tiktokOperator) run(ctx context.Context, e *runEnv) (outcome, error) {
 func operatorOptions(s scale) controllers.Options {
 	return controllers.Options{
 		AccountStatusInterval: s.d(5 * time.Second),
+		AccountStatusQPS:      10 * s.factor, // the budget compressed like every duration
 		StatusPollInitial:     s.d(2 * time.Second),
 		StatusPollMax:         s.d(time.Minute),
 		CreatorInfoTTL:        s.d(6 * time.Hour),

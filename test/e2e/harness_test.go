@@ -204,6 +204,7 @@ func (e *env) startManager(opts controllers.Options) (stop func()) {
 func fastOptions() controllers.Options {
 	return controllers.Options{
 		AccountStatusInterval:   500 * time.Millisecond,
+		AccountStatusQPS:        100, // the 5 s interval's budget, compressed with it
 		StatusPollInitial:       time.Second,
 		StatusPollMax:           time.Second,
 		CallTimeout:             5 * time.Second,
