@@ -325,6 +325,9 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 		},
 		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
 			err := c.SubResource(sub).Update(ctx, o, opts...)
+			if os.Getenv("E2E_DEBUG_WRITES") != "" && sub == "status" {
+				fmt.Fprintf(os.Stderr, "WRITE %s %s err=%v (whole status)\n", kindOf(o), o.GetName(), err)
+			}
 			if err == nil && sub == "status" {
 				count(kindOf(o), o)
 			}
