@@ -29,7 +29,7 @@ func run() error {
 	sizes := flag.String("sizes", "1000,5000,10000", "comma-separated post counts, one measurement each")
 	perAccount := flag.Int("posts-per-account", 10, "posts per account (accounts = posts / this)")
 	createWorkers := flag.Int("create-workers", 64, "how many of the program's creates are in flight at once")
-	concurrent := flag.Int("max-concurrent-reconciles", 4, "the manager's --max-concurrent-reconciles")
+	concurrent := flag.Int("max-concurrent-reconciles", 16, "the manager's --max-concurrent-reconciles")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up on a size after this long")
 	quiet := flag.Duration("quiet", 30*time.Second, "how long to watch the queued backlog")
 	profile := flag.Duration("profile", 0, "when set, CPU-profile the kube-apiserver and the manager over "+
@@ -86,6 +86,7 @@ func report(r fleet.ScaleResult) {
 	fmt.Printf("  API-server requests while queueing: %.0f (%.2f per post)\n", r.Requests.Total(), r.RequestsPerPost())
 	printRequests(r.Requests)
 	fmt.Printf("  queued every 5 s: %v\n", r.Progress)
+	fmt.Printf("  the manager's post work queue then: %v\n", r.Backlog)
 	fmt.Printf("  the program listed the posts %d time(s) and started %d watch(es)\n", r.WatchLists, r.Watches)
 	fmt.Printf("  CPU while queueing:")
 	for _, k := range []string{"kube-apiserver", "etcd", "manager", "bench"} {

@@ -148,6 +148,40 @@ func GaugeFromURL(ctx context.Context, url, name string) (float64, error) {
 	return 0, fmt.Errorf("%s not found at %s", name, url)
 }
 
+// SumFromURL sums the samples of metric name whose labels include label (e.g. `name="tiktokpost"`)
+// at a Prometheus text endpoint over plain HTTP.
+func SumFromURL(ctx context.Context, url, name, label string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("building the request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", url, err)
+	}
+	var sum float64
+	found := false
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, label) {
+			continue
+		}
+		_, v, err := splitSample(line)
+		if err != nil {
+			return 0, err
+		}
+		sum, found = sum+v, true
+	}
+	if !found {
+		return 0, fmt.Errorf("no %s{%s} at %s", name, label, url)
+	}
+	return sum, nil
+}
+
 // saveURL writes the body of a GET of url to path.
 func saveURL(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -58,8 +58,9 @@ type ScaleResult struct {
 	Published int
 	// CPU is the CPU time each process used while the posts were queued.
 	CPU CPUTimes
-	// Progress is how many posts were queued at each 5 s after the first create (until all were).
-	Progress []int
+	// Progress is how many posts were queued at each 5 s after the first create (until all were), and
+	// Backlog the depth of the manager's post work queue at the same times (-1: not read).
+	Progress, Backlog []int
 	// WatchLists is how many times the program listed the posts (1 unless its watch fell too far
 	// behind); Watches how many watches it started (more than 1 when the API server ended one, as it
 	// does with a watcher that does not keep up).
@@ -175,6 +176,11 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 			case <-t.C:
 				q, _ := qw.counts()
 				res.Progress = append(res.Progress, q)
+				d, err := SumFromURL(ctx, metricsURL, "workqueue_depth", `name="tiktokpost"`)
+				if err != nil {
+					d = -1
+				}
+				res.Backlog = append(res.Backlog, int(d))
 			}
 		}
 	}()
