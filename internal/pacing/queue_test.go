@@ -96,3 +96,43 @@ func TestQueueReadiness(t *testing.T) {
 		t.Fatalf("head not granted: %+v", d)
 	}
 }
+
+// With a lead, the head is granted up to the lead before its slot, for exactly its slot; the waiter
+// behind it is not granted early (it is not the head), and nothing is granted earlier than the lead.
+func TestLeadGrantsTheHeadForItsSlot(t *testing.T) {
+	t0 := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakePassiveClock(t0)
+	e := NewEngine(clk, nil)
+	e.SetLead(200 * time.Millisecond)
+	l := DefaultLimits()
+	l.DailyPosts.Requests = 1000
+	e.Configure("a", l, DefaultBackoff())
+	for i := range 8 {
+		e.Enqueue("a", Waiter{Key: fmt.Sprint(i), Created: t0.Add(time.Duration(i) * time.Second), Name: fmt.Sprint(i), Call: CallDirectVideoInit})
+	}
+	// 0..5 go at 0s..5s (1 s apart: more than the lead, so each is granted at its own time).
+	for i := range 6 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		d := e.Reserve("a", fmt.Sprint(i), now)
+		if !d.Granted || !d.Reservation.At.Equal(now) {
+			t.Fatalf("waiter %d at +%s: granted %v for +%s", i, now.Sub(t0), d.Granted, d.Reservation.At.Sub(t0))
+		}
+		e.Complete(d.Reservation, now, now.Add(10*time.Millisecond), Accepted)
+	}
+	// 6's slot: the first call's answer plus the window.
+	slot := t0.Add(10*time.Millisecond + time.Minute)
+	if d := e.Reserve("a", "6", slot.Add(-201*time.Millisecond)); d.Granted || !d.NotBefore.Equal(slot) {
+		t.Fatalf("granted %v (not before +%s) more than the lead ahead; want the slot +%s", d.Granted, d.NotBefore.Sub(t0), slot.Sub(t0))
+	}
+	if d := e.Reserve("a", "7", slot.Add(-100*time.Millisecond)); d.Granted {
+		t.Fatal("the waiter behind the head was granted ahead")
+	}
+	d := e.Reserve("a", "6", slot.Add(-100*time.Millisecond))
+	if !d.Granted || !d.Reservation.At.Equal(slot) {
+		t.Fatalf("head within the lead: granted %v for +%s; want +%s", d.Granted, d.Reservation.At.Sub(t0), slot.Sub(t0))
+	}
+	// 7 comes minInterval (1 s) after 6's slot, and 6's future send counts for it.
+	if d := e.Reserve("a", "7", slot.Add(-50*time.Millisecond)); d.Granted || !d.NotBefore.Equal(slot.Add(time.Second)) {
+		t.Fatalf("7: granted %v, not before +%s; want +%s", d.Granted, d.NotBefore.Sub(t0), slot.Add(time.Second).Sub(t0))
+	}
+}
