@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,11 @@ type benchConfig struct {
 	seed                      uint64
 	// belowLimit is the simulator's real limit in the "real limit below configured" scenario.
 	belowLimit int
+	// only, when set, keeps the contenders whose name contains it; sections, when set, the sections
+	// (1: burst, 2: burst with the real limit below, 3: steady stream) it lists. For investigating one
+	// figure; the report of record runs everything.
+	only     string
+	sections map[int]bool
 }
 
 func fullConfig(factor float64) benchConfig {
@@ -65,6 +71,9 @@ func run() error {
 		"else bin/k8s/1.37.2-etcd-3.6.16 under the module root)")
 	logs := flag.String("logs", "", "write the managers' logs to this file (default: discard)")
 	seed := flag.Uint64("seed", 1, "seed of the arrivals and of the retry loop's jitter")
+	onlyName := flag.String("only", "", "run only the contenders whose name contains this (e.g. tiktok-operator)")
+	onlySections := flag.String("sections", "", "run only these sections, comma-separated (1 burst, 2 burst with "+
+		"the real limit below, 3 steady stream)")
 	flag.Parse()
 	if *factor < 1 {
 		return fmt.Errorf("-factor must be at least 1, got %g", *factor)
@@ -74,6 +83,17 @@ func run() error {
 		cfg = quickConfig(*factor)
 	}
 	cfg.seed = *seed
+	cfg.only = *onlyName
+	if *onlySections != "" {
+		cfg.sections = map[int]bool{}
+		for _, f := range strings.Split(*onlySections, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 3 {
+				return fmt.Errorf("-sections: %q is not a section (1, 2 or 3)", f)
+			}
+			cfg.sections[n] = true
+		}
+	}
 
 	root, err := moduleRoot()
 	if err != nil {
@@ -138,12 +158,18 @@ func runSuite(ctx context.Context, cfg benchConfig, k *kube, progress io.Writer)
 		{fmt.Sprintf("Steady stream, limits match (%d posts arrived)", steady.total()), matching, steady},
 	}
 	var sections []section
-	for _, r := range runs {
+	for i, r := range runs {
+		if cfg.sections != nil && !cfg.sections[i+1] {
+			continue
+		}
 		sec := section{title: r.title}
 		for _, a := range r.w.accounts {
 			sec.minimum = max(sec.minimum, minimum(len(r.w.posts[a]), r.sc.realLimit, s.window(), s.minInterval()))
 		}
 		for _, c := range contenders(cfg.seed) {
+			if !strings.Contains(c.name(), cfg.only) {
+				continue
+			}
 			began := time.Now()
 			res, err := runOne(ctx, c, s, r.sc, r.w, k)
 			if err != nil {

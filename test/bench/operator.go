@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -82,7 +83,13 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 				return err
 			}
 		}
-		return waitEnded(ctx, e, ns, deadlineOf(e, out.start), &out)
+		if err := waitEnded(ctx, e, ns, deadlineOf(e, out.start), &out); err != nil {
+			return err
+		}
+		if burst && os.Getenv("BENCH_GAPS") != "" && prefix == "tiktok-operator" {
+			return windowGaps(ctx, os.Stderr, e, ns)
+		}
+		return nil
 	}()
 	out.writes = int(wc.n.Load())
 	return out, errors.Join(runErr, stop())
