@@ -20,7 +20,7 @@ import (
 //   - wake: from the slot being free (answer + window) to the reservation of the next init;
 //   - send: from that reservation to TikTok's acceptance (the intent's status write and the call).
 //
-// Medians and maxima over all boundaries are printed to w.
+// The median, 90th percentile and maximum over all boundaries are printed to w.
 func windowGaps(ctx context.Context, w io.Writer, e *runEnv, ns string) error {
 	var list v1alpha1.TikTokPostList
 	if err := e.kube.client.List(ctx, &list, client.InNamespace(ns)); err != nil {
@@ -58,24 +58,18 @@ func windowGaps(ctx context.Context, w io.Writer, e *runEnv, ns string) error {
 			total = append(total, cur.accepted.Sub(prev.accepted.Add(win)))
 		}
 	}
-	_, err := fmt.Fprintf(w, "window boundaries: %d; lost per boundary (median / max): total %s / %s; answer %s / %s; wake %s / %s; send %s / %s\n",
-		len(total), med(total), maxOf(total), med(answer), maxOf(answer), med(wake), maxOf(wake), med(send), maxOf(send))
+	_, err := fmt.Fprintf(w, "window boundaries: %d; lost per boundary (median / p90 / max): total %s; answer %s; wake %s; send %s\n",
+		len(total), dist(total), dist(answer), dist(wake), dist(send))
 	return err
 }
 
-func med(ds []time.Duration) time.Duration {
+// dist is "median / p90 / max" of ds.
+func dist(ds []time.Duration) string {
 	if len(ds) == 0 {
-		return 0
+		return "n/a"
 	}
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2].Round(time.Millisecond)
-}
-
-func maxOf(ds []time.Duration) time.Duration {
-	var m time.Duration
-	for _, d := range ds {
-		m = max(m, d)
-	}
-	return m.Round(time.Millisecond)
+	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1))].Round(time.Millisecond) }
+	return fmt.Sprintf("%s / %s / %s", q(0.5), q(0.9), q(1))
 }
