@@ -120,7 +120,7 @@ func (cp *ControlPlane) ProfileAPIServer(ctx context.Context, d time.Duration, p
 		return fmt.Errorf("creating a clientset: %w", err)
 	}
 	raw, err := cs.RESTClient().Get().AbsPath("/debug/pprof/profile").
-		Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d+time.Minute).DoRaw(ctx)
+		Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(ctx)
 	if err != nil {
 		return fmt.Errorf("profiling the kube-apiserver: %w", err)
 	}
