@@ -144,16 +144,7 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	if err != nil {
 		return res, err
 	}
-	profiled := make(chan error, 2)
-	if spec.Profile > 0 {
-		go func() {
-			profiled <- cp.ProfileAPIServer(ctx, spec.Profile, filepath.Join(spec.Dir, ns.Name+"-apiserver.pprof"))
-		}()
-		go func() {
-			url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", pprofPort, int(spec.Profile.Seconds()))
-			profiled <- saveURL(ctx, url, filepath.Join(spec.Dir, ns.Name+"-manager.pprof"))
-		}()
-	}
+	profiled := startProfiles(ctx, cp, spec, ns.Name, pprofPort)
 	// The posts are followed with a watch (not by listing them all again and again, which would cost
 	// the API server more than the operator's own writes do).
 	qw, err := watchQueued(ctx, cp, ns.Name, spec.Posts)
@@ -162,28 +153,7 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	}
 	defer qw.stop()
 	t0 := time.Now()
-	progressDone := make(chan struct{})
-	go func() {
-		defer close(progressDone)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-qw.allQueued:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				q, _ := qw.counts()
-				res.Progress = append(res.Progress, q)
-				d, err := SumFromURL(ctx, metricsURL, "workqueue_depth", `name="tiktokpost"`)
-				if err != nil {
-					d = -1
-				}
-				res.Backlog = append(res.Backlog, int(d))
-			}
-		}
-	}()
+	progressDone := sampleProgress(ctx, qw, metricsURL, &res)
 	if spec.CreateWorkers <= 0 {
 		spec.CreateWorkers = 64
 	}
@@ -243,6 +213,51 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 		return res, fmt.Errorf("never read go_memstats_heap_inuse_bytes from %s: %v", metricsURL, heap.lastErr())
 	}
 	return res, nil
+}
+
+// startProfiles starts the CPU profiles of the kube-apiserver and the manager when spec asks for them;
+// each sends its outcome on the channel returned.
+func startProfiles(ctx context.Context, cp *ControlPlane, spec ScaleSpec, ns string, pprofPort int) chan error {
+	profiled := make(chan error, 2)
+	if spec.Profile <= 0 {
+		return profiled
+	}
+	go func() {
+		profiled <- cp.ProfileAPIServer(ctx, spec.Profile, filepath.Join(spec.Dir, ns+"-apiserver.pprof"))
+	}()
+	go func() {
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", pprofPort, int(spec.Profile.Seconds()))
+		profiled <- saveURL(ctx, url, filepath.Join(spec.Dir, ns+"-manager.pprof"))
+	}()
+	return profiled
+}
+
+// sampleProgress records, every 5 s until every post is queued, how many are and how deep the
+// manager's post work queue is; the channel returned is closed when it stops.
+func sampleProgress(ctx context.Context, qw *queuedWatch, metricsURL string, res *ScaleResult) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-qw.allQueued:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				q, _ := qw.counts()
+				res.Progress = append(res.Progress, q)
+				d, err := SumFromURL(ctx, metricsURL, "workqueue_depth", `name="tiktokpost"`)
+				if err != nil {
+					d = -1
+				}
+				res.Backlog = append(res.Backlog, int(d))
+			}
+		}
+	}()
+	return done
 }
 
 func clean(r Requests) {
