@@ -36,13 +36,6 @@ type Options struct {
 	CreatorInfoTTL time.Duration
 	// CallTimeout is the deadline of one call to TikTok (an upload chunk has its own, longer one).
 	CallTimeout time.Duration
-	// SendLead is how long before its slot a post at the head of its account's queue may be granted
-	// the slot: it writes its intent meanwhile and calls TikTok at the slot, so the API write does not
-	// delay every window's next call (a factor-30 benchmark burst loses 2 ms per window boundary
-	// instead of 22). Off (zero) by default: the intent of a post granted ahead stays written if the
-	// process dies before the slot, and the restart cannot tell that nothing was sent, so under
-	// onUncertainOutcome=Fail such a post fails though it never reached TikTok (the kill test sees it).
-	SendLead time.Duration
 	// TokenRefreshFraction is the part of an access token's lifetime after which it is refreshed.
 	TokenRefreshFraction float64
 	// Clock is the time source of every decision (a fake clock in tests of pacing and backoff).

@@ -64,12 +64,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	s.mem.lastProjection = time.Time{}
 	r.kickHead(s.acctKey) // the next in line asks again now: its projection may have moved
 
-	// 2. The call, at the slot: a post granted ahead of it (Options.SendLead) waits for it here, its
-	// intent written. The wait is short (the lead at most) and is not cut short by a shutdown, like the
-	// call itself.
-	if early := start.Sub(r.Clock.Now()); early > 0 {
-		<-r.Clock.After(early)
-	}
+	// 2. The call.
 	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)
 	out, err := r.initCall(callCtx, s, tok)
 	cancel()

@@ -215,11 +215,7 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctr
 		"position", d.Position, "notBefore", d.NotBefore)
 	if !d.Granted {
 		r.project(s, d)
-		wait := d.NotBefore.Sub(s.now)
-		if lead := r.Options.SendLead; lead > 0 && wait > lead {
-			wait -= lead // come back early: the head is granted its slot ahead (see Options.SendLead)
-		}
-		res := ctrl.Result{RequeueAfter: max(wait, time.Millisecond)}
+		res := ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}
 		if res.RequeueAfter < time.Second {
 			// A slot is imminent: go ahead of the bulk of the work queue (a start-up's initial list).
 			res.Priority = ptr.To(slotPriority)

@@ -21,7 +21,6 @@ type Engine struct {
 	rndMu       sync.Mutex
 	rnd         func() float64
 	maxInFlight atomic.Int64
-	lead        atomic.Int64
 	nextID      atomic.Uint64
 
 	mu       sync.RWMutex
@@ -82,13 +81,6 @@ func NewEngine(clk clock.PassiveClock, rnd func() float64) *Engine {
 
 // SetMaxInFlight changes the in-flight bound (see DefaultMaxInFlight) for accounts configured afterwards.
 func (e *Engine) SetMaxInFlight(d time.Duration) { e.maxInFlight.Store(int64(d)) }
-
-// SetLead lets Reserve grant the head of a queue up to d before its slot: the reservation's At is then
-// the slot (a future time), every window counts the call from there, and the caller must not send
-// before At. The caller uses the lead for what must precede the call (the operator writes the
-// attempt's intent), so that work is not added to every window boundary: a window's next call leaves
-// when the window allows, not one API write later. Zero (the default) grants only at now.
-func (e *Engine) SetLead(d time.Duration) { e.lead.Store(int64(max(d, 0))) }
 
 func (e *Engine) random() float64 {
 	e.rndMu.Lock()
@@ -236,8 +228,7 @@ func unix(ns int64) time.Time {
 // Reserve asks a slot for the queued waiter key. Only the head of the queue can be granted (the first
 // waiter in order whose publishAt has come and whose daily/pending cap has room; see mayGo for the one
 // refinement: a waiter that shares no window with the blocked waiters ahead of it and cannot delay them),
-// and only when its windows, minInterval and the cooldown all allow a send at now (or, with SetLead, at its
-// slot a little ahead: the reservation is then for that time). A granted waiter leaves the queue (it
+// and only when its windows, minInterval and the cooldown all allow a send at now. A granted waiter leaves the queue (it
 // is in flight); if the call is not made after all, Complete it as Abandoned and Enqueue it again.
 // Everyone else gets the projected slot time and position.
 func (e *Engine) Reserve(account, key string, now time.Time) Decision {
@@ -258,13 +249,6 @@ func (e *Engine) Reserve(account, key string, now time.Time) Decision {
 		return Decision{Granted: true, Reservation: r, NotBefore: r.At}
 	}
 	pos, at := a.projection(it, n)
-	// Ahead of the slot (SetLead): the same test as a grant now, made at the slot's time. Windows,
-	// minInterval and the cooldown are as they will be then, since nothing is sent before it.
-	if lead := e.lead.Load(); lead > 0 && pos == 0 && at > n && at <= n+lead && a.mayGo(it, at) {
-		a.q.remove(key)
-		r := a.grant(it.kind, it.w.Call, key, at)
-		return Decision{Granted: true, Reservation: r, NotBefore: r.At}
-	}
 	if at <= n {
 		// Planned at this very instant, right after the head (minInterval 0): come back a tick later.
 		at = n + 1

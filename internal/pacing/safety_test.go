@@ -54,15 +54,9 @@ func runSafetyCase(seed uint64) (string, int, int) {
 	rng := rand.New(rand.NewPCG(seed, seed*7919+1))
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	clk := testclock.NewFakePassiveClock(t0)
-	// Half the runs grant ahead of the slot (SetLead), and their waiters ask early within the lead.
-	var lead time.Duration
-	if seed%2 == 1 {
-		lead = time.Duration(1 + rng.Int64N(int64(2*time.Second)))
-	}
 	newEngine := func() *Engine {
 		e := NewEngine(clk, rand.New(rand.NewPCG(seed, 3)).Float64)
 		e.SetMaxInFlight(time.Minute)
-		e.SetLead(lead)
 		return e
 	}
 	eng := newEngine()
@@ -184,11 +178,6 @@ func runSafetyCase(seed uint64) (string, int, int) {
 					return fmt.Sprintf("seed %d: refused with NotBefore %s <= now %s", seed, d.NotBefore, pass), 0, 0
 				}
 				w.next = d.NotBefore
-				if lead > 0 && rng.IntN(2) == 0 {
-					if early := d.NotBefore.Add(-time.Duration(rng.Int64N(int64(lead)))); early.After(pass) {
-						w.next = early
-					}
-				}
 				continue
 			}
 			if d.Reservation.At.Before(pass) {

@@ -230,3 +230,18 @@ func TestSnapshotWorstCaseSize(t *testing.T) {
 	}
 	t.Logf("%d calls in the windows: %d bytes of JSON", n, len(raw))
 }
+
+// A send rebuilt from a second-precision time may have left as late as the end of that second:
+// minInterval counts from there, not from the truncated time.
+func TestRecordedSendSpacedFromTheEndOfItsPrecision(t *testing.T) {
+	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakePassiveClock(t0.Add(1500 * time.Millisecond))
+	e := NewEngine(clk, nil)
+	e.Configure("a", DefaultLimits(), DefaultBackoff()) // minInterval 1 s
+	e.RecordCall("a", CallDirectVideoInit, t0, t0.Add(time.Second), Accepted) // sent somewhere in 00:00:00.x
+	e.Enqueue("a", Waiter{Key: "next", Created: t0, Name: "next", Call: CallDirectVideoInit})
+	d := e.Reserve("a", "next", t0.Add(1500*time.Millisecond))
+	if want := t0.Add(2*time.Second - time.Nanosecond); d.Granted || !d.NotBefore.Equal(want) {
+		t.Fatalf("granted %v, not before %s; want refused until %s", d.Granted, d.NotBefore.Sub(t0), want.Sub(t0))
+	}
+}
