@@ -237,7 +237,7 @@ func TestRecordedSendSpacedFromTheEndOfItsPrecision(t *testing.T) {
 	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
 	clk := testclock.NewFakePassiveClock(t0.Add(1500 * time.Millisecond))
 	e := NewEngine(clk, nil)
-	e.Configure("a", DefaultLimits(), DefaultBackoff()) // minInterval 1 s
+	e.Configure("a", DefaultLimits(), DefaultBackoff())                       // minInterval 1 s
 	e.RecordCall("a", CallDirectVideoInit, t0, t0.Add(time.Second), Accepted) // sent somewhere in 00:00:00.x
 	e.Enqueue("a", Waiter{Key: "next", Created: t0, Name: "next", Call: CallDirectVideoInit})
 	d := e.Reserve("a", "next", t0.Add(1500*time.Millisecond))
