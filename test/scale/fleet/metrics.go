@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 )
@@ -118,24 +117,29 @@ func splitSample(line string) (map[string]string, float64, error) {
 	return labels, v, nil
 }
 
-// GaugeFromURL reads one unlabelled sample (e.g. go_memstats_heap_inuse_bytes) from a Prometheus text
-// endpoint over plain HTTP.
-func GaugeFromURL(ctx context.Context, url, name string) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
+// fetch is the body of a GET of url (plain HTTP: the manager's metrics and pprof endpoints).
+func fetch(ctx context.Context, url string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, fmt.Errorf("building the request: %w", err)
+		return nil, fmt.Errorf("building a request for %s: %w", url, err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", url, err)
+		return nil, fmt.Errorf("reading %s: %w", url, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("reading %s: %s", url, resp.Status)
+	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", url, err)
+		return nil, fmt.Errorf("reading %s: %w", url, err)
 	}
+	return body, nil
+}
+
+// gauge reads one unlabelled sample (e.g. go_memstats_heap_inuse_bytes) from a Prometheus text body.
+func gauge(body []byte, name string) (float64, error) {
 	for _, line := range strings.Split(string(body), "\n") {
 		if rest, ok := strings.CutPrefix(line, name+" "); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
@@ -145,26 +149,13 @@ func GaugeFromURL(ctx context.Context, url, name string) (float64, error) {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("%s not found at %s", name, url)
+	return 0, fmt.Errorf("no %s in the metrics", name)
 }
 
-// SumFromURL sums the samples of metric name whose labels include label (e.g. `name="tiktokpost"`)
-// at a Prometheus text endpoint over plain HTTP.
-func SumFromURL(ctx context.Context, url, name, label string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, fmt.Errorf("building the request: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", url, err)
-	}
-	var sum float64
+// sum adds the samples of metric name whose labels include label (e.g. `name="tiktokpost"`) in a
+// Prometheus text body.
+func sum(body []byte, name, label string) (float64, error) {
+	var total float64
 	found := false
 	for _, line := range strings.Split(string(body), "\n") {
 		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, label) {
@@ -174,31 +165,19 @@ func SumFromURL(ctx context.Context, url, name, label string) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		sum, found = sum+v, true
+		total, found = total+v, true
 	}
 	if !found {
-		return 0, fmt.Errorf("no %s{%s} at %s", name, label, url)
+		return 0, fmt.Errorf("no %s{%s} in the metrics", name, label)
 	}
-	return sum, nil
+	return total, nil
 }
 
 // saveURL writes the body of a GET of url to path.
 func saveURL(ctx context.Context, url, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := fetch(ctx, url)
 	if err != nil {
-		return fmt.Errorf("building a request for %s: %w", url, err)
+		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("reading %s: %s", url, resp.Status)
-	}
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", url, err)
-	}
-	return os.WriteFile(path, raw, 0o600)
+	return os.WriteFile(path, body, 0o600)
 }

@@ -7,13 +7,11 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
@@ -58,12 +56,12 @@ type ScaleResult struct {
 	Published int
 	// CPU is the CPU time each process used while the posts were queued.
 	CPU CPUTimes
-	// Progress is how many posts were queued at each 5 s after the first create (until all were), and
-	// Backlog the depth of the manager's post work queue at the same times (-1: not read).
+	// Progress is how many posts were queued at each 5 s sample after the first create (until all
+	// were), and Backlog the depth of the manager's post work queue at the same times (-1: not read).
 	Progress, Backlog []int
-	// WatchLists is how many times the program listed the posts (1 unless its watch fell too far
-	// behind); Watches how many watches it started (more than 1 when the API server ended one, as it
-	// does with a watcher that does not keep up).
+	// WatchLists is how many times the program's informer listed the posts (1 unless its watch fell
+	// too far behind); Watches how many watches it started (more than 1 when the API server ended one,
+	// as it does with a watcher that does not keep up).
 	WatchLists, Watches int
 }
 
@@ -116,9 +114,8 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 		return res, err
 	}
 	defer func() { _ = m.Stop() }()
-	heap := &peak{}
-	stopSampling := heap.sample(ctx, metricsURL)
-	defer stopSampling()
+	samples := startSampler(ctx, metricsURL)
+	defer samples.stop()
 
 	deadline := time.Now().Add(spec.Timeout)
 	for {
@@ -145,15 +142,15 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 		return res, err
 	}
 	profiled := startProfiles(ctx, cp, spec, ns.Name, pprofPort)
-	// The posts are followed with a watch (not by listing them all again and again, which would cost
-	// the API server more than the operator's own writes do).
+	// The posts are followed with an informer (not by listing them all again and again, which would
+	// cost the API server more than the operator's own writes do).
 	qw, err := watchQueued(ctx, cp, ns.Name, spec.Posts)
 	if err != nil {
 		return res, err
 	}
 	defer qw.stop()
 	t0 := time.Now()
-	progressDone := sampleProgress(ctx, qw, metricsURL, &res)
+	samples.follow(qw)
 	if spec.CreateWorkers <= 0 {
 		spec.CreateWorkers = 64
 	}
@@ -166,9 +163,9 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	res.CreateTook = time.Since(t0)
 	select {
 	case <-qw.allQueued:
-		<-progressDone
 		_, published := qw.counts()
 		res.Queued, res.Published = qw.at.Sub(t0), published
+		res.Progress, res.Backlog = samples.progress()
 	case err := <-qw.failed:
 		return res, err
 	case <-time.After(time.Until(t0.Add(spec.Timeout))):
@@ -194,9 +191,9 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	res.Requests = after.Sub(before)
 	res.Requests["POST tiktokposts"] -= float64(spec.Posts) // the benchmark's own creates
 	qw.stop()
-	res.WatchLists, res.Watches = qw.lists, qw.watches
-	res.Requests["LIST tiktokposts"] -= float64(qw.lists) // and its own list and watch
-	res.Requests["WATCH tiktokposts"] -= float64(qw.watches)
+	res.WatchLists, res.Watches = int(qw.requests.lists.Load()), int(qw.requests.watches.Load())
+	res.Requests["LIST tiktokposts"] -= float64(res.WatchLists) // and its informer's lists and watches
+	res.Requests["WATCH tiktokposts"] -= float64(res.Watches)
 	clean(res.Requests)
 
 	time.Sleep(spec.Quiet)
@@ -208,9 +205,9 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 	if res.PeakRSS, err = m.PeakRSS(); err != nil {
 		return res, err
 	}
-	stopSampling()
-	if res.PeakHeap = heap.max(); res.PeakHeap == 0 {
-		return res, fmt.Errorf("never read go_memstats_heap_inuse_bytes from %s: %v", metricsURL, heap.lastErr())
+	samples.stop()
+	if res.PeakHeap = samples.peakHeap(); res.PeakHeap == 0 {
+		return res, fmt.Errorf("never read go_memstats_heap_inuse_bytes from %s: %v", metricsURL, samples.lastErr())
 	}
 	return res, nil
 }
@@ -230,34 +227,6 @@ func startProfiles(ctx context.Context, cp *ControlPlane, spec ScaleSpec, ns str
 		profiled <- saveURL(ctx, url, filepath.Join(spec.Dir, ns+"-manager.pprof"))
 	}()
 	return profiled
-}
-
-// sampleProgress records, every 5 s until every post is queued, how many are and how deep the
-// manager's post work queue is; the channel returned is closed when it stops.
-func sampleProgress(ctx context.Context, qw *queuedWatch, metricsURL string, res *ScaleResult) chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-qw.allQueued:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				q, _ := qw.counts()
-				res.Progress = append(res.Progress, q)
-				d, err := SumFromURL(ctx, metricsURL, "workqueue_depth", `name="tiktokpost"`)
-				if err != nil {
-					d = -1
-				}
-				res.Backlog = append(res.Backlog, int(d))
-			}
-		}
-	}()
-	return done
 }
 
 func clean(r Requests) {
@@ -282,123 +251,6 @@ func readyAccounts(ctx context.Context, c client.Client, ns string) (int, error)
 	return n, nil
 }
 
-// queuedWatch follows a namespace's posts and reports when want of them are queued.
-type queuedWatch struct {
-	want      int
-	allQueued chan struct{} // closed when want posts are queued; at and published are set by then
-	failed    chan error
-	at        time.Time
-	lists     int // lists made: the measurement's own requests (read after stop)
-	watches   int // watches started, the same
-	cancel    context.CancelFunc
-	done      chan struct{}
-
-	mu                sync.Mutex
-	state             map[string]postState
-	queued, published int // tallies of state
-}
-
-type postState struct{ queued, published bool }
-
-// stateOf tells whether a post is Queued with a nextAttemptTime, or already past the queue.
-func stateOf(p *v1alpha1.TikTokPost) postState {
-	switch p.Status.Phase {
-	case v1alpha1.PhaseQueued:
-		return postState{queued: p.Status.NextAttemptTime != nil}
-	case v1alpha1.PhasePublishing, v1alpha1.PhaseProcessing, v1alpha1.PhasePublished:
-		return postState{queued: true, published: true}
-	}
-	return postState{}
-}
-
-func watchQueued(ctx context.Context, cp *ControlPlane, ns string, want int) (*queuedWatch, error) {
-	wc, err := client.NewWithWatch(cp.Config, client.Options{Scheme: cp.Client.Scheme()})
-	if err != nil {
-		return nil, fmt.Errorf("creating a watching client: %w", err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	w := &queuedWatch{want: want, allQueued: make(chan struct{}), failed: make(chan error, 1), cancel: cancel,
-		done: make(chan struct{}), state: map[string]postState{}}
-	go func() {
-		defer close(w.done)
-		rv := "" // the version to watch from; empty: list first
-		for ctx.Err() == nil {
-			// List, then watch from the list's version. A watch the server ends (it does end a watcher that
-			// cannot keep up) resumes from the last version seen, as client-go's reflector does; only a
-			// version too old to resume from costs another list.
-			if rv == "" {
-				var l v1alpha1.TikTokPostList
-				if err := wc.List(ctx, &l, client.InNamespace(ns)); err != nil {
-					if ctx.Err() == nil {
-						w.failed <- fmt.Errorf("listing posts: %w", err)
-					}
-					return
-				}
-				w.lists++
-				for i := range l.Items {
-					w.observe(&l.Items[i])
-				}
-				rv = l.ResourceVersion
-			}
-			wi, err := wc.Watch(ctx, &v1alpha1.TikTokPostList{}, client.InNamespace(ns),
-				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
-			if err != nil {
-				if ctx.Err() == nil {
-					w.failed <- fmt.Errorf("watching posts: %w", err)
-				}
-				return
-			}
-			w.watches++
-			for ev := range wi.ResultChan() {
-				switch o := ev.Object.(type) {
-				case *v1alpha1.TikTokPost:
-					rv = o.ResourceVersion
-					if ev.Type != watch.Bookmark {
-						w.observe(o)
-					}
-				case *metav1.Status:
-					rv = "" // 410 Gone: the version is too old, list again
-				}
-			}
-			wi.Stop()
-		}
-	}()
-	return w, nil
-}
-
-func (w *queuedWatch) observe(p *v1alpha1.TikTokPost) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := stateOf(p)
-	was := w.state[p.Name]
-	w.state[p.Name] = now
-	w.queued += b2i(now.queued) - b2i(was.queued)
-	w.published += b2i(now.published) - b2i(was.published)
-	if w.at.IsZero() && w.queued == w.want {
-		w.at = time.Now()
-		close(w.allQueued)
-	}
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// counts are the posts queued (or past the queue) and past the queue, as last seen.
-func (w *queuedWatch) counts() (queued, published int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.queued, w.published
-}
-
-func (w *queuedWatch) stop() {
-	w.cancel()
-	<-w.done
-}
-
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -406,54 +258,4 @@ func freePort() (int, error) {
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// peak samples the manager's heap every 5 s and keeps the largest value.
-type peak struct {
-	mu   sync.Mutex
-	v    int64
-	err  error
-	once sync.Once
-}
-
-func (p *peak) sample(ctx context.Context, url string) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// Every 5 s: a scrape of a manager with 1,000 accounts' series costs it real CPU (a quarter of
-		// its time when sampled twice a second, a seventh every 2 s), which the measurement should not
-		// add. The peak RSS (VmHWM) is exact whatever the interval.
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			v, err := GaugeFromURL(ctx, url, "go_memstats_heap_inuse_bytes")
-			p.mu.Lock()
-			if err == nil && int64(v) > p.v {
-				p.v = int64(v)
-			}
-			if err != nil && ctx.Err() == nil {
-				p.err = err
-			}
-			p.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { p.once.Do(func() { cancel(); <-done }) }
-}
-
-func (p *peak) max() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.v
-}
-
-func (p *peak) lastErr() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
 }
