@@ -11,6 +11,7 @@ import (
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // createAccounts adds each sample creator to the simulator and creates its labelled credentials Secret
@@ -29,14 +30,7 @@ func createAccounts(ctx context.Context, c client.Client, sim *simProcess, cfg c
 			return nil, err
 		}
 		secrets = append(secrets, a.ClientSecret, a.AccessToken, a.RefreshToken)
-		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: sa.Name + "-tiktok", Namespace: namespace,
-				Labels: map[string]string{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}},
-			StringData: map[string]string{
-				v1alpha1.SecretKeyClientKey: a.ClientKey, v1alpha1.SecretKeyClientSecret: a.ClientSecret,
-				v1alpha1.SecretKeyAccessToken: a.AccessToken, v1alpha1.SecretKeyRefreshToken: a.RefreshToken,
-			},
-		}
+		sec := fixture.CredentialsSecret(namespace, sa.Name, a)
 		if err := c.Create(ctx, sec); err != nil {
 			return nil, fmt.Errorf("creating Secret %s: %w", sec.Name, err)
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // kube is the one real API server (envtest: kube-apiserver + etcd) the two operators share; each
@@ -88,14 +89,7 @@ func (k *kube) namespace(ctx context.Context, prefix string) (string, error) {
 // createAccount creates the labelled credentials Secret and the AccountQuota of one simulator account,
 // with every limit compressed and the post-init limit set to configuredLimit.
 func (k *kube) createAccount(ctx context.Context, ns, simURL string, a tiktoksim.Account, s scale, configuredLimit int) error {
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: a.Name + "-tiktok", Namespace: ns,
-			Labels: map[string]string{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}},
-		StringData: map[string]string{
-			v1alpha1.SecretKeyClientKey: a.ClientKey, v1alpha1.SecretKeyClientSecret: a.ClientSecret,
-			v1alpha1.SecretKeyAccessToken: a.AccessToken, v1alpha1.SecretKeyRefreshToken: a.RefreshToken,
-		},
-	}
+	sec := fixture.CredentialsSecret(ns, a.Name, a)
 	if err := k.client.Create(ctx, sec); err != nil {
 		return fmt.Errorf("creating the Secret of %s: %w", a.Name, err)
 	}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // TestChartRunsManagerWithItsRBAC runs the production manager binary (cmd/manager) with the args of the
@@ -165,14 +165,7 @@ func createAccount(t *testing.T, sim *tiktoksim.Server, simURL, ns, name, shard 
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-tiktok", Namespace: ns,
-			Labels: map[string]string{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}},
-		StringData: map[string]string{
-			v1alpha1.SecretKeyClientKey: a.ClientKey, v1alpha1.SecretKeyClientSecret: a.ClientSecret,
-			v1alpha1.SecretKeyAccessToken: a.AccessToken, v1alpha1.SecretKeyRefreshToken: a.RefreshToken,
-		},
-	}
+	sec := fixture.CredentialsSecret(ns, name, a)
 	if err := k8sClient.Create(ctx, sec); err != nil {
 		t.Fatalf("creating Secret %s: %v", sec.Name, err)
 	}

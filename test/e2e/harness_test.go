@@ -28,6 +28,7 @@ import (
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // Compressed time: the tests keep TikTok's shapes (n calls per window) with windows of seconds.
@@ -95,14 +96,7 @@ func (e *env) account(name string, opts ...accountOpt) *v1alpha1.AccountQuota {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-tiktok", Namespace: e.ns,
-			Labels: map[string]string{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}},
-		StringData: map[string]string{
-			v1alpha1.SecretKeyClientKey: a.ClientKey, v1alpha1.SecretKeyClientSecret: a.ClientSecret,
-			v1alpha1.SecretKeyAccessToken: a.AccessToken, v1alpha1.SecretKeyRefreshToken: a.RefreshToken,
-		},
-	}
+	sec := fixture.CredentialsSecret(e.ns, name, a)
 	e.create(sec)
 	d := func(x time.Duration) metav1.Duration { return metav1.Duration{Duration: x} }
 	aq := &v1alpha1.AccountQuota{

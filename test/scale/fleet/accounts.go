@@ -6,12 +6,12 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // Limits are an account's windows, the same on the simulator and in the AccountQuota.
@@ -48,14 +48,7 @@ func CreateAccount(ctx context.Context, c client.Client, sim *tiktoksim.Server, 
 	if err != nil {
 		return fmt.Errorf("adding simulator account %s: %w", name, err)
 	}
-	sec := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: name + "-tiktok", Namespace: ns,
-			Labels: map[string]string{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}},
-		StringData: map[string]string{
-			v1alpha1.SecretKeyClientKey: a.ClientKey, v1alpha1.SecretKeyClientSecret: a.ClientSecret,
-			v1alpha1.SecretKeyAccessToken: a.AccessToken, v1alpha1.SecretKeyRefreshToken: a.RefreshToken,
-		},
-	}
+	sec := fixture.CredentialsSecret(ns, name, a)
 	if err := c.Create(ctx, sec); err != nil {
 		return fmt.Errorf("creating the Secret of %s: %w", name, err)
 	}
