@@ -87,7 +87,8 @@ func report(r fleet.ScaleResult) {
 	printRequests(r.Requests)
 	fmt.Printf("  queued every 5 s: %v\n", r.Progress)
 	fmt.Printf("  the manager's post work queue then: %v\n", r.Backlog)
-	fmt.Printf("  the program's informer sent %d list(s) and %d watch(es) of the posts (its first list may be a watch)\n", r.WatchLists, r.Watches)
+	fmt.Printf("  the program's informer sent %d list(s) and %d watch(es) of the posts (its first list may be a watch)\n",
+		r.WatchLists, r.Watches)
 	fmt.Printf("  CPU while queueing:")
 	for _, k := range []string{"kube-apiserver", "etcd", "manager", "bench"} {
 		fmt.Printf(" %s %.1f s", k, r.CPU[k].Seconds())
