@@ -11,10 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"golang.org/x/time/rate"
 
@@ -28,15 +25,7 @@ import (
 // and publishes the pacing engine's view (usage, queue, cooldown) and checkpoint in the status,
 // coalesced to one write every few seconds at most.
 type AccountQuotaReconciler struct {
-	client.Client
-	APIReader client.Reader
-	Recorder  events.EventRecorder
-	Clock     clock.Clock
-	Engine    *pacing.Engine
-	Accounts  *accountRegistry
-	Tokens    *tokenStore
-	TikTok    *clientPool
-	Options   Options
+	deps
 
 	kicks chan eventFor
 	// writeBudget spreads the coalesced status writes of all accounts (Options.AccountStatusQPS).

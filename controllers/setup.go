@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -50,6 +52,22 @@ func RestrictSecretCache(opts *cache.Options) {
 	}
 }
 
+// deps are what both reconcilers share: one process's clients, clock, pacing engine, and what it knows
+// of accounts, tokens and TikTok clients. Setup builds one set and hands it to both.
+type deps struct {
+	client.Client
+	// APIReader reads past the cache: used before declaring an outcome uncertain, where a stale cache
+	// would turn our own recorded answer into a false alarm.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.Clock
+	Engine    *pacing.Engine
+	Accounts  *accountRegistry
+	Tokens    *tokenStore
+	TikTok    *clientPool
+	Options   Options
+}
+
 // Setup builds the shared pacing engine, token store and TikTok clients, and registers both
 // reconcilers with mgr. Tests call it too, so a test manager is the production one.
 func Setup(mgr ctrl.Manager, opts Options) error {
@@ -81,15 +99,17 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	postsByPhase.set(mgr.GetClient())
 
-	aqr := &AccountQuotaReconciler{
+	d := deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
 		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Options: opts,
+	}
+	aqr := &AccountQuotaReconciler{
+		deps:        d,
 		kicks:       make(chan eventFor, 1024),
 		writeBudget: rate.NewLimiter(rate.Limit(opts.AccountStatusQPS), max(1, int(opts.AccountStatusQPS))),
 	}
 	ptr := &TikTokPostReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
-		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Options: opts,
+		deps:  d,
 		kicks: make(chan eventFor, 4096), accountKicks: aqr.kicks, base: base,
 		posts: map[types.NamespacedName]*postMemory{},
 	}

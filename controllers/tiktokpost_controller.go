@@ -11,13 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
-	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
 // TikTokPostReconciler drives one post through its phases: Pending, Scheduled (before publishAt), Queued
@@ -27,17 +24,7 @@ import (
 // It is thin: the pacing engine decides when a call may go, the TikTok client makes it, and this type
 // reads, decides and writes status. Status is written only when it changes in meaning (invariant 5).
 type TikTokPostReconciler struct {
-	client.Client
-	// APIReader reads past the cache: used before declaring an outcome uncertain, where a stale cache
-	// would turn our own recorded answer into a false alarm.
-	APIReader client.Reader
-	Recorder  events.EventRecorder
-	Clock     clock.Clock
-	Engine    *pacing.Engine
-	Accounts  *accountRegistry
-	Tokens    *tokenStore
-	TikTok    *clientPool
-	Options   Options
+	deps
 
 	// kicks wakes posts up ahead of their projected time (a new head of a queue, an upload finished);
 	// accountKicks wakes accounts (a token TikTok refused).
