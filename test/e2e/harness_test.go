@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -320,7 +321,8 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
 			err := c.SubResource(sub).Update(ctx, o, opts...)
 			if os.Getenv("E2E_DEBUG_WRITES") != "" && sub == "status" {
-				fmt.Fprintf(os.Stderr, "WRITE %s %s err=%v (whole status)\n", kindOf(o), o.GetName(), err)
+				st, _ := json.Marshal(statusOf(o))
+				fmt.Fprintf(os.Stderr, "WRITE %s %s err=%v %s\n", kindOf(o), o.GetName(), err, st)
 			}
 			if err == nil && sub == "status" {
 				count(kindOf(o), o)
@@ -334,6 +336,17 @@ func (w *writeCounter) statusWrites(kind, name string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.status[kind+"/"+name]
+}
+
+// statusOf is the status of one of the project's objects (for the debug print of E2E_DEBUG_WRITES).
+func statusOf(o client.Object) any {
+	switch x := o.(type) {
+	case *v1alpha1.TikTokPost:
+		return x.Status
+	case *v1alpha1.AccountQuota:
+		return x.Status
+	}
+	return nil
 }
 
 func kindOf(o client.Object) string {
