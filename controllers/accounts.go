@@ -21,7 +21,11 @@ type accountRuntime struct {
 	uid           types.UID
 	configuredGen int64
 	warm          bool
-	lastWrite     time.Time
+	// queuedAll says every post of the account that will wait for a slot is in the engine's queue (so
+	// that projections count everyone ahead): set by the rebuild and when the account is found ready,
+	// cleared when a post finds it not ready and leaves the queue.
+	queuedAll bool
+	lastWrite time.Time
 	// writeSlot is when this account's next coalesced status write may go, reserved from the process's
 	// write budget (zero when none is reserved).
 	writeSlot time.Time
@@ -116,8 +120,59 @@ func (g *accountRegistry) prepare(ctx context.Context, aq *v1alpha1.AccountQuota
 	if err := g.rebuild(ctx, key, aq); err != nil {
 		return fmt.Errorf("rebuilding the pacing windows of %s: %w", key, err)
 	}
-	rt.warm = true
+	rt.warm, rt.queuedAll = true, true
 	return nil
+}
+
+// notReady records that the account's posts are leaving its queue (the account is not ready).
+func (g *accountRegistry) notReady(key string) {
+	rt := g.runtime(key)
+	rt.mu.Lock()
+	rt.queuedAll = false
+	rt.mu.Unlock()
+}
+
+// queueAll puts every post of a ready account that will wait for a slot in its queue at once, unless
+// they are there already: posts that left it while the account was not ready come back together,
+// not one reconcile at a time (each late arrival would move the projections of the posts behind it,
+// and a move costs a status write).
+func (g *accountRegistry) queueAll(ctx context.Context, key string, aq *v1alpha1.AccountQuota) error {
+	rt := g.runtime(key)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.queuedAll {
+		return nil
+	}
+	posts, err := g.postsOf(ctx, aq)
+	if err != nil {
+		return err
+	}
+	g.enqueueWaiting(key, aq, posts)
+	rt.queuedAll = true
+	return nil
+}
+
+// postsOf lists the account's posts from the cache: the cache's own objects, to be read only.
+func (g *accountRegistry) postsOf(ctx context.Context, aq *v1alpha1.AccountQuota) ([]v1alpha1.TikTokPost, error) {
+	var posts v1alpha1.TikTokPostList
+	if err := g.reader.List(ctx, &posts, client.InNamespace(aq.Namespace),
+		client.MatchingFields{indexAccountRef: aq.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the posts of %s: %w", aq.Name, err)
+	}
+	return posts.Items, nil
+}
+
+// enqueueWaiting puts every post that will wait for a slot in the account's queue, so that the first
+// projections told to posts count everyone ahead of them (otherwise a start-up's projections would
+// move as the posts' first reconciles come in, and each move would cost a status write). A post that
+// should not wait after all leaves the queue at its own reconcile.
+func (g *accountRegistry) enqueueWaiting(key string, aq *v1alpha1.AccountQuota, posts []v1alpha1.TikTokPost) {
+	now := g.now()
+	for i := range posts {
+		if mayQueue(&posts[i], aq, now) {
+			g.engine.Enqueue(key, waiterOf(&posts[i], time.Time{}))
+		}
+	}
 }
 
 // rebuild restores the account's checkpoint and replays every init call recorded in its posts'
@@ -128,14 +183,12 @@ func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.
 	if cp := aq.Status.Checkpoint; cp != nil {
 		g.engine.Restore(key, stateOf(aq.Status))
 	}
-	var posts v1alpha1.TikTokPostList
-	if err := g.reader.List(ctx, &posts, client.InNamespace(aq.Namespace),
-		client.MatchingFields{indexAccountRef: aq.Name}, client.UnsafeDisableDeepCopy); err != nil { // read-only
+	posts, err := g.postsOf(ctx, aq)
+	if err != nil {
 		return err
 	}
-	now := g.now()
-	for i := range posts.Items {
-		p := &posts.Items[i]
+	for i := range posts {
+		p := &posts[i]
 		call := callOf(&p.Spec)
 		for _, h := range p.Status.AttemptHistory {
 			var answered time.Time
@@ -144,14 +197,8 @@ func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.
 			}
 			g.engine.RecordCall(key, call, h.StartTime.Time, answered, outcomeOfAttempt(h.Outcome, h.EndTime != nil))
 		}
-		// Every post that will wait for a slot joins the queue now, so that the first projections
-		// told to posts count everyone ahead of them (otherwise a start-up's projections would move
-		// as the posts' first reconciles come in, and each move would cost a status write). A post
-		// that should not wait after all leaves the queue at its own reconcile.
-		if mayQueue(p, aq, now) {
-			g.engine.Enqueue(key, waiterOf(p, time.Time{}))
-		}
 	}
+	g.enqueueWaiting(key, aq, posts)
 	return nil
 }
 

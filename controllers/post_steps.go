@@ -78,6 +78,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 			// A post TikTok already has keeps going as long as a token is loaded (the poll needs one).
 			return ctrl.Result{}, false, nil
 		}
+		r.Accounts.notReady(s.acctKey)
 		r.Engine.Remove(s.acctKey, s.post.Name)
 		clearProjection(st)
 		msg := fmt.Sprintf("AccountQuota %s is not ready", aq.Name)
@@ -90,6 +91,9 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 			markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)
 		}
 		return ctrl.Result{RequeueAfter: accountWait}, true, nil
+	}
+	if err := r.Accounts.queueAll(ctx, s.acctKey, aq); err != nil {
+		return ctrl.Result{}, true, err
 	}
 	return ctrl.Result{}, false, nil
 }
