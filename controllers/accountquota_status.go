@@ -109,10 +109,9 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 	if !urgent && !r.mayWriteFigures(s, rt) {
 		return nil
 	}
-	base := s.aq.DeepCopy()
-	base.Status = *s.written
-	// Optimistic lock: a status computed from a stale copy must not overwrite a newer one.
-	if err := r.Status().Patch(ctx, s.aq, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	// A PUT of the status subresource, like a post's (see TikTokPostReconciler.writeStatus): its
+	// resourceVersion refuses a status computed from a stale copy.
+	if err := r.Status().Update(ctx, s.aq); err != nil {
 		return fmt.Errorf("writing the status of AccountQuota %s: %w", s.key, err)
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()
