@@ -85,7 +85,7 @@ func main() {
 	flag.StringVar(&accountSelector, "account-selector", "",
 		"A label selector: only AccountQuotas that match it (and their posts) are handled by this release. "+
 			"Run several releases with disjoint selectors to shard a large fleet.")
-	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 16,
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4,
 		"How many posts (and accounts) are reconciled at once.")
 	flag.DurationVar(&accountStatusEvery, "account-status-interval", 5*time.Second,
 		"The least time between two status writes of one AccountQuota (usage and queue are coalesced).")

@@ -29,7 +29,7 @@ func run() error {
 	sizes := flag.String("sizes", "1000,5000,10000", "comma-separated post counts, one measurement each")
 	perAccount := flag.Int("posts-per-account", 10, "posts per account (accounts = posts / this)")
 	createWorkers := flag.Int("create-workers", 64, "how many of the program's creates are in flight at once")
-	concurrent := flag.Int("max-concurrent-reconciles", 16, "the manager's --max-concurrent-reconciles")
+	concurrent := flag.Int("max-concurrent-reconciles", 4, "the manager's --max-concurrent-reconciles")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up on a size after this long")
 	quiet := flag.Duration("quiet", 30*time.Second, "how long to watch the queued backlog")
 	profile := flag.Duration("profile", 0, "when set, CPU-profile the kube-apiserver and the manager over "+
