@@ -15,8 +15,8 @@ type Options struct {
 	// several releases with disjoint selectors shard a fleet, and an account never splits across processes.
 	AccountSelector labels.Selector
 	// MaxConcurrentReconciles bounds the reconciles running at once, per controller (default 4). More
-	// workers queue a large backlog applied at once sooner (10,000 posts: 69 s with 16 against 74 s
-	// with 4 in back-to-back runs, docs/scale.md) but, with TikTok's real limit below the configured
+	// workers queue a large backlog applied at once sooner (10,000 posts: about 70 s with 16 against
+	// 92-99 s with 4 in the same hour, docs/scale.md) but, with TikTok's real limit below the configured
 	// one, let more calls out before a 429 is known (the benchmark: 6.0-6.7 % of calls refused with 16
 	// workers against 4.8 % with 4).
 	MaxConcurrentReconciles int
