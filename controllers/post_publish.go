@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
@@ -56,8 +57,9 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 		r.kickHead(s.acctKey)
 		s.post.Status = *s.written.DeepCopy()
 		if apierrors.IsConflict(err) {
-			// The post changed since it was read: read it again; nothing was sent.
-			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			// The post changed since it was read: read it again; nothing was sent. It was the head of its
+			// queue and stays ahead of the bulk of the work queue.
+			return ctrl.Result{RequeueAfter: time.Millisecond, Priority: ptr.To(slotPriority)}, nil
 		}
 		return ctrl.Result{}, err
 	}

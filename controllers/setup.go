@@ -11,12 +11,15 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -108,7 +111,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		kicks:       make(chan eventFor, 1024),
 		writeBudget: rate.NewLimiter(rate.Limit(opts.AccountStatusQPS), max(1, int(opts.AccountStatusQPS))),
 	}
-	ptr := &TikTokPostReconciler{
+	pr := &TikTokPostReconciler{
 		deps:  d,
 		kicks: make(chan eventFor, 4096), accountKicks: aqr.kicks, base: base,
 		posts: map[types.NamespacedName]*postMemory{},
@@ -116,7 +119,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := aqr.setupWithManager(mgr); err != nil {
 		return err
 	}
-	return ptr.setupWithManager(mgr)
+	return pr.setupWithManager(mgr)
 }
 
 func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
@@ -144,9 +147,23 @@ func (r *TikTokPostReconciler) setupWithManager(mgr ctrl.Manager) error {
 		// An account that changes (becomes ready, is suspended, gets creator info) wakes its posts.
 		Watches(&v1alpha1.AccountQuota{}, handler.EnqueueRequestsFromMapFunc(r.postsOfAccount),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged()))).
-		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(source.Channel(r.kicks, kickHandler)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// kickHandler enqueues a kicked post at slot priority: a kick says that a slot may be open now (or that an
+// upload ended), and the post must not wait behind a bulk of ordinary work, such as the 60 posts an
+// account that just became ready wakes at once.
+var kickHandler = handler.Funcs{
+	GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.Object)}
+		if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(slotPriority)}, req)
+			return
+		}
+		q.Add(req)
+	},
 }
 
 // accountOfPost maps a post to its account.

@@ -56,6 +56,34 @@ type postMemory struct {
 	// anyway, the attempt is abandoned, not uncertain.
 	unsent      int32
 	pullFromURL bool
+	// ownWrite is this process's last status write, until the cache shows it.
+	ownWrite *ownWrite
+}
+
+// ownWrite is a status write the cache may not show yet. Under load the watch runs hundreds of
+// milliseconds behind, and a reconcile that decided on the copy from before our own write would have its
+// write refused (409) and come back, again and again, until the watch caught up: the head of a queue
+// would miss its slot that long. A cached copy whose resourceVersion is the one our write replaced is
+// exactly that copy, so the status we wrote, with its resourceVersion, stands in for it. Anything else
+// (a newer copy, or another writer's) is taken as read.
+type ownWrite struct {
+	replaced, version string
+	status            *v1alpha1.TikTokPostStatus
+}
+
+// applyOwnWrite puts our last write in place of a cached copy that predates it, and forgets the write once
+// the cache moved on.
+func (m *postMemory) applyOwnWrite(post *v1alpha1.TikTokPost) {
+	o := m.ownWrite
+	if o == nil {
+		return
+	}
+	if post.ResourceVersion != o.replaced {
+		m.ownWrite = nil // the cache shows our write, or something newer: it is the truth from now on
+		return
+	}
+	post.ResourceVersion = o.version
+	post.Status = *o.status.DeepCopy()
 }
 
 func (r *TikTokPostReconciler) memory(key types.NamespacedName, uid types.UID) *postMemory {
@@ -92,6 +120,7 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, nil
 	}
 	mem := r.memory(req.NamespacedName, post.UID)
+	mem.applyOwnWrite(post)
 	written := post.Status.DeepCopy()
 	if mem.unwritten != nil {
 		// A TikTok answer from an earlier reconcile that could not be written: it wins over the cache.
@@ -104,14 +133,14 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if apierrors.IsConflict(werr) && err == nil {
 			// Decided on a stale copy (the cache lags behind our own last write, or someone else
 			// wrote): decide again on a fresh one.
-			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil
+			return withPriority(ctrl.Result{RequeueAfter: 50 * time.Millisecond}), nil
 		}
 		err = errors.Join(err, werr)
 	}
 	if err != nil {
 		return ctrl.Result{}, err // controller-runtime ignores RequeueAfter with an error: say so
 	}
-	return res, nil
+	return withPriority(res), nil
 }
 
 // postScope is one reconcile of one post: the object as it is being changed, the status as last
@@ -186,12 +215,14 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 	// per write, and this is the write every post makes (docs/scale.md). The API server takes only the
 	// status from it.
 	desired := s.post.Status.DeepCopy()
+	replaced := s.post.ResourceVersion
 	if err := r.Status().Update(ctx, s.post); err != nil {
 		s.post.Status = *desired
 		return fmt.Errorf("writing the status of %s/%s: %w", s.post.Namespace, s.post.Name, err)
 	}
 	statusWrites.WithLabelValues("TikTokPost").Inc()
 	s.written = s.post.Status.DeepCopy()
+	s.mem.ownWrite = &ownWrite{replaced: replaced, version: s.post.ResourceVersion, status: s.post.Status.DeepCopy()}
 	s.mem.unwritten = nil
 	return nil
 }
