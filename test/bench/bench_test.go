@@ -48,7 +48,7 @@ func TestContenders(t *testing.T) {
 	w := burstWorkload(2, 12)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, c := range contenders(1) {
+	for _, c := range contenders(1, 0) {
 		t.Run(c.name(), func(t *testing.T) {
 			r, err := runOne(ctx, c, s, sc, w, testKube)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"time"
 
@@ -26,7 +27,10 @@ func windowGaps(ctx context.Context, w io.Writer, e *runEnv, ns string) error {
 	if err := e.kube.client.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return fmt.Errorf("listing posts: %w", err)
 	}
-	type call struct{ reserved, answered, accepted time.Time }
+	type call struct {
+		reserved, answered, accepted time.Time
+		name                         string
+	}
 	accepted := map[string]time.Time{}
 	for _, p := range e.sim.Posts() {
 		if _, dup := accepted[p.Title]; !dup {
@@ -42,7 +46,7 @@ func windowGaps(ctx context.Context, w io.Writer, e *runEnv, ns string) error {
 		}
 		for _, h := range p.Status.AttemptHistory {
 			if h.Outcome == v1alpha1.AttemptOutcomeAccepted && h.EndTime != nil {
-				per[p.Spec.AccountRef.Name] = append(per[p.Spec.AccountRef.Name], call{h.StartTime.Time, h.EndTime.Time, at})
+				per[p.Spec.AccountRef.Name] = append(per[p.Spec.AccountRef.Name], call{h.StartTime.Time, h.EndTime.Time, at, p.Name})
 			}
 		}
 	}
@@ -56,6 +60,30 @@ func windowGaps(ctx context.Context, w io.Writer, e *runEnv, ns string) error {
 			wake = append(wake, cur.reserved.Sub(prev.answered.Add(win)))
 			send = append(send, cur.accepted.Sub(cur.reserved))
 			total = append(total, cur.accepted.Sub(prev.accepted.Add(win)))
+		}
+	}
+	// The latest account (whose last init is furthest behind an ideal schedule: the k-th init at the
+	// first + k/n windows + k%n minIntervals), at the last init of each window: what the first window's
+	// spread costs against what each boundary adds. BENCH_GAPS=2 also lists its first two windows' inits.
+	var worst []time.Duration
+	var worstCalls []call
+	for _, cs := range per {
+		var lates []time.Duration
+		for k := n - 1; k < len(cs); k += n {
+			ideal := cs[0].accepted.Add(time.Duration(k/n)*win + time.Duration(k%n)*e.scale.minInterval())
+			lates = append(lates, cs[k].accepted.Sub(ideal).Round(time.Millisecond))
+		}
+		if len(lates) > 0 && (len(worst) == 0 || lates[len(lates)-1] > worst[len(worst)-1]) {
+			worst, worstCalls = lates, cs
+		}
+	}
+	_, _ = fmt.Fprintf(w, "latest account: behind the ideal schedule at the end of each window: %v\n", worst)
+	if os.Getenv("BENCH_GAPS") == "2" {
+		for k := 0; k < 2*n && k < len(worstCalls); k++ {
+			c, t0 := worstCalls[k], worstCalls[0].accepted
+			_, _ = fmt.Fprintf(w, "  init %d (%s): reserved %s, accepted %s, answered %s after the first acceptance\n", k, c.name,
+				c.reserved.Sub(t0).Round(time.Millisecond), c.accepted.Sub(t0).Round(time.Millisecond),
+				c.answered.Sub(t0).Round(time.Millisecond))
 		}
 	}
 	_, err := fmt.Fprintf(w, "window boundaries: %d; lost per boundary (median / p90 / max): total %s; answer %s; wake %s; send %s\n",

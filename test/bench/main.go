@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
@@ -40,6 +41,8 @@ type benchConfig struct {
 	// figure; the report of record runs everything.
 	only     string
 	sections map[int]bool
+	// workers is tiktok-operator's MaxConcurrentReconciles (0: the production default).
+	workers int
 }
 
 func fullConfig(factor float64) benchConfig {
@@ -52,8 +55,9 @@ func quickConfig(factor float64) benchConfig {
 		load: 0.9, seed: 1, belowLimit: 4}
 }
 
-func contenders(seed uint64) []contender {
-	return []contender{retryLoop{workers: 1, seed: seed}, retryLoop{workers: 4, seed: seed}, naiveOperator{}, tiktokOperator{}}
+func contenders(seed uint64, operatorWorkers int) []contender {
+	return []contender{retryLoop{workers: 1, seed: seed}, retryLoop{workers: 4, seed: seed}, naiveOperator{},
+		tiktokOperator{workers: operatorWorkers}}
 }
 
 func main() {
@@ -74,6 +78,7 @@ func run() error {
 	onlyName := flag.String("only", "", "run only the contenders whose name contains this (e.g. tiktok-operator)")
 	onlySections := flag.String("sections", "", "run only these sections, comma-separated (1 burst, 2 burst with "+
 		"the real limit below, 3 steady stream)")
+	workers := flag.Int("max-concurrent-reconciles", 0, "tiktok-operator's reconcile workers per controller (0: the production default)")
 	flag.Parse()
 	if *factor < 1 {
 		return fmt.Errorf("-factor must be at least 1, got %g", *factor)
@@ -84,6 +89,7 @@ func run() error {
 	}
 	cfg.seed = *seed
 	cfg.only = *onlyName
+	cfg.workers = *workers
 	if *onlySections != "" {
 		cfg.sections = map[int]bool{}
 		for _, f := range strings.Split(*onlySections, ",") {
@@ -166,7 +172,7 @@ func runSuite(ctx context.Context, cfg benchConfig, k *kube, progress io.Writer)
 		for _, a := range r.w.accounts {
 			sec.minimum = max(sec.minimum, minimum(len(r.w.posts[a]), r.sc.realLimit, s.window(), s.minInterval()))
 		}
-		for _, c := range contenders(cfg.seed) {
+		for _, c := range contenders(cfg.seed, cfg.workers) {
 			if !strings.Contains(c.name(), cfg.only) {
 				continue
 			}
@@ -216,7 +222,9 @@ func managerLogger(path string) (logr.Logger, func(), error) {
 	if err != nil {
 		return logr.Logger{}, nil, fmt.Errorf("opening the log file: %w", err)
 	}
-	return zap.New(zap.WriteTo(f), zap.UseDevMode(true)), func() { _ = f.Close() }, nil
+	// Debug level (every slot decision) with nanosecond timestamps: the log is for explaining a run.
+	return zap.New(zap.WriteTo(f), zap.UseDevMode(true), zap.Level(zapcore.DebugLevel),
+		func(o *zap.Options) { o.TimeEncoder = zapcore.RFC3339NanoTimeEncoder }), func() { _ = f.Close() }, nil
 }
 
 // writeFile writes data through a temporary file, so a reader never sees half a report.

@@ -16,14 +16,18 @@ import (
 
 // tiktokOperator is the product: the production controllers (controllers.Setup) on their own manager,
 // with every duration of its options compressed like the rest of the benchmark.
-type tiktokOperator struct{}
+type tiktokOperator struct {
+	workers int // MaxConcurrentReconciles; 0: the production default
+}
 
 func (tiktokOperator) name() string    { return "tiktok-operator" }
 func (tiktokOperator) needsKube() bool { return true }
 
-func (tiktokOperator) run(ctx context.Context, e *runEnv) (outcome, error) {
+func (t tiktokOperator) run(ctx context.Context, e *runEnv) (outcome, error) {
+	opts := operatorOptions(e.scale)
+	opts.MaxConcurrentReconciles = t.workers
 	return runOperator(ctx, e, "tiktok-operator", func(mgr ctrl.Manager) error {
-		return controllers.Setup(mgr, operatorOptions(e.scale))
+		return controllers.Setup(mgr, opts)
 	})
 }
 
