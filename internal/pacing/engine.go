@@ -52,6 +52,9 @@ type account struct {
 
 	lastSend, prevSend int64
 	lastSendID         uint64
+	// initsOut are the init calls granted and not yet completed (ID -> send time): at most one goes at a
+	// time (see initBusy).
+	initsOut map[uint64]int64
 
 	throttledUntil int64
 	episodeStart   int64
@@ -249,6 +252,12 @@ func (e *Engine) Reserve(account, key string, now time.Time) Decision {
 		return Decision{Granted: true, Reservation: r, NotBefore: r.At}
 	}
 	pos, at := a.projection(it, n)
+	if at < n+initBusyRecheck && a.initBusy(n) {
+		// Due (or next after the head), but an init call is still out: the head comes back when that
+		// call completes (the controller wakes it then), and the next in line when the head is granted;
+		// this is only the fallback.
+		at = n + initBusyRecheck
+	}
 	if at <= n {
 		// Planned at this very instant, right after the head (minInterval 0): come back a tick later.
 		at = n + 1
@@ -258,7 +267,8 @@ func (e *Engine) Reserve(account, key string, now time.Time) Decision {
 
 // ReserveCall asks a slot for a call outside the fair queue: status fetches and creator info. It is
 // granted as soon as its window, minInterval and the cooldown allow. (It works for init calls too, but
-// bypasses the queue's fairness: use Reserve for those.)
+// bypasses the queue's fairness and the one-init-at-a-time rule: use Reserve for those. An init it grants
+// does hold queued inits back until it completes.)
 func (e *Engine) ReserveCall(account string, call Call, now time.Time) Decision {
 	a := e.getOrCreate(account)
 	a.mu.Lock()
@@ -308,9 +318,39 @@ func (a *account) yieldToQueue(k callKind, now int64) (int64, bool) {
 // yieldGrace bounds how long a due init head that has not asked holds status and creator calls back.
 const yieldGrace = 250 * time.Millisecond
 
+// initBusyRecheck is when a head held back only by an init call still out asks again if the call's
+// completion did not wake it (see Reserve).
+const initBusyRecheck = int64(100 * time.Millisecond)
+
+// isInit says whether k is a post init (the calls that spend the scarce quota).
+func isInit(k callKind) bool { return kindCap[k] >= 0 }
+
+// initBusy says whether an init call of the account is out: granted, and neither completed nor older than
+// the in-flight bound (a reservation never completed stops holding the next one back then). Init calls go
+// one at a time: when TikTok's real limit is below the configured one, the 429 that says so is known
+// before the next init leaves, instead of two or three being sent into the same refusal (with many
+// reconcile workers and a slow API server, the intent writes took longer than minInterval and the calls
+// overlapped). In the windows' terms this costs nothing while a call's round trip, intent write included,
+// is shorter than minInterval.
+func (a *account) initBusy(now int64) bool {
+	for id, sent := range a.initsOut {
+		if sent > now-a.maxInFlight {
+			return true
+		}
+		delete(a.initsOut, id)
+	}
+	return false
+}
+
 // grant records a call sent at now in the log: it occupies every window of its kind from now on.
 func (a *account) grant(k callKind, call Call, key string, now int64) Reservation {
 	id := a.eng.nextID.Add(1)
+	if isInit(k) {
+		if a.initsOut == nil {
+			a.initsOut = map[uint64]int64{}
+		}
+		a.initsOut[id] = now
+	}
 	a.log = append(a.log, entry{id: id, sent: now, kind: k, out: uint8(Pending)})
 	a.touched(&a.log[len(a.log)-1])
 	a.prevSend, a.lastSend, a.lastSendID = a.lastSend, now, id
@@ -343,6 +383,7 @@ func (e *Engine) Complete(r Reservation, sent, answered time.Time, outcome Outco
 	k := r.Call.kind()
 	i := a.find(r.ID)
 	a.q.dirty = true
+	delete(a.initsOut, r.ID)
 	if outcome == Abandoned {
 		if i >= 0 {
 			a.log = append(a.log[:i], a.log[i+1:]...)

@@ -195,8 +195,16 @@ func runFairCase(seed uint64) string {
 			}
 		}
 		// no idle slot: every ready waiter left waiting is blocked by the naive model or by one ahead
+		// (or by an init still out: they go one at a time)
 		kh := known(now)
+		out := false
 		for _, x := range ws {
+			out = out || x.inFlight
+		}
+		for _, x := range ws {
+			if out {
+				break
+			}
 			if !ready(x, now) || x.inFlight || x.done {
 				continue
 			}

@@ -129,7 +129,7 @@ func winMask(k callKind) uint16 {
 //     anyway. So nobody ever waits behind a lower priority, equal priorities are first come first served
 //     within a window, and an inbox draft does not sit idle behind a video init whose window is full.
 func (a *account) mayGo(it *qitem, now int64) bool {
-	if it.pub > now || it.kind == kindInvalid || a.earliest(it.kind, now, false) != now {
+	if it.pub > now || it.kind == kindInvalid || a.earliest(it.kind, now, false) != now || a.initBusy(now) {
 		return false
 	}
 	var capFull [numWindows]int8 // 0 unknown, 1 room, 2 full

@@ -81,9 +81,11 @@ func TestQueueReadiness(t *testing.T) {
 	if d := e.Reserve("a", "direct", t0); d.Granted || !d.NotBefore.Equal(t0.Add(-time.Hour).Add(24*time.Hour)) {
 		t.Fatalf("direct post with a full daily cap: %+v; want NotBefore when the cap frees", d)
 	}
-	if d := e.Reserve("a", "inbox", t0); !d.Granted {
+	d = e.Reserve("a", "inbox", t0)
+	if !d.Granted {
 		t.Fatalf("inbox draft held behind a parked direct post or a future post: %+v", d)
 	}
+	e.Complete(d.Reservation, d.Reservation.At, d.Reservation.At, Accepted)
 	if pos, at, _ := e.Projection("a", "later"); pos != 0 || !at.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("future post projected at %d +%s", pos, at.Sub(t0))
 	}

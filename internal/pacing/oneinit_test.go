@@ -1,0 +1,67 @@
+package pacing
+
+import (
+	"testing"
+	"time"
+
+	testclock "k8s.io/utils/clock/testing"
+)
+
+// TestOneInitAtATime: a queued init is not granted while another init of the account is out, even when
+// the windows and minInterval allow it; it is once that call completes (whatever the outcome, abandoned
+// included); a reservation never completed stops holding the queue back after the in-flight bound. A
+// status fetch is not held back.
+func TestOneInitAtATime(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	for _, out := range []Outcome{Accepted, Throttled, Rejected, Uncertain, Abandoned} {
+		t.Run(out.String(), func(t *testing.T) {
+			e := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
+			l := DefaultLimits()
+			l.MinInterval = 0
+			e.Configure("a", l, DefaultBackoff())
+			for _, k := range []string{"p1", "p2"} {
+				e.Enqueue("a", Waiter{Key: k, Name: k, Created: t0, Call: CallDirectVideoInit})
+			}
+			d1 := e.Reserve("a", "p1", t0)
+			if !d1.Granted {
+				t.Fatalf("first init not granted: %+v", d1)
+			}
+			d2 := e.Reserve("a", "p2", t0.Add(time.Second))
+			if d2.Granted {
+				t.Fatal("second init granted while the first is out")
+			}
+			if want := t0.Add(time.Second + time.Duration(initBusyRecheck)); !d2.NotBefore.Equal(want) {
+				t.Errorf("held back until %s, want the recheck %s", d2.NotBefore, want)
+			}
+			if d := e.ReserveCall("a", CallStatusFetch, t0.Add(time.Second)); !d.Granted {
+				t.Errorf("a status fetch is held back by an init out: %+v", d)
+			}
+			e.Complete(d1.Reservation, d1.Reservation.At, t0.Add(2*time.Second), out)
+			if out == Throttled {
+				return // the cooldown decides now (adaptive_test.go)
+			}
+			if d := e.Reserve("a", "p2", t0.Add(2*time.Second)); !d.Granted {
+				t.Fatalf("second init not granted once the first completed (%s): %+v", out, d)
+			}
+		})
+	}
+
+	t.Run("never completed", func(t *testing.T) {
+		e := NewEngine(testclock.NewFakePassiveClock(t0), nil)
+		e.SetMaxInFlight(10 * time.Second)
+		l := DefaultLimits()
+		e.Configure("a", l, DefaultBackoff())
+		for _, k := range []string{"p1", "p2"} {
+			e.Enqueue("a", Waiter{Key: k, Name: k, Created: t0, Call: CallDirectVideoInit})
+		}
+		if d := e.Reserve("a", "p1", t0); !d.Granted {
+			t.Fatalf("first init not granted: %+v", d)
+		}
+		if d := e.Reserve("a", "p2", t0.Add(9*time.Second)); d.Granted {
+			t.Fatal("granted inside the in-flight bound")
+		}
+		if d := e.Reserve("a", "p2", t0.Add(11*time.Second)); !d.Granted {
+			t.Fatalf("a reservation never completed holds the queue back past the in-flight bound: %+v", d)
+		}
+	})
+}
