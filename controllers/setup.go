@@ -132,7 +132,7 @@ func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
 		// A Secret change (tokens put in by a human, the label added) wakes the accounts that use it.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.accountsOfSecret)).
 		// A post that changes phase changes the account's queue figures.
-		Watches(&v1alpha1.TikTokPost{}, handler.EnqueueRequestsFromMapFunc(accountOfPost),
+		Watches(&v1alpha1.TikTokPost{}, accountOfPostHandler(r.Options.AccountStatusInterval/5),
 			builder.WithPredicates(phaseChanged())).
 		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
@@ -166,10 +166,28 @@ var kickHandler = handler.Funcs{
 	},
 }
 
-// accountOfPost maps a post to its account.
-func accountOfPost(_ context.Context, o client.Object) []reconcile.Request {
-	p := o.(*v1alpha1.TikTokPost)
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}}}
+// accountOfPostHandler wakes a post's account when the post is created, changes phase or is deleted (its
+// queue figures moved), after delay rather than at once: a bulk apply changes thousands of phases within
+// seconds, and one reconcile per account then counts them all (the work queue keeps the earliest wake-up
+// of an account already waiting). The figures are written at most every AccountStatusInterval anyway.
+func accountOfPostHandler(delay time.Duration) handler.EventHandler {
+	add := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		p, ok := o.(*v1alpha1.TikTokPost)
+		if !ok {
+			return
+		}
+		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}}, delay)
+	}
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { add(e.Object, q) },
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) {
+			add(e.ObjectOld, q) // accountRef may change before the first attempt: both accounts' figures move
+			add(e.ObjectNew, q)
+		},
+		DeleteFunc:  func(_ context.Context, e event.DeleteEvent, q queue) { add(e.Object, q) },
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { add(e.Object, q) },
+	}
 }
 
 // accountsOfSecret maps a Secret to the accounts that name it.

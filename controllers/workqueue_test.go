@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -134,4 +135,45 @@ func ptrString(p *int) string {
 		return "nil"
 	}
 	return strconv.Itoa(*p)
+}
+
+// TestAccountOfPostCoalesces: the phase changes of many posts of one account wake the account once, after
+// the delay, in controller-runtime's own priority queue; a post moved to another account wakes both.
+func TestAccountOfPostCoalesces(t *testing.T) {
+	q := priorityqueue.New[reconcile.Request]("account-of-post-test")
+	defer q.ShutDown()
+	h := accountOfPostHandler(200 * time.Millisecond)
+	post := func(name, account string) *v1alpha1.TikTokPost {
+		return &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+			Spec: v1alpha1.TikTokPostSpec{AccountRef: v1alpha1.LocalObjectReference{Name: account}}}
+	}
+	ctx := context.Background()
+	start := time.Now()
+	for i := range 50 {
+		p := post(fmt.Sprint("p", i), "brand")
+		h.Create(ctx, event.CreateEvent{Object: p}, q)
+		h.Update(ctx, event.UpdateEvent{ObjectOld: p, ObjectNew: p}, q)
+	}
+	got, _, _ := q.GetWithPriority()
+	if waited := time.Since(start); waited < 200*time.Millisecond {
+		t.Errorf("the account was woken after %s, before the delay", waited)
+	}
+	if want := (reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "brand"}}); got != want {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
+	q.Done(got)
+	if n := q.Len(); n != 0 {
+		t.Errorf("100 events left %d more wake-ups of the account, want them coalesced into one", n)
+	}
+
+	h.Update(ctx, event.UpdateEvent{ObjectOld: post("p", "old"), ObjectNew: post("p", "new")}, q)
+	seen := map[string]bool{}
+	for range 2 {
+		r, _, _ := q.GetWithPriority()
+		seen[r.Name] = true
+		q.Done(r)
+	}
+	if !seen["old"] || !seen["new"] {
+		t.Errorf("a post moved between accounts woke %v, want old and new", seen)
+	}
 }
