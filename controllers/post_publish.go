@@ -109,8 +109,13 @@ func (r *TikTokPostReconciler) accepted(s *postScope, out *initOutput, answered 
 	s.mem.publishID = out.publishID
 	s.mem.pullFromURL = out.uploadURL == "" && s.post.Spec.Video != nil
 	s.mem.notBefore = time.Time{}
-	r.event(s.post, corev1.EventTypeNormal, "Accepted", "TikTok accepted attempt %d (publish id %s)", st.Attempts, out.publishID)
 	if out.uploadURL != "" {
+		// An Event only when the acceptance starts something that takes a while (the upload). Otherwise
+		// the Published (or Delivered, or Failed) Event follows within seconds and the attempt history
+		// records the acceptance: an Event for each step would be a third of what a post costs the API
+		// server at volume (docs/scale.md).
+		r.event(s.post, corev1.EventTypeNormal, "Accepted", "TikTok accepted attempt %d (publish id %s); uploading %d bytes",
+			st.Attempts, out.publishID, out.plan.VideoSize)
 		st.UploadProgress = &v1alpha1.UploadProgress{TotalBytes: out.plan.VideoSize}
 		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPublishing,
 			fmt.Sprintf("uploading %d bytes in %d chunks", out.plan.VideoSize, out.plan.TotalChunkCount))
