@@ -23,10 +23,13 @@ type sampler struct {
 
 func startSampler(ctx context.Context, url string) *sampler {
 	s := &sampler{}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	var once sync.Once
-	s.stop = func() { once.Do(func() { cancel(); <-done }) }
+	// The last scrape is taken on stop: a small run can end before the ticker's second scrape, and the
+	// first one may come before the manager's metrics server listens.
+	s.stop = func() { once.Do(func() { cancel(); <-done; s.scrape(parent, url) }) }
 	go func() {
 		defer close(done)
 		t := time.NewTicker(5 * time.Second)
