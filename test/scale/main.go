@@ -87,6 +87,7 @@ func report(r fleet.ScaleResult) {
 	printRequests(r.Requests)
 	fmt.Printf("  queued every 5 s: %v\n", r.Progress)
 	fmt.Printf("  the manager's post work queue then: %v\n", r.Backlog)
+	fmt.Printf("  reconciles until all were queued: %v\n", r.Reconciles)
 	fmt.Printf("  the program's informer sent %d list(s) and %d watch(es) of the posts (its first list may be a watch)\n",
 		r.WatchLists, r.Watches)
 	fmt.Printf("  CPU while queueing:")

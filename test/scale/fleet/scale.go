@@ -59,6 +59,9 @@ type ScaleResult struct {
 	// Progress is how many posts were queued at each 5 s sample after the first create (until all
 	// were), and Backlog the depth of the manager's post work queue at the same times (-1: not read).
 	Progress, Backlog []int
+	// Reconciles is how many reconciles each controller ran from the manager's start until every post was
+	// queued (controller_runtime_reconcile_total; nil when not read).
+	Reconciles map[string]int
 	// WatchLists is how many times the program's informer listed the posts (1 unless its watch fell
 	// too far behind); Watches how many watches it started (more than 1 when the API server ended one,
 	// as it does with a watcher that does not keep up).
@@ -166,6 +169,7 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 		_, published := qw.counts()
 		res.Queued, res.Published = qw.at.Sub(t0), published
 		res.Progress, res.Backlog = samples.progress()
+		res.Reconciles = reconciles(ctx, metricsURL)
 	case err := <-qw.failed:
 		return res, err
 	case <-time.After(time.Until(t0.Add(spec.Timeout))):
@@ -258,4 +262,20 @@ func freePort() (int, error) {
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// reconciles reads controller_runtime_reconcile_total per controller from the manager's metrics (nil if
+// it cannot: the figure is informative, the run does not depend on it).
+func reconciles(ctx context.Context, url string) map[string]int {
+	body, err := fetch(ctx, url)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for _, c := range []string{"tiktokpost", "accountquota"} {
+		if v, err := sum(body, "controller_runtime_reconcile_total", `controller="`+c+`"`); err == nil {
+			out[c] = int(v)
+		}
+	}
+	return out
 }
