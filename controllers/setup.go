@@ -173,14 +173,14 @@ var kickHandler = handler.Funcs{
 // most once an interval anyway). Woken at once, 1,000 accounts of 10 posts each ran 24,000 reconciles
 // while their 10,000 posts were queued (docs/scale.md).
 func accountOfPostHandler(delay time.Duration) handler.EventHandler {
-	add := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	add := func(o client.Object, q queue) {
 		p, ok := o.(*v1alpha1.TikTokPost)
 		if !ok {
 			return
 		}
 		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}}, delay)
 	}
-	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 	return handler.Funcs{
 		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { add(e.Object, q) },
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) {

@@ -222,7 +222,8 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 	}
 	statusWrites.WithLabelValues("TikTokPost").Inc()
 	s.written = s.post.Status.DeepCopy()
-	s.mem.ownWrite = &ownWrite{replaced: replaced, version: s.post.ResourceVersion, status: s.post.Status.DeepCopy()}
+	// s.written is never changed in place (only replaced), so the memory can share it.
+	s.mem.ownWrite = &ownWrite{replaced: replaced, version: s.post.ResourceVersion, status: s.written}
 	s.mem.unwritten = nil
 	return nil
 }
