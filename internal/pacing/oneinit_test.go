@@ -15,13 +15,9 @@ func TestOneInitAtATime(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	for _, out := range []Outcome{Accepted, Throttled, Rejected, Uncertain, Abandoned} {
 		t.Run(out.String(), func(t *testing.T) {
-			e := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
 			l := DefaultLimits()
 			l.MinInterval = 0
-			e.Configure("a", l, DefaultBackoff())
-			for _, k := range []string{"p1", "p2"} {
-				e.Enqueue("a", Waiter{Key: k, Name: k, Created: t0, Call: CallDirectVideoInit})
-			}
+			e := queuedEngine(t0, l, "p1", "p2")
 			d1 := e.Reserve("a", "p1", t0)
 			if !d1.Granted {
 				t.Fatalf("first init not granted: %+v", d1)
@@ -48,12 +44,8 @@ func TestOneInitAtATime(t *testing.T) {
 
 	t.Run("never completed", func(t *testing.T) {
 		e := NewEngine(testclock.NewFakePassiveClock(t0), nil)
-		e.SetMaxInFlight(10 * time.Second)
-		l := DefaultLimits()
-		e.Configure("a", l, DefaultBackoff())
-		for _, k := range []string{"p1", "p2"} {
-			e.Enqueue("a", Waiter{Key: k, Name: k, Created: t0, Call: CallDirectVideoInit})
-		}
+		e.SetMaxInFlight(10 * time.Second) // before the account is configured: it takes the bound then
+		queueOn(e, t0, DefaultLimits(), "p1", "p2")
 		if d := e.Reserve("a", "p1", t0); !d.Granted {
 			t.Fatalf("first init not granted: %+v", d)
 		}
@@ -64,4 +56,20 @@ func TestOneInitAtATime(t *testing.T) {
 			t.Fatalf("a reservation never completed holds the queue back past the in-flight bound: %+v", d)
 		}
 	})
+}
+
+// queuedEngine is an engine (fake clock at t0, jitter 0.5) with account "a" configured with l and the keys
+// queued in order, all direct video inits created at t0.
+func queuedEngine(t0 time.Time, l Limits, keys ...string) *Engine {
+	e := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
+	queueOn(e, t0, l, keys...)
+	return e
+}
+
+// queueOn configures account "a" of e with l and queues keys on it (direct video inits created at t0).
+func queueOn(e *Engine, t0 time.Time, l Limits, keys ...string) {
+	e.Configure("a", l, DefaultBackoff())
+	for _, k := range keys {
+		e.Enqueue("a", Waiter{Key: k, Name: k, Created: t0, Call: CallDirectVideoInit})
+	}
 }

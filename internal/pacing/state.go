@@ -130,8 +130,8 @@ func (e *Engine) RecordCall(account string, call Call, sent, answered time.Time,
 		an += precision(an)
 	}
 	a.merge(call.kind(), s, an, outcome, precision(s))
-	// The send may have left as late as the end of the unit its time was truncated to (and, granted
-	// ahead with SetLead, after the restart itself): minInterval counts from there.
+	// The send may have left as late as the end of the unit its time was truncated to: minInterval
+	// counts from there.
 	a.lastSend = max(a.lastSend, s+precision(s)-1)
 	a.pruneAt = 0
 	a.prune(now)

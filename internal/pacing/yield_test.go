@@ -25,11 +25,7 @@ func TestStatusCallsYieldToADueInit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := NewEngine(clocktesting.NewFakeClock(t0), func() float64 { return 0.5 })
-			e.Configure("a", lim, DefaultBackoff())
-			for _, k := range []string{"p1", "p2"} {
-				e.Enqueue("a", Waiter{Key: k, Created: t0, Name: k, Call: CallDirectVideoInit})
-			}
+			e := queuedEngine(t0, lim, "p1", "p2")
 			d := e.Reserve("a", "p1", t0)
 			if !d.Granted {
 				t.Fatalf("the first init was not granted: %+v", d)
