@@ -34,6 +34,9 @@ func run() error {
 	quiet := flag.Duration("quiet", 30*time.Second, "how long to watch the queued backlog")
 	profile := flag.Duration("profile", 0, "when set, CPU-profile the kube-apiserver and the manager over "+
 		"this much of the queueing phase (files in the run's directory)")
+	shared := flag.Bool("shared-control-plane", false, "measure every size on one control plane (the later "+
+		"sizes then start with the earlier sizes' objects in etcd and the API server's watch cache) instead "+
+		"of a fresh one each")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "scale-")
@@ -45,11 +48,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	cp, err := fleet.StartControlPlane(dir)
-	if err != nil {
-		return err
+	// Each size gets a fresh kube-apiserver and etcd unless -shared-control-plane: a size is measured
+	// on its own, not after the smaller sizes' thousands of objects.
+	var cp *fleet.ControlPlane
+	stop := func() {
+		if cp != nil {
+			_ = cp.Stop()
+			cp = nil
+		}
 	}
-	defer func() { _ = cp.Stop() }()
+	defer stop()
 
 	var results []fleet.ScaleResult
 	for _, s := range strings.Split(*sizes, ",") {
@@ -59,6 +67,12 @@ func run() error {
 		}
 		spec := fleet.ScaleSpec{Accounts: posts / *perAccount, Posts: posts, MaxConcurrentReconciles: *concurrent, CreateWorkers: *createWorkers,
 			Timeout: *timeout, Quiet: *quiet, Dir: dir, Profile: *profile}
+		if cp == nil || !*shared {
+			stop()
+			if cp, err = fleet.StartControlPlane(dir); err != nil {
+				return err
+			}
+		}
 		fmt.Printf("measuring %d posts over %d accounts...\n", spec.Posts, spec.Accounts)
 		r, err := fleet.RunScale(context.Background(), cp, bin, spec)
 		if err != nil {
