@@ -62,7 +62,6 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if apierrors.IsNotFound(err) {
 			r.Accounts.forget(key)
 			r.Tokens.forget(key)
-			deleteQuotaMetrics(req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err

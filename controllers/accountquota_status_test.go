@@ -53,3 +53,46 @@ func TestAccountStatusWriteBudget(t *testing.T) {
 		t.Fatalf("account 0 at +4s: may %v, due +%s; want refused until +5s", ok, due.Sub(t0))
 	}
 }
+
+// figuresDue (when a post's phase change wakes its account) names the same time mayWriteFigures gives
+// an account it refuses: the wake-up comes when the write may go, not before.
+func TestFiguresDueIsWhenTheWriteMayGo(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakeClock(t0)
+	const interval = 5 * time.Second
+	reg := newAccountRegistry(nil, nil, clk.Now)
+	r := &AccountQuotaReconciler{deps: deps{Clock: clk, Accounts: reg, Options: Options{AccountStatusInterval: interval}},
+		writeBudget: rate.NewLimiter(1, 1)} // 1 write a second
+	if due := reg.figuresDue("ns/unknown", interval); !due.IsZero() {
+		t.Fatalf("an unknown account is due at %s, want zero", due)
+	}
+	keys := []string{"ns/a", "ns/b", "ns/c"}
+	for _, k := range keys {
+		if due := reg.figuresDue(k, interval); !due.IsZero() {
+			t.Fatalf("%s before anything: due %s, want zero", k, due)
+		}
+	}
+	// a writes at t0; b and c are refused and given the next turns of the budget.
+	for i, k := range keys {
+		rt := reg.runtime(k)
+		s := &accountScope{}
+		ok := r.mayWriteFigures(s, rt)
+		if i == 0 {
+			if !ok {
+				t.Fatal("the first write of the budget refused")
+			}
+			rt.lastWrite, rt.writeSlot = t0, time.Time{}
+			continue
+		}
+		if ok {
+			t.Fatalf("%s allowed beyond the budget", k)
+		}
+		if due := reg.figuresDue(k, interval); !due.Equal(s.requeue) || !due.Equal(t0.Add(time.Duration(i)*time.Second)) {
+			t.Errorf("%s: figuresDue +%s, mayWriteFigures due +%s; want both +%ds", k, due.Sub(t0), s.requeue.Sub(t0), i)
+		}
+	}
+	// a wrote at t0: its next write waits for the interval.
+	if due := reg.figuresDue("ns/a", interval); !due.Equal(t0.Add(interval)) {
+		t.Errorf("ns/a: due +%s, want +%s (its last write plus the interval)", due.Sub(t0), interval)
+	}
+}

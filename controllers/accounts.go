@@ -78,6 +78,25 @@ func newAccountRegistry(e *pacing.Engine, r client.Reader, now func() time.Time)
 // accountKey is the engine's name of an account: namespace/name.
 func accountKey(namespace, name string) string { return namespace + "/" + name }
 
+// figuresDue is the earliest time the account's moved figures may be written: interval after its last
+// status write, or its reserved turn in the process's write budget, whichever is later. Zero for an
+// account this process has not met.
+func (g *accountRegistry) figuresDue(key string, interval time.Duration) time.Time {
+	g.mu.Lock()
+	rt := g.accounts[key]
+	g.mu.Unlock()
+	if rt == nil {
+		return time.Time{}
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	due := rt.writeSlot
+	if next := rt.lastWrite.Add(interval); !rt.lastWrite.IsZero() && next.After(due) {
+		due = next
+	}
+	return due
+}
+
 func (g *accountRegistry) runtime(key string) *accountRuntime {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -90,6 +109,17 @@ func (g *accountRegistry) runtime(key string) *accountRuntime {
 }
 
 // forget drops an account that no longer exists.
+// keys lists the accounts the registry holds.
+func (g *accountRegistry) keys() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]string, 0, len(g.accounts))
+	for k := range g.accounts {
+		out = append(out, k)
+	}
+	return out
+}
+
 func (g *accountRegistry) forget(key string) {
 	g.mu.Lock()
 	delete(g.accounts, key)

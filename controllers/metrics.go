@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
-
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 )
 
@@ -41,14 +42,15 @@ var (
 		Name: "tiktok_rate_limited_total",
 		Help: "Calls TikTok answered with a rate limit (429 / rate_limit_exceeded): each is a sign the pacing model was wrong.",
 	}, []string{labelEndpoint})
-	quotaUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tiktok_quota_used",
-		Help: "Calls counted in the current window of each limit of an account.",
-	}, []string{labelNamespace, labelAccount, "limit"})
-	quotaLimit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tiktok_quota_limit",
-		Help: "The effective limit of each window of an account (below the configured one while adapting after a 429).",
-	}, []string{labelNamespace, labelAccount, "limit"})
+	quotas = &quotaCollector{
+		used: prometheus.NewDesc("tiktok_quota_used",
+			"Calls counted in the current window of each limit of an account (read from the pacing engine at scrape time).",
+			[]string{labelNamespace, labelAccount, "limit"}, nil),
+		limit: prometheus.NewDesc("tiktok_quota_limit",
+			"The effective limit of each window of an account (below the configured one while adapting after a 429).",
+			[]string{labelNamespace, labelAccount, "limit"}, nil),
+		sources: map[*quotaSource]struct{}{},
+	}
 	postsByPhase = &postsCollector{desc: prometheus.NewDesc("tiktok_posts",
 		"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil)}
 	publishLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -110,7 +112,7 @@ func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 // several managers in one process).
 func registerMetrics() {
 	registerOnce.Do(func() {
-		for _, c := range []prometheus.Collector{apiRequests, apiDuration, rateLimited, quotaUsed, quotaLimit,
+		for _, c := range []prometheus.Collector{apiRequests, apiDuration, rateLimited, quotas,
 			postsByPhase, publishLatency, backoffSeconds, statusWrites} {
 			if err := ctrlmetrics.Registry.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
@@ -148,8 +150,72 @@ func callCode(info tiktok.CallInfo) string {
 	}
 }
 
-// deleteQuotaMetrics drops a deleted account's series.
-func deleteQuotaMetrics(namespace, account string) {
-	quotaUsed.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelAccount: account})
-	quotaLimit.DeletePartialMatch(prometheus.Labels{labelNamespace: namespace, labelAccount: account})
+// quotaCollector reads every account's windows from the pacing engine when Prometheus scrapes, like
+// postsCollector: the figures are exact at the scrape, and no account is reconciled merely to refresh
+// them (with 1,000 accounts, refreshing gauges every AccountStatusInterval took 200 reconciles a
+// second). A deleted account leaves the engine and so the metrics. Tests run several managers in one
+// process, so there is one source per manager, dropped when the manager stops.
+type quotaCollector struct {
+	used, limit *prometheus.Desc
+
+	mu      sync.Mutex
+	sources map[*quotaSource]struct{}
 }
+
+// quotaSource is one manager's engine and the accounts it prepared.
+type quotaSource struct {
+	engine   *pacing.Engine
+	accounts *accountRegistry
+	now      func() time.Time
+}
+
+func (c *quotaCollector) add(s *quotaSource) {
+	c.mu.Lock()
+	c.sources[s] = struct{}{}
+	c.mu.Unlock()
+}
+
+func (c *quotaCollector) remove(s *quotaSource) {
+	c.mu.Lock()
+	delete(c.sources, s)
+	c.mu.Unlock()
+}
+
+func (c *quotaCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.used; ch <- c.limit }
+
+func (c *quotaCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	sources := make([]*quotaSource, 0, len(c.sources))
+	for s := range c.sources {
+		sources = append(sources, s)
+	}
+	c.mu.Unlock()
+	seen := map[string]bool{} // two managers of one process never report the same series twice
+	for _, s := range sources {
+		now := s.now()
+		for _, key := range s.accounts.keys() {
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			ns, name, _ := strings.Cut(key, "/")
+			for _, u := range s.engine.Usage(key, now) {
+				ch <- prometheus.MustNewConstMetric(c.used, prometheus.GaugeValue, float64(u.Used), ns, name, u.Name)
+				ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(u.Effective), ns, name, u.Name)
+			}
+		}
+	}
+}
+
+// quotaMetrics adds a manager's engine to the quota metrics while the manager runs.
+type quotaMetrics struct{ src *quotaSource }
+
+func (q quotaMetrics) Start(ctx context.Context) error {
+	quotas.add(q.src)
+	<-ctx.Done()
+	quotas.remove(q.src)
+	return nil
+}
+
+// NeedLeaderElection is false: a manager that does not lead has configured no account, and reports none.
+func (quotaMetrics) NeedLeaderElection() bool { return false }

@@ -138,7 +138,11 @@ func ptrString(p *int) string {
 // time: controller-runtime's PriorityQueue contract), and a post moved to another account asks for both.
 func TestAccountOfPostWakesAfterTheInterval(t *testing.T) {
 	const delay = 5 * time.Second
-	h := accountOfPostHandler(delay)
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	// "brand" has its turn in the write budget in 40 s; "new" could write in 2 s (sooner than the
+	// interval); "old" is unknown to this process.
+	due := map[string]time.Time{"ns/brand": now.Add(40 * time.Second), "ns/new": now.Add(2 * time.Second)}
+	h := accountOfPostHandler(delay, func(key string) time.Time { return due[key] }, func() time.Time { return now })
 	post := func(name, account string) *v1alpha1.TikTokPost {
 		return &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
 			Spec: v1alpha1.TikTokPostSpec{AccountRef: v1alpha1.LocalObjectReference{Name: account}}}
@@ -148,15 +152,25 @@ func TestAccountOfPostWakesAfterTheInterval(t *testing.T) {
 	h.Create(ctx, event.CreateEvent{Object: post("p1", "brand")}, q)
 	h.Update(ctx, event.UpdateEvent{ObjectOld: post("p1", "old"), ObjectNew: post("p1", "new")}, q)
 	h.Delete(ctx, event.DeleteEvent{Object: post("p2", "brand")}, q)
-	want := []string{"brand", "old", "new", "brand"}
+	want := []queuedAfter{
+		{req(t, "brand"), 40 * time.Second}, // not before its turn: a reconcile then would write nothing
+		{req(t, "old"), delay},
+		{req(t, "new"), delay}, // never sooner than the interval
+		{req(t, "brand"), 40 * time.Second},
+	}
 	if len(q.added) != len(want) {
 		t.Fatalf("asked for %v, want %v", q.added, want)
 	}
 	for i, a := range q.added {
-		if a.req.Namespace != "ns" || a.req.Name != want[i] || a.after != delay {
-			t.Errorf("wake-up %d: %s after %s, want ns/%s after %s", i, a.req, a.after, want[i], delay)
+		if a != want[i] {
+			t.Errorf("wake-up %d: %s after %s, want %s after %s", i, a.req, a.after, want[i].req, want[i].after)
 		}
 	}
+}
+
+func req(t *testing.T, account string) reconcile.Request {
+	t.Helper()
+	return reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: account}}
 }
 
 // recordingQueue records AddAfter and fails the test on anything else (the handler must never wake an
