@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,5 +164,25 @@ func TestIdealMatchesMinimum(t *testing.T) {
 	// 4 accounts x 100 windows x 5.4 posts: 2160 expected, standard deviation about 46.
 	if n := a.total(); n < 1900 || n > 2400 {
 		t.Errorf("%d arrivals at 90%% of 6 per window over 4 x 100 windows, want about 2160", n)
+	}
+}
+
+// The repeated bursts' summary: the median and range of the ratio, how many runs are within 2 %, and
+// a run that left posts unpublished is named, not averaged in.
+func TestRepeatsText(t *testing.T) {
+	run := func(ratio float64, published int) result {
+		return result{posts: 10, published: published, minimum: time.Second,
+			makespan: time.Duration(ratio * float64(time.Second)), calls: 10}
+	}
+	got := repeatsText([]result{run(1.025, 10), run(1.010, 10), run(1.019, 10), run(1.020, 10), run(1.030, 10)})
+	for _, want := range []string{"over 5 runs", "1.025, 1.010, 1.019, 1.020, 1.030", "Median 1.020, 1.010 to 1.030",
+		"3 of 5 runs within 2 %", "429s: 0 of 50 init calls"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	got = repeatsText([]result{run(1.01, 10), run(1.5, 9)})
+	if !strings.Contains(got, "1.010, never done") || strings.Contains(got, "Median") {
+		t.Errorf("a run with unpublished posts must be named and leave no median:\n%s", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -20,6 +21,8 @@ type report struct {
 	loadAvgs []string
 	took     time.Duration
 	sections []section
+	// repeats are tiktok-operator's runs of the burst with matching limits (-repeat), the suite's first.
+	repeats []result
 }
 
 type section struct {
@@ -47,7 +50,59 @@ func (r report) markdown() string {
 			b.WriteString(steadyTable(s.results))
 		}
 	}
+	if len(r.repeats) > 0 {
+		b.WriteString(repeatsText(r.repeats))
+	}
 	return b.String()
+}
+
+// repeatsText summarises tiktok-operator's repeated bursts: the median and range of the makespan ratio,
+// and the 429s, losses and unfinished posts over all of them.
+func repeatsText(rs []result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### Burst, limits match: tiktok-operator over %d runs\n\n", len(rs))
+	var ratios []float64
+	var done []string
+	calls, limited, lost, unfinished := 0, 0, 0, 0
+	for _, r := range rs {
+		calls += r.calls
+		limited += r.rateLimited
+		lost += r.lost
+		unfinished += r.unfinished
+		if r.published < r.posts {
+			done = append(done, "never done")
+			continue
+		}
+		ratios = append(ratios, r.ratio())
+		done = append(done, fmt.Sprintf("%.3f", r.ratio()))
+	}
+	fmt.Fprintf(&b, "Makespan / minimum, run by run (the first is the table's): %s.\n\n", strings.Join(done, ", "))
+	if len(ratios) == len(rs) {
+		sort.Float64s(ratios)
+		fmt.Fprintf(&b, "Median %.3f, %.3f to %.3f; %d of %d runs within 2 %% of the minimum. ", median(ratios), ratios[0],
+			ratios[len(ratios)-1], countAtMost(ratios, 1.02), len(ratios))
+	}
+	fmt.Fprintf(&b, "429s: %d of %d init calls; lost: %d; unfinished: %d.\n", limited, calls, lost, unfinished)
+	return b.String()
+}
+
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func countAtMost(vs []float64, limit float64) int {
+	n := 0
+	for _, v := range vs {
+		if v <= limit+1e-9 {
+			n++
+		}
+	}
+	return n
 }
 
 func burstTable(rs []result) string {
