@@ -225,8 +225,8 @@ func repeatBurst(ctx context.Context, cfg benchConfig, k *kube, sections []secti
 		if err != nil {
 			return runs, err
 		}
-		_, _ = fmt.Fprintf(progress, "burst / limits match: tiktok-operator, repeat %d of %d: makespan / minimum %.3f, 429s %d, lost %d, unfinished %d\n",
-			i+1, cfg.repeat, res.ratio(), res.rateLimited, res.lost, res.unfinished)
+		_, _ = fmt.Fprintf(progress, "burst / limits match: tiktok-operator, repeat %d of %d: makespan / minimum %.3f, "+
+			"429s %d, lost %d, unfinished %d\n", i+1, cfg.repeat, res.ratio(), res.rateLimited, res.lost, res.unfinished)
 		runs = append(runs, res)
 	}
 	return runs, nil
