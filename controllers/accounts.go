@@ -108,7 +108,6 @@ func (g *accountRegistry) runtime(key string) *accountRuntime {
 	return rt
 }
 
-// forget drops an account that no longer exists.
 // keys lists the accounts the registry holds.
 func (g *accountRegistry) keys() []string {
 	g.mu.Lock()
@@ -120,6 +119,7 @@ func (g *accountRegistry) keys() []string {
 	return out
 }
 
+// forget drops an account that no longer exists.
 func (g *accountRegistry) forget(key string) {
 	g.mu.Lock()
 	delete(g.accounts, key)
