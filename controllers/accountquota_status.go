@@ -20,7 +20,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	now := r.Clock.Now()
 	usage := r.Engine.Usage(s.key, now)
 	st.Usage = st.Usage[:0:0]
-	active := r.Engine.QueueLen(s.key) > 0 // the metrics read the engine themselves (quotaCollector)
+	active := r.Engine.QueueLen(s.key) > 0
 	for _, u := range usage {
 		lu := v1alpha1.LimitUsage{Name: u.Name, Limit: int32(u.Limit), EffectiveLimit: int32(u.Effective),
 			Window: metav1.Duration{Duration: u.Window}, Used: int32(u.Used)}
@@ -54,7 +54,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 		// turn (writeStatus): look again then, not every interval (with 1,000 accounts sharing a budget
 		// of 10 writes a second, a turn comes every 100 s).
 		next := now.Add(r.Options.AccountStatusInterval)
-		if due := r.Accounts.figuresDue(s.key, r.Options.AccountStatusInterval); due.After(next) {
+		if due := r.figuresDue(s.key); due.After(next) {
 			next = due
 		}
 		s.due(next)
@@ -147,6 +147,11 @@ func (r *AccountQuotaReconciler) mayWriteFigures(s *accountScope, rt *accountRun
 		return false
 	}
 	return true
+}
+
+// figuresDue is when the account's next figures write may go (see accountRegistry.figuresDue).
+func (r *AccountQuotaReconciler) figuresDue(key string) time.Time {
+	return r.Accounts.figuresDue(key, r.Options.AccountStatusInterval)
 }
 
 func labelsOf(o client.Object) labels.Set { return labels.Set(o.GetLabels()) }

@@ -25,8 +25,8 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	reg.runtime("ns/unconfigured") // prepared by nobody yet: the engine has no windows for it
 
 	c := &quotaCollector{used: quotas.used, limit: quotas.limit, sources: map[*quotaSource]struct{}{}}
-	src := &quotaSource{engine: engine, accounts: reg, now: clk.Now}
-	c.add(src)
+	first := &quotaSource{engine: engine, accounts: reg, now: clk.Now}
+	c.add(first)
 	c.add(&quotaSource{engine: engine, accounts: reg, now: clk.Now}) // a second manager knowing the same account
 	registry := prometheus.NewPedanticRegistry()
 	registry.MustRegister(c)
@@ -69,11 +69,15 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	if got := gather(); got[used] != 0 {
 		t.Errorf("a window later: used %v, want 0 (read at scrape time, no reconcile needed)", got[used])
 	}
+	// A stopped manager's source leaves; the other still reports the account.
+	c.remove(first)
+	if got := gather(); got[limit] != 30 {
+		t.Errorf("after one source left: limit %v, want 30 from the other", got[limit])
+	}
 	reg.forget("ns/brand")
 	if got := gather(); len(got) != 0 {
 		t.Errorf("after the account was forgotten: %v, want no series", got)
 	}
-	c.remove(src)
 }
 
 func labelsOfMetric(m *dto.Metric) string {

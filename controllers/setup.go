@@ -135,8 +135,7 @@ func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
 		// A Secret change (tokens put in by a human, the label added) wakes the accounts that use it.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.accountsOfSecret)).
 		// A post that changes phase changes the account's queue figures.
-		Watches(&v1alpha1.TikTokPost{}, accountOfPostHandler(r.Options.AccountStatusInterval,
-			func(key string) time.Time { return r.Accounts.figuresDue(key, r.Options.AccountStatusInterval) }, r.Clock.Now),
+		Watches(&v1alpha1.TikTokPost{}, accountOfPostHandler(r.Options.AccountStatusInterval, r.figuresDue, r.Clock.Now),
 			builder.WithPredicates(phaseChanged())).
 		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
