@@ -66,12 +66,13 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	s.mem.lastProjection = time.Time{}
 	r.kickHead(s.acctKey) // the next in line asks again now: its projection may have moved
 
-	// 2. The call.
+	// 2. The call. The engine learns when it really left (after the intent write), for the spacing.
 	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)
+	sent := r.Clock.Now()
 	out, err := r.initCall(callCtx, s, tok)
 	cancel()
 	answered := r.Clock.Now()
-	r.Engine.Complete(res, start, answered, engineOutcome(err))
+	r.Engine.Complete(res, sent, answered, engineOutcome(err))
 	r.kickHead(s.acctKey)
 
 	// 3. The answer, kept in memory until it is written.

@@ -396,6 +396,16 @@ func (e *Engine) Complete(r Reservation, sent, answered time.Time, outcome Outco
 	if outcome == Pending {
 		outcome = Uncertain
 	}
+	// minInterval counts from when the request actually left. A grant is followed by work of the caller's
+	// (an init's intent is written to the post's status first), so the send comes later than r.At by a
+	// varying amount: spacing counted from the grants alone let two sends arrive closer than minInterval
+	// when the first one's write was the slower.
+	if s := nanos(sent); s > a.lastSend {
+		if r.ID != a.lastSendID {
+			a.prevSend = max(a.prevSend, s) // what an abandoned later grant falls back to
+		}
+		a.lastSend = s
+	}
 	at := nanos(r.At)
 	ans := nanos(answered)
 	if ans != 0 && ans < at {

@@ -73,3 +73,32 @@ func queueOn(e *Engine, t0 time.Time, l Limits, keys ...string) {
 		e.Enqueue("a", Waiter{Key: k, Name: k, Created: t0, Call: CallDirectVideoInit})
 	}
 }
+
+// TestSpacingCountsFromTheSend: minInterval counts from when a call really left (Complete's sent), not
+// from its grant: the controller writes an init's intent between the two, and a slow write would
+// otherwise bring the next send closer than minInterval to this one.
+func TestSpacingCountsFromTheSend(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	l := DefaultLimits()
+	l.MinInterval = 100 * time.Millisecond
+	e := queuedEngine(t0, l, "p1", "p2")
+	d1 := e.Reserve("a", "p1", t0)
+	if !d1.Granted {
+		t.Fatalf("first init not granted: %+v", d1)
+	}
+	e.Complete(d1.Reservation, ms(30), ms(40), Accepted) // the intent write took 30 ms
+	d2 := e.Reserve("a", "p2", ms(100))
+	if d2.Granted {
+		t.Fatal("granted 70 ms after the first call left")
+	}
+	if !d2.NotBefore.Equal(ms(130)) {
+		t.Errorf("next slot %s after t0, want 130ms (the send plus minInterval)", d2.NotBefore.Sub(t0))
+	}
+	if d := e.ReserveCall("a", CallStatusFetch, ms(120)); d.Granted {
+		t.Error("a status fetch granted 90 ms after the init left")
+	}
+	if d := e.Reserve("a", "p2", ms(130)); !d.Granted {
+		t.Fatalf("not granted at the send plus minInterval: %+v", d)
+	}
+}
