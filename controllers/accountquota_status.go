@@ -120,6 +120,7 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 		return fmt.Errorf("writing the status of AccountQuota %s: %w", s.key, err)
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()
+	s.aq.SetManagedFields(nil) // as for a post: a later write goes without the server's record
 	rt.mu.Lock()
 	rt.lastWrite = r.Clock.Now()
 	rt.writeSlot = time.Time{} // an urgent write carried the figures too: the slot is spent

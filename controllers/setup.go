@@ -44,9 +44,15 @@ const (
 // eventFor is a wake-up sent to a controller outside the watches.
 type eventFor = event.GenericEvent
 
-// RestrictSecretCache limits the manager's cache (and so its list/watch of Secrets) to the Secrets that
-// carry the credentials label: the operator never sees any other Secret.
-func RestrictSecretCache(opts *cache.Options) {
+// ConfigureCache sets up the manager's cache for the operator:
+//   - Secrets are limited to those that carry the credentials label (and so is the list/watch the cache
+//     sends): the operator never sees any other Secret;
+//   - managedFields are dropped from every cached object. The operator never reads them, they are about
+//     half of a post's JSON, and a status PUT sent without them leaves the server's record as it was
+//     (the API server keeps the live object's managedFields when a write carries none), so the cache
+//     holds less and every write carries less for the API server to decode.
+func ConfigureCache(opts *cache.Options) {
+	opts.DefaultTransform = cache.TransformStripManagedFields()
 	if opts.ByObject == nil {
 		opts.ByObject = map[client.Object]cache.ByObject{}
 	}

@@ -221,6 +221,9 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 		return fmt.Errorf("writing the status of %s/%s: %w", s.post.Namespace, s.post.Name, err)
 	}
 	statusWrites.WithLabelValues("TikTokPost").Inc()
+	// The answer carries the server's managedFields; a later write of this reconcile goes without
+	// them, as every write from the cache does (ConfigureCache).
+	s.post.SetManagedFields(nil)
 	s.written = s.post.Status.DeepCopy()
 	// s.written is never changed in place (only replaced), so the memory can share it.
 	s.mem.ownWrite = &ownWrite{replaced: replaced, version: s.post.ResourceVersion, status: s.written}

@@ -131,9 +131,9 @@ func main() {
 			cacheOpts.DefaultNamespaces[n] = cache.Config{}
 		}
 	}
-	// The operator only ever sees Secrets labelled as TikTok credentials: the cache (and so the list/watch
-	// it sends) is restricted by label, so no other Secret of the cluster is read.
-	controllers.RestrictSecretCache(&cacheOpts)
+	// The operator only ever sees Secrets labelled as TikTok credentials (the cache, and so the list/watch
+	// it sends, is restricted by label), and it caches objects without their managedFields.
+	controllers.ConfigureCache(&cacheOpts)
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,

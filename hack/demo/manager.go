@@ -49,7 +49,7 @@ func controllerOptions(cfg config, media *http.Client) controllers.Options {
 // clash with a second run).
 func startManager(restCfg *rest.Config, scheme *runtime.Scheme, log logr.Logger, opts controllers.Options) (*runningManager, error) {
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}}
-	controllers.RestrictSecretCache(&cacheOpts)
+	controllers.ConfigureCache(&cacheOpts)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},

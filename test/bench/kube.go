@@ -232,7 +232,7 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 // own manager in the same process.
 func (k *kube) newManager(ns string, wc *writeCounter) (ctrl.Manager, error) {
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}}
-	controllers.RestrictSecretCache(&cacheOpts)
+	controllers.ConfigureCache(&cacheOpts)
 	cfg := rest.CopyConfig(k.cfg)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  k.scheme,

@@ -156,7 +156,7 @@ func (e *env) create(o client.Object) {
 func (e *env) startManager(opts controllers.Options) (stop func()) {
 	e.t.Helper()
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
-	controllers.RestrictSecretCache(&cacheOpts)
+	controllers.ConfigureCache(&cacheOpts)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme.Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
@@ -290,6 +290,8 @@ type writeCounter struct {
 	status map[string]int
 	// failSecretUpdates makes every Secret update of the manager fail (a webhook or RBAC gone wrong).
 	failSecretUpdates atomic.Bool
+	// withManagedFields counts status writes whose body carried managedFields (the cache drops them).
+	withManagedFields atomic.Int64
 }
 
 func newWriteCounter() *writeCounter { return &writeCounter{status: map[string]int{}} }
@@ -309,6 +311,9 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 		},
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
 			data, _ := p.Data(o)
+			if bytes.Contains(data, []byte(`"managedFields"`)) {
+				w.withManagedFields.Add(1)
+			}
 			err := c.SubResource(sub).Patch(ctx, o, p, opts...)
 			if os.Getenv("E2E_DEBUG_WRITES") != "" && sub == "status" {
 				fmt.Fprintf(os.Stderr, "WRITE %s %s err=%v %s\n", kindOf(o), o.GetName(), err, data)
@@ -319,6 +324,9 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 			return err
 		},
 		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
+			if len(o.GetManagedFields()) > 0 {
+				w.withManagedFields.Add(1)
+			}
 			err := c.SubResource(sub).Update(ctx, o, opts...)
 			if os.Getenv("E2E_DEBUG_WRITES") != "" && sub == "status" {
 				st, _ := json.Marshal(statusOf(o))
