@@ -47,7 +47,6 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	// intent that landed without its call would read as an uncertain outcome after the restart.
 	bg := context.WithoutCancel(ctx)
 	ictx, icancel := context.WithTimeout(bg, r.Options.CallTimeout)
-	wrote := r.Clock.Now()
 	err := r.writeStatus(ictx, s)
 	icancel()
 	if err != nil {
@@ -64,16 +63,10 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 		}
 		return ctrl.Result{}, err
 	}
-	r.lead.observe(r.Clock.Since(wrote))
 	s.mem.lastProjection = time.Time{}
 	r.kickHead(s.acctKey) // the next in line asks again now: its projection may have moved
 
-	// 2. The call, not before its slot: one granted ahead (by the intent write's expected length) is
-	// waited for, even if the manager is stopping (the intent is written). The engine learns when the
-	// call really left, for the spacing.
-	if wait := start.Sub(r.Clock.Now()); wait > 0 {
-		<-r.Clock.After(wait)
-	}
+	// 2. The call. The engine learns when it really left (after the intent write), for the spacing.
 	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)
 	sent := r.Clock.Now()
 	out, err := r.initCall(callCtx, s, tok)

@@ -228,15 +228,12 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctr
 		// The account's reconcile reports what is wrong with its credentials; the post just waits.
 		return ctrl.Result{RequeueAfter: time.Second}, true, nil
 	}
-	// Asked ahead by the intent write's expected length: a slot opening within it is granted for its
-	// instant, and publish holds the call until then.
-	lead := r.lead.get()
-	d := r.Engine.ReserveAhead(s.acctKey, s.post.Name, s.now, lead)
+	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
 	log.FromContext(ctx).V(1).Info("slot decision", "account", s.acctKey, "granted", d.Granted,
-		"position", d.Position, "notBefore", d.NotBefore, "lead", lead)
+		"position", d.Position, "notBefore", d.NotBefore)
 	if !d.Granted {
 		r.project(s, d)
-		return queueWake(d, s.now, lead), true, nil
+		return queueWake(d, s.now), true, nil
 	}
 	res, err := r.publish(ctx, s, d.Reservation, tok)
 	return res, true, err
@@ -244,13 +241,11 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctr
 
 // queueWake is when and how urgently a post that was not granted a slot comes back: at its projected slot.
 // The head of the queue comes back ahead of the bulk of the work queue (a start-up's initial list, polls),
-// or the slot opens with nobody there to take it, and lead before the slot, to be granted it ahead
-// (ReserveAhead). The posts behind it come back at normal priority: none can go before the head, and the
-// head's grant wakes the next in line (kickHead).
-func queueWake(d pacing.Decision, now time.Time, lead time.Duration) ctrl.Result {
+// or the slot opens with nobody there to take it. The posts behind it come back at normal priority: none
+// can go before the head, and the head's grant wakes the next in line (kickHead).
+func queueWake(d pacing.Decision, now time.Time) ctrl.Result {
 	res := ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(now), time.Millisecond), Priority: ptr.To(normalPriority)}
 	if d.Position == 0 {
-		res.RequeueAfter = max(d.NotBefore.Sub(now)-lead, time.Millisecond)
 		res.Priority = ptr.To(slotPriority)
 	}
 	return res

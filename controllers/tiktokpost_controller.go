@@ -30,8 +30,6 @@ type TikTokPostReconciler struct {
 	// accountKicks wakes accounts (a token TikTok refused).
 	kicks, accountKicks chan eventFor
 	base                *baseContext
-	// lead is how far ahead of its slot a queue's head asks (the expected intent write).
-	lead intentLead
 
 	mu sync.Mutex
 	// posts holds what the process knows of a post beyond its status: precise backoff expiry, poll

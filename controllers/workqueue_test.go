@@ -26,20 +26,17 @@ func TestQueueWake(t *testing.T) {
 	tests := []struct {
 		name     string
 		d        pacing.Decision
-		lead     time.Duration
 		after    time.Duration
 		priority int
 	}{
-		{"head", pacing.Decision{NotBefore: now.Add(2 * time.Second), Position: 0}, 0, 2 * time.Second, slotPriority},
-		{"head, asking ahead", pacing.Decision{NotBefore: now.Add(2 * time.Second), Position: 0}, 8 * time.Millisecond, 2*time.Second - 8*time.Millisecond, slotPriority},
-		{"head due within the lead", pacing.Decision{NotBefore: now.Add(5 * time.Millisecond), Position: 0}, 8 * time.Millisecond, time.Millisecond, slotPriority},
-		{"head due at once", pacing.Decision{NotBefore: now, Position: 0}, 0, time.Millisecond, slotPriority},
-		{"second in line", pacing.Decision{NotBefore: now.Add(33 * time.Millisecond), Position: 1}, 8 * time.Millisecond, 33 * time.Millisecond, normalPriority},
-		{"far back", pacing.Decision{NotBefore: now.Add(time.Hour), Position: 59}, 8 * time.Millisecond, time.Hour, normalPriority},
+		{"head", pacing.Decision{NotBefore: now.Add(2 * time.Second), Position: 0}, 2 * time.Second, slotPriority},
+		{"head due at once", pacing.Decision{NotBefore: now, Position: 0}, time.Millisecond, slotPriority},
+		{"second in line", pacing.Decision{NotBefore: now.Add(33 * time.Millisecond), Position: 1}, 33 * time.Millisecond, normalPriority},
+		{"far back", pacing.Decision{NotBefore: now.Add(time.Hour), Position: 59}, time.Hour, normalPriority},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := queueWake(tt.d, now, tt.lead)
+			res := queueWake(tt.d, now)
 			if res.RequeueAfter != tt.after || res.Priority == nil || *res.Priority != tt.priority {
 				t.Errorf("queueWake = after %s, priority %v; want after %s, priority %d",
 					res.RequeueAfter, ptrString(res.Priority), tt.after, tt.priority)

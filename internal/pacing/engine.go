@@ -235,18 +235,6 @@ func unix(ns int64) time.Time {
 // is in flight); if the call is not made after all, Complete it as Abandoned and Enqueue it again.
 // Everyone else gets the projected slot time and position.
 func (e *Engine) Reserve(account, key string, now time.Time) Decision {
-	return e.ReserveAhead(account, key, now, 0)
-}
-
-// ReserveAhead is Reserve with a look-ahead: when the waiter would be granted at an instant no later than
-// now+lead, it is granted for that instant (Reservation.At, later than now), and the caller must not send
-// before it. A caller with work to do between the grant and the call asks that much ahead: the
-// controller writes an init's intent to the post's status first, and with the grant at the slot itself
-// every call left one write after its slot (at a 1 s minInterval and a 10 ms write, 1 % of the pace; at
-// the benchmark's compressed pace, a fifth). Granted ahead, the call leaves when the slot opens. The
-// windows stay safe: an entry counts from its grant and until its answer plus the window, and the call
-// leaves at or after the grant.
-func (e *Engine) ReserveAhead(account, key string, now time.Time, lead time.Duration) Decision {
 	a := e.get(account)
 	if a == nil {
 		return Decision{Position: -1}
@@ -262,15 +250,6 @@ func (e *Engine) ReserveAhead(account, key string, now time.Time, lead time.Dura
 		a.q.remove(key)
 		r := a.grant(it.kind, it.w.Call, key, n)
 		return Decision{Granted: true, Reservation: r, NotBefore: r.At}
-	}
-	if lead > 0 {
-		// The instant the windows, minInterval, the cooldown and publishAt allow; mayGo then checks the
-		// rest (an init still out, the queue's order) as of that instant.
-		if t := max(a.earliest(it.kind, n, false), it.pub); t > n && t <= n+int64(lead) && a.mayGo(it, t) {
-			a.q.remove(key)
-			r := a.grant(it.kind, it.w.Call, key, t)
-			return Decision{Granted: true, Reservation: r, NotBefore: r.At}
-		}
 	}
 	pos, at := a.projection(it, n)
 	if at < n+initBusyRecheck && a.initBusy(n) {
@@ -396,20 +375,6 @@ func (e *Engine) Complete(r Reservation, sent, answered time.Time, outcome Outco
 	if a.gone {
 		return
 	}
-	a.q.dirty = true
-	delete(a.initsOut, r.ID)
-	if outcome == Abandoned {
-		// Nothing was sent. The account's clock is not advanced: sent may be the grant's instant, which a
-		// reservation asked ahead (ReserveAhead) places in the future, and every later reservation would
-		// then be made as of that instant while its call leaves at once.
-		if i := a.find(r.ID); i >= 0 {
-			a.log = append(a.log[:i], a.log[i+1:]...)
-		}
-		if r.ID == a.lastSendID {
-			a.lastSend, a.lastSendID = a.prevSend, 0
-		}
-		return
-	}
 	ref := answered
 	if ref.IsZero() {
 		ref = sent
@@ -417,6 +382,17 @@ func (e *Engine) Complete(r Reservation, sent, answered time.Time, outcome Outco
 	now := a.advance(ref)
 	k := r.Call.kind()
 	i := a.find(r.ID)
+	a.q.dirty = true
+	delete(a.initsOut, r.ID)
+	if outcome == Abandoned {
+		if i >= 0 {
+			a.log = append(a.log[:i], a.log[i+1:]...)
+		}
+		if r.ID == a.lastSendID {
+			a.lastSend, a.lastSendID = a.prevSend, 0
+		}
+		return
+	}
 	if outcome == Pending {
 		outcome = Uncertain
 	}
