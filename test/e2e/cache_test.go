@@ -44,7 +44,7 @@ func TestStatusWritesWithoutManagedFieldsKeepTheServersRecord(t *testing.T) {
 			if m.FieldsV1 == nil {
 				continue
 			}
-			f := string(m.FieldsV1.Raw)
+			f := m.FieldsV1.GetRawString()
 			spec = spec || (m.Subresource == "" && strings.Contains(f, `"f:spec"`) && strings.Contains(f, `"f:title"`))
 			status = status || (m.Subresource == "status" && strings.Contains(f, `"f:phase"`))
 		}
