@@ -1,8 +1,9 @@
 // Command scale measures the operator at scale on the test control plane: for each size it creates
 // posts spread over accounts (10 per account) all at once, and reports the time until every post is
 // queued with a nextAttemptTime, the manager's peak RSS and Go heap, and the API-server requests per
-// post while queueing and while the backlog merely waits. `make bench-scale` runs it; docs/scale.md
-// holds the figures.
+// post while queueing and while the backlog merely waits. With -floor it measures instead what the API
+// server itself costs per create and per status write, without the operator. `make bench-scale` runs
+// it; docs/scale.md holds the figures.
 package main
 
 import (
@@ -37,11 +38,18 @@ func run() error {
 	shared := flag.Bool("shared-control-plane", false, "measure every size on one control plane (the later "+
 		"sizes then start with the earlier sizes' objects in etcd and the API server's watch cache) instead "+
 		"of a fresh one each")
+	floor := flag.Int("floor", 0, "instead of the sizes: measure the API server's own cost per create and per "+
+		"status write without the operator, in rounds of this many posts (alternating status writes with and "+
+		"without managedFields)")
+	floorRounds := flag.Int("floor-rounds", 4, "rounds of -floor")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "scale-")
 	if err != nil {
 		return fmt.Errorf("making a temp dir: %w", err)
+	}
+	if *floor > 0 {
+		return runFloor(dir, *floor, *floorRounds)
 	}
 	fmt.Printf("manager logs in %s\n", dir)
 	bin, err := fleet.BuildManager(dir)
@@ -125,3 +133,27 @@ func printRequests(rq fleet.Requests) {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// runFloor prints the API server's own cost per create and per status write (-floor).
+func runFloor(dir string, n, rounds int) error {
+	cp, err := fleet.StartControlPlane(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = cp.Stop() }()
+	fmt.Printf("the API server's floor: %d rounds of %d posts created, then one status write each (16 writers, no manager)...\n", rounds, n)
+	rs, err := fleet.RunFloor(context.Background(), cp, n, rounds, 16)
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println("| round | status PUT carries managedFields | creates took | API-server CPU / create | status writes took | API-server CPU / write | etcd CPU / write |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for i, r := range rs {
+		fmt.Printf("| %d | %v | %.1f s | %.2f ms | %.1f s | %.2f ms | %.2f ms |\n", i+1, r.ManagedFields,
+			r.CreateTook.Seconds(), ms(r.CreateCPU), r.WriteTook.Seconds(), ms(r.WriteCPU), ms(r.EtcdCPU))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -38,4 +38,29 @@ func TestScaleSmall(t *testing.T) {
 	if r.Requests["PATCH tiktokposts/status"]+r.Requests["PUT tiktokposts/status"] < 200 {
 		t.Errorf("fewer post status writes than posts: %v", r.Requests)
 	}
+
+	// -floor on the same control plane: its structure, never its speed.
+	before, err := cp.APIServerRequests(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := fleet.RunFloor(context.Background(), cp, 30, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := cp.APIServerRequests(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Sub(before)["PUT tiktokposts/status"]; got != 60 {
+		t.Errorf("the floor's two rounds of 30 sent %v status PUTs, want 60", got)
+	}
+	if len(rs) != 2 || !rs[0].ManagedFields || rs[1].ManagedFields {
+		t.Fatalf("floor rounds %+v: want two, the first with managedFields, the second without", rs)
+	}
+	for _, x := range rs {
+		if x.CreateCPU <= 0 || x.WriteCPU <= 0 {
+			t.Errorf("floor round %+v: API-server CPU not read", x)
+		}
+	}
 }
