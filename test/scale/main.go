@@ -147,7 +147,8 @@ func runFloor(dir string, n, rounds int) error {
 		return err
 	}
 	fmt.Println()
-	fmt.Println("| round | status PUT carries managedFields | creates took | API-server CPU / create | status writes took | API-server CPU / write | etcd CPU / write |")
+	fmt.Println("| round | status PUT carries managedFields | creates took | API-server CPU / create | " +
+		"status writes took | API-server CPU / write | etcd CPU / write |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for i, r := range rs {
 		fmt.Printf("| %d | %v | %.1f s | %.2f ms | %.1f s | %.2f ms | %.2f ms |\n", i+1, r.ManagedFields,

@@ -66,12 +66,15 @@ func RunFloor(ctx context.Context, cp *ControlPlane, n, rounds, workers int) ([]
 			}
 			now := metav1.Now()
 			next := metav1.NewTime(now.Add(time.Hour))
-			msg := "waiting for a slot of AccountQuota floor"
+			cond := func(typ string, st metav1.ConditionStatus) metav1.Condition {
+				return metav1.Condition{Type: typ, Status: st, Reason: v1alpha1.ReasonQueued,
+					Message: "waiting for a slot of AccountQuota floor", ObservedGeneration: 1, LastTransitionTime: now}
+			}
 			p.Status = v1alpha1.TikTokPostStatus{Phase: v1alpha1.PhaseQueued, ObservedGeneration: 1,
 				NextAttemptTime: &next, QueuePosition: int32(i%10 + 1),
 				Conditions: []metav1.Condition{
-					{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonQueued, Message: msg, ObservedGeneration: 1, LastTransitionTime: now},
-					{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonQueued, Message: msg, ObservedGeneration: 1, LastTransitionTime: now},
+					cond(v1alpha1.ConditionReady, metav1.ConditionFalse),
+					cond(v1alpha1.ConditionReconciling, metav1.ConditionTrue),
 				}}
 			return cp.Client.Status().Update(ctx, p)
 		}); err != nil {
