@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -84,6 +85,20 @@ func (k *kube) namespace(ctx context.Context, prefix string) (string, error) {
 		return "", fmt.Errorf("creating a namespace: %w", err)
 	}
 	return ns.Name, nil
+}
+
+// clean deletes what a run left in its namespace (posts, accounts, Secrets, Events), so that every run
+// finds the API server as the first one did: the repeats of a burst share one API server, and in a busy
+// hour each burst of a process ran slower than the one before while the runs' posts piled up. (envtest
+// runs no namespace controller: deleting the namespace itself would delete nothing.)
+func (k *kube) clean(ctx context.Context, ns string) error {
+	for _, o := range []client.Object{&v1alpha1.TikTokPost{}, &v1alpha1.AccountQuota{}, &corev1.Secret{},
+		&corev1.Event{}, &eventsv1.Event{}} {
+		if err := k.client.DeleteAllOf(ctx, o, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("cleaning %T out of %s: %w", o, ns, err)
+		}
+	}
+	return nil
 }
 
 // createAccount creates the labelled credentials Secret and the AccountQuota of one simulator account,

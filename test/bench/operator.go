@@ -96,7 +96,8 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 		return nil
 	}()
 	out.writes = int(wc.n.Load())
-	return out, errors.Join(runErr, stop())
+	stopErr := stop()
+	return out, errors.Join(runErr, stopErr, k.clean(ctx, ns))
 }
 
 // deadlineOf bounds an operator's run: three times the least time the workload needs plus ten windows
