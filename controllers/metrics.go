@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -198,7 +197,7 @@ func (c *quotaCollector) Collect(ch chan<- prometheus.Metric) {
 				continue
 			}
 			seen[key] = true
-			ns, name, _ := strings.Cut(key, "/")
+			ns, name := splitKey(key)
 			for _, u := range s.engine.Usage(key, now) {
 				ch <- prometheus.MustNewConstMetric(c.used, prometheus.GaugeValue, float64(u.Used), ns, name, u.Name)
 				ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(u.Effective), ns, name, u.Name)
