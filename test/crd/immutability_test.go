@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -227,6 +228,37 @@ func TestContentEditableBeforeFirstAttempt(t *testing.T) {
 		}
 		if err := updateSpec(t, key, c.mutate); err != nil {
 			t.Errorf("change of %s refused before the first attempt: %v", c.field, err)
+		}
+	}
+}
+
+// A boolean left out counts as false: after the first attempt, writing an explicit false (as a GitOps tool
+// does when a manifest spells it out) or taking it out again is no change, and true still is.
+func TestContentLockLeftOutBooleanIsFalse(t *testing.T) {
+	ns := newNamespace(t)
+	p := newVideoPost(ns, "video")
+	if err := k8sClient.Create(ctx(t), p); err != nil {
+		t.Fatal(err)
+	}
+	recordAttempt(t, p, 1, "")
+	patch := func(body string) error {
+		return k8sClient.Patch(ctx(t), p, client.RawPatch(types.MergePatchType, []byte(body)))
+	}
+	for _, body := range []string{
+		`{"spec":{"disableComment":false,"disableDuet":false,"disableStitch":false,"brandContent":false,` +
+			`"brandOrganic":false,"aiGenerated":false,"autoAddMusic":false}}`,
+		`{"spec":{"disableComment":null,"aiGenerated":null}}`,
+	} {
+		if err := patch(body); err != nil {
+			t.Errorf("%s refused after the first attempt: %v", body, err)
+		}
+	}
+	// A status write on a post whose content is locked goes through (the spec is unchanged).
+	recordAttempt(t, p, 2, "")
+	for _, f := range []string{"disableComment", "disableStitch", "aiGenerated"} {
+		err := patch(`{"spec":{"` + f + `":true}}`)
+		if err == nil || !strings.Contains(err.Error(), "spec."+f+" cannot change once the first attempt has started") {
+			t.Errorf("%s false -> true after the first attempt: got %v, want refused naming spec.%s", f, err, f)
 		}
 	}
 }
