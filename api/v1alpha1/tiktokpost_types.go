@@ -153,15 +153,19 @@ type PhotoSource struct {
 // TikTokPostSpec is one post: its content (fixed once the first attempt has started) and how the operator
 // schedules it (editable at any time).
 //
+// The API server runs these rules on every write of the post, status writes included, and each field a
+// rule reads costs it a copy of this schema's property map: every rule reads first the field that
+// settles it for most posts (a description or autoAddMusic left out, a privacyLevel set).
+//
 // The booleans and priority have no default written into the object: left out, they are false and 0.
 // A default the API server writes is a field it decodes, validates, tracks in managedFields and sends to
 // every watcher on every write of the post; nine such fields cost about a sixth of the API server's CPU
 // per create and per status write (docs/scale.md).
 // +kubebuilder:validation:XValidation:rule="has(self.video) != has(self.photo)",message="exactly one of spec.video or spec.photo must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.photo) || !has(self.title) || self.title.size() <= 90",message="spec.title must be at most 90 characters for a photo post (2200 for a video post)",fieldPath=".title"
-// +kubebuilder:validation:XValidation:rule="!has(self.video) || !has(self.description) || self.description.size() == 0",message="spec.description is for photo posts only: put a video's text in spec.title",fieldPath=".description"
-// +kubebuilder:validation:XValidation:rule="!has(self.video) || !has(self.autoAddMusic) || !self.autoAddMusic",message="spec.autoAddMusic is for photo posts only",fieldPath=".autoAddMusic"
-// +kubebuilder:validation:XValidation:rule="(has(self.mode) && self.mode == 'Upload') || has(self.privacyLevel)",message="spec.privacyLevel is required when spec.mode is DirectPost (TikTok requires post_info.privacy_level)",fieldPath=".privacyLevel"
+// +kubebuilder:validation:XValidation:rule="!has(self.description) || self.description.size() == 0 || !has(self.video)",message="spec.description is for photo posts only: put a video's text in spec.title",fieldPath=".description"
+// +kubebuilder:validation:XValidation:rule="!has(self.autoAddMusic) || !self.autoAddMusic || !has(self.video)",message="spec.autoAddMusic is for photo posts only",fieldPath=".autoAddMusic"
+// +kubebuilder:validation:XValidation:rule="has(self.privacyLevel) || (has(self.mode) && self.mode == 'Upload')",message="spec.privacyLevel is required when spec.mode is DirectPost (TikTok requires post_info.privacy_level)",fieldPath=".privacyLevel"
 // +kubebuilder:validation:XValidation:rule="!has(self.publishAt) || !has(self.deadline) || self.deadline > self.publishAt",message="spec.deadline must be after spec.publishAt",fieldPath=".deadline"
 type TikTokPostSpec struct {
 	// accountRef names the AccountQuota, in the same namespace, that publishes this post.
