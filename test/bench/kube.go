@@ -40,6 +40,8 @@ type kube struct {
 	scheme *runtime.Scheme
 	client client.Client // the benchmark's own client (creating the workload), never counted
 	logger logr.Logger
+	// root and assets are what startKube was given, for restart.
+	root, assets string
 }
 
 // startKube starts kube-apiserver and etcd from assets (a directory holding both binaries) with the
@@ -73,10 +75,23 @@ func startKube(root, assets string, logger logr.Logger) (*kube, error) {
 		_ = env.Stop()
 		return nil, fmt.Errorf("creating the client: %w", err)
 	}
-	return &kube{env: env, cfg: cfg, scheme: sch, client: cl, logger: logger}, nil
+	return &kube{env: env, cfg: cfg, scheme: sch, client: cl, logger: logger, root: root, assets: assets}, nil
 }
 
 func (k *kube) stop() error { return k.env.Stop() }
+
+// restart stops the control plane and starts a fresh one in its place (empty etcd, new API server).
+func (k *kube) restart() error {
+	if err := k.stop(); err != nil {
+		return fmt.Errorf("stopping the control plane: %w", err)
+	}
+	nk, err := startKube(k.root, k.assets, k.logger)
+	if err != nil {
+		return err
+	}
+	*k = *nk
+	return nil
+}
 
 // namespace creates a fresh namespace for one contender's run.
 func (k *kube) namespace(ctx context.Context, prefix string) (string, error) {
