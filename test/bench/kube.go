@@ -102,10 +102,11 @@ func (k *kube) namespace(ctx context.Context, prefix string) (string, error) {
 	return ns.Name, nil
 }
 
-// clean deletes what a run left in its namespace (posts, accounts, Secrets, Events), so that every run
-// finds the API server as the first one did: the repeats of a burst share one API server, and in a busy
-// hour each burst of a process ran slower than the one before while the runs' posts piled up. (envtest
-// runs no namespace controller: deleting the namespace itself would delete nothing.)
+// clean deletes what a run left in its namespace (posts, accounts, Secrets, Events), so that the
+// contenders that share one control plane in the suite do not leave their objects to the next ones.
+// It does not stop the API server's heap from growing from run to run (see repeatBurst, whose repeats
+// start a fresh control plane for that reason). (envtest runs no namespace controller: deleting the
+// namespace itself would delete nothing.)
 func (k *kube) clean(ctx context.Context, ns string) error {
 	for _, o := range []client.Object{&v1alpha1.TikTokPost{}, &v1alpha1.AccountQuota{}, &corev1.Secret{},
 		&corev1.Event{}, &eventsv1.Event{}} {
