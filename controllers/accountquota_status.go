@@ -45,7 +45,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	st.ConsecutiveThrottles = int32(consecutive)
 	st.Queue = r.queueStatus(ctx, s, now)
 	cp := checkpointOf(r.Engine.Snapshot(s.key), now)
-	if len(cp.Calls) == 0 {
+	if len(cp.Calls) == 0 && len(cp.Lowered) == 0 && cp.EpisodeStart == nil {
 		cp = nil
 	}
 	st.Checkpoint = cp

@@ -321,26 +321,57 @@ func outcomeOfAttempt(o string, answered bool) pacing.Outcome {
 	}
 }
 
-// checkpointOf converts the engine's state into the AccountQuota's status form. Times are cut to the
-// microsecond the API server keeps (answers rounded up, so a restored call never frees its slot early):
-// with nanoseconds, every comparison with the stored status would differ and an idle account would be
-// rewritten at every interval.
+// maxCheckpointCalls is the CRD's bound on status.checkpoint.calls: a longer list would make every
+// status write of the account fail validation.
+const maxCheckpointCalls = 500
+
+// checkpointOf converts the engine's state into the AccountQuota's status form: the calls still inside
+// a window (the newest maxCheckpointCalls of them), and what the adaptive engine learned (the current
+// 429 episode, the last cooldown delay, the lowered limits), so that a restart resumes the same limits.
+// Times are cut to the microsecond the API server keeps (answers rounded up, so a restored call never
+// frees its slot early): with nanoseconds, every comparison with the stored status would differ and an
+// idle account would be rewritten at every interval.
 func checkpointOf(s pacing.State, takenAt time.Time) *v1alpha1.PacingCheckpoint {
 	cp := &v1alpha1.PacingCheckpoint{TakenAt: metav1.NewMicroTime(takenAt.Truncate(time.Microsecond))}
-	for _, c := range s.Calls {
-		rc := v1alpha1.RecordedCall{Call: string(c.Call), Sent: metav1.NewMicroTime(time.Unix(0, c.Sent).UTC().Truncate(time.Microsecond)),
-			Outcome: c.Outcome.String()}
+	calls := s.Calls
+	if len(calls) > maxCheckpointCalls {
+		calls = calls[len(calls)-maxCheckpointCalls:]
+	}
+	for _, c := range calls {
+		rc := v1alpha1.RecordedCall{Call: string(c.Call), Sent: microOf(c.Sent, false), Outcome: c.Outcome.String()}
 		if c.Answered != 0 {
-			ans := time.Unix(0, c.Answered).UTC()
-			if t := ans.Truncate(time.Microsecond); t.Before(ans) {
-				ans = t.Add(time.Microsecond)
-			}
-			a := metav1.NewMicroTime(ans)
+			a := microOf(c.Answered, true)
 			rc.Answered = &a
 		}
 		cp.Calls = append(cp.Calls, rc)
 	}
+	if s.EpisodeStart != 0 && (len(s.Adaptive) > 0 || s.ThrottledUntil > takenAt.UnixNano()) {
+		e := microOf(s.EpisodeStart, false)
+		cp.EpisodeStart = &e
+		if s.LastDelay > 0 {
+			cp.LastCooldown = &metav1.Duration{Duration: s.LastDelay}
+		}
+	}
+	for i, ad := range s.Adaptive {
+		if i == maxLowered {
+			break
+		}
+		cp.Lowered = append(cp.Lowered, v1alpha1.LoweredLimit{Name: ad.Name, Effective: int32(max(ad.Effective, 1)),
+			Since: microOf(ad.Since, false), FailedAt: int32(ad.BadAt), ProbeMultiplier: int32(ad.ProbeMul)})
+	}
 	return cp
+}
+
+// maxLowered is the CRD's bound on status.checkpoint.lowered (the engine has fewer windows than that).
+const maxLowered = 16
+
+// microOf turns Unix nanoseconds into a MicroTime, rounded down, or up when up is set.
+func microOf(ns int64, up bool) metav1.MicroTime {
+	t := time.Unix(0, ns).UTC()
+	if tr := t.Truncate(time.Microsecond); up && tr.Before(t) {
+		return metav1.NewMicroTime(tr.Add(time.Microsecond))
+	}
+	return metav1.NewMicroTime(t.Truncate(time.Microsecond))
 }
 
 // stateOf reads the checkpoint (and the cooldown) back from an AccountQuota's status.
@@ -350,15 +381,26 @@ func stateOf(st v1alpha1.AccountQuotaStatus) pacing.State {
 		s.ThrottledUntil = st.ThrottledUntil.UnixNano()
 	}
 	s.ConsecutiveThrottles = int(st.ConsecutiveThrottles)
-	if st.Checkpoint == nil {
+	cp := st.Checkpoint
+	if cp == nil {
 		return s
 	}
-	for _, c := range st.Checkpoint.Calls {
+	for _, c := range cp.Calls {
 		r := pacing.CallRecord{Call: pacing.Call(c.Call), Sent: c.Sent.UnixNano(), Outcome: outcomeByName(c.Outcome)}
 		if c.Answered != nil {
 			r.Answered = c.Answered.UnixNano()
 		}
 		s.Calls = append(s.Calls, r)
+	}
+	if cp.EpisodeStart != nil {
+		s.EpisodeStart = cp.EpisodeStart.UnixNano()
+	}
+	if cp.LastCooldown != nil {
+		s.LastDelay = cp.LastCooldown.Duration
+	}
+	for _, l := range cp.Lowered {
+		s.Adaptive = append(s.Adaptive, pacing.AdaptiveState{Name: l.Name, Effective: int(l.Effective),
+			Since: l.Since.UnixNano(), BadAt: int(l.FailedAt), ProbeMul: int(l.ProbeMultiplier)})
 	}
 	return s
 }

@@ -327,6 +327,52 @@ type PacingCheckpoint struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=500
 	Calls []RecordedCall `json:"calls,omitempty"`
+
+	// episodeStart is when the current episode of unexpected 429s began: a 429 for a call sent before it
+	// belongs to that episode and does not lower the limits again. Set when TikTok throttles a call the
+	// engine believed inside the quota; cleared once no cooldown runs and no limit is lowered.
+	// +optional
+	EpisodeStart *metav1.MicroTime `json:"episodeStart,omitempty"`
+
+	// lastCooldown is the last cooldown delay the engine chose (Decorrelated jitter grows from it). Set
+	// and cleared with episodeStart.
+	// +optional
+	LastCooldown *metav1.Duration `json:"lastCooldown,omitempty"`
+
+	// lowered lists the windows whose effective limit the engine lowered after an unexpected 429 and has
+	// not raised back to spec.limits yet, so that a restart keeps what was learned. An entry is added when
+	// a limit is lowered and removed once it is back at spec.limits.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Lowered []LoweredLimit `json:"lowered,omitempty"`
+}
+
+// LoweredLimit is one window whose effective limit is below the configured one.
+type LoweredLimit struct {
+	// name of the window, as in status.usage (postInit/<call>, statusFetch, creatorInfo, ...).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+	// effective is the number of calls per window the engine allows now.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Effective int32 `json:"effective"`
+	// since is the start of the current clean stretch: the limit rises by one after each clean window
+	// counted from here.
+	// +required
+	Since metav1.MicroTime `json:"since"`
+	// failedAt is the effective limit that drew the last unexpected 429 (climbing back to it is slower);
+	// unset when unknown.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	FailedAt int32 `json:"failedAt,omitempty"`
+	// probeMultiplier stretches the clean stretch needed before the limit climbs back to failedAt; it
+	// doubles each time that level fails again. Unset means 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ProbeMultiplier int32 `json:"probeMultiplier,omitempty"`
 }
 
 // AccountQuotaStatus is what the operator knows of the account. Written coalesced, not on every call.

@@ -39,6 +39,8 @@ type AdaptiveState struct {
 	// Since is the start of the current clean period (Unix ns); BadAt the level that drew the 429.
 	Since int64 `json:"t"`
 	BadAt int   `json:"b,omitempty"`
+	// ProbeMul stretches the clean period needed to climb back to BadAt (0 or 1: no stretch).
+	ProbeMul int `json:"p,omitempty"`
 }
 
 // Snapshot returns the account's state at the engine clock's now (the zero State if unknown).
@@ -60,7 +62,8 @@ func (e *Engine) Snapshot(account string) State {
 	}
 	for w := range numWindows {
 		if a.eff[w] < a.req[w] {
-			s.Adaptive = append(s.Adaptive, AdaptiveState{Name: windowNames[w], Effective: a.eff[w], Since: a.adjAt[w], BadAt: a.badAt[w]})
+			s.Adaptive = append(s.Adaptive, AdaptiveState{Name: windowNames[w], Effective: a.eff[w], Since: a.adjAt[w],
+				BadAt: a.badAt[w], ProbeMul: a.probeMul[w]})
 		}
 	}
 	return s
@@ -96,6 +99,7 @@ func (e *Engine) Restore(account string, s State) {
 		for w := range numWindows {
 			if windowNames[w] == ad.Name && ad.Effective < a.eff[w] {
 				a.eff[w], a.adjAt[w], a.badAt[w] = max(ad.Effective, 1), ad.Since, ad.BadAt
+				a.probeMul[w] = max(a.probeMul[w], ad.ProbeMul)
 			}
 		}
 	}
