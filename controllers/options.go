@@ -37,6 +37,18 @@ type Options struct {
 	CreatorInfoTTL time.Duration
 	// CallTimeout is the deadline of one call to TikTok (an upload chunk has its own, longer one).
 	CallTimeout time.Duration
+	// UploadTimeout bounds a FileUpload post's whole transfer (default 1 h, the life of TikTok's upload
+	// URL); an upload still running then is stopped and retried with a new init (TikTok never got every
+	// byte, so it cannot publish the first).
+	UploadTimeout time.Duration
+	// ProcessingTimeout is how long TikTok may process an accepted post before it fails with reason
+	// ProcessingTimeout (default 6 h), counted from the accepted init call. It also ends the polling of a
+	// post whose account lost its token for good.
+	ProcessingTimeout time.Duration
+	// AccountGoneGrace is how long a post in flight waits for its deleted AccountQuota to come back before
+	// it fails with reason AccountNotFound (default 15 min). Waiting posts wait for their account without
+	// limit (GitOps may apply it after them); spec.deadline bounds them.
+	AccountGoneGrace time.Duration
 	// TokenRefreshFraction is the part of an access token's lifetime after which it is refreshed.
 	TokenRefreshFraction float64
 	// Clock is the time source of every decision (a fake clock in tests of pacing and backoff).
@@ -72,6 +84,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 30 * time.Second
+	}
+	if o.UploadTimeout <= 0 {
+		o.UploadTimeout = time.Hour
+	}
+	if o.ProcessingTimeout <= 0 {
+		o.ProcessingTimeout = 6 * time.Hour
+	}
+	if o.AccountGoneGrace <= 0 {
+		o.AccountGoneGrace = 15 * time.Minute
 	}
 	if o.TokenRefreshFraction <= 0 || o.TokenRefreshFraction >= 1 {
 		o.TokenRefreshFraction = 0.8

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -20,11 +21,17 @@ var retryableFailReasons = map[string]bool{
 	"internal": true, "video_pull_failed": true, "photo_pull_failed": true,
 }
 
-// stepInFlight carries on with a post TikTok may already have: the uncertain attempt after a crash,
-// the upload of a FileUpload post, the processing poll.
+// stepInFlight carries on with a post TikTok may already have: the unanswered attempt, the upload of a
+// FileUpload post, the processing poll.
 func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
 	st := s.status()
-	if inFlight(st.Phase) && s.account.Spec.Suspend {
+	if !inFlight(st.Phase) {
+		return ctrl.Result{}, false, nil
+	}
+	if st.Phase == v1alpha1.PhaseProcessing && r.processingTimedOut(s) {
+		return ctrl.Result{}, true, nil
+	}
+	if s.account.Spec.Suspend {
 		return ctrl.Result{RequeueAfter: accountWait}, true, nil // resumed by the account's change
 	}
 	switch {
@@ -32,16 +39,17 @@ func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (
 		res, err := r.interruptedInit(ctx, s)
 		return res, true, err
 	case st.Phase == v1alpha1.PhasePublishing:
-		return r.stepUpload(s), true, nil
-	case st.Phase == v1alpha1.PhaseProcessing:
+		res, err := r.stepUpload(ctx, s)
+		return res, true, err
+	default:
 		return r.poll(ctx, s), true, nil
 	}
-	return ctrl.Result{}, false, nil
 }
 
-// interruptedInit handles a post whose intent was written but whose answer was not: the process
-// stopped during the init call (this process never leaves an answer unwritten without keeping it in
-// memory). The cache may lag behind our own write, so the post is read live first.
+// interruptedInit handles a post whose intent was written but whose answer was not. The intent's name
+// decides (see intentSource): an intent of this process whose call this process never started is
+// abandoned and the post queued again; any other may have reached TikTok and is an uncertain outcome.
+// The cache may lag behind our own write, so the post is read live first.
 func (r *TikTokPostReconciler) interruptedInit(ctx context.Context, s *postScope) (ctrl.Result, error) {
 	live := &v1alpha1.TikTokPost{}
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.post), live); err != nil {
@@ -52,24 +60,71 @@ func (r *TikTokPostReconciler) interruptedInit(ctx context.Context, s *postScope
 		return ctrl.Result{RequeueAfter: time.Millisecond}, nil // the cache was behind; look again
 	}
 	st := s.status()
-	if s.mem.unsent == st.Attempts {
-		// Our intent write reported a failure but landed: the call was never made. Undo the attempt.
-		s.mem.unsent = 0
-		if n := len(st.AttemptHistory); n > 0 && st.AttemptHistory[n-1].EndTime == nil {
-			st.AttemptHistory = st.AttemptHistory[:n-1]
-		}
-		st.Attempts--
-		st.Phase = v1alpha1.PhaseQueued
-		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-	}
+	var h *v1alpha1.AttemptRecord
 	if n := len(st.AttemptHistory); n > 0 && st.AttemptHistory[n-1].EndTime == nil {
-		h := &st.AttemptHistory[n-1]
+		h = &st.AttemptHistory[n-1]
+	}
+	if h != nil && r.intents.mine(h.IntentID) && !s.mem.wasSent(h.IntentID) {
+		abandonAttempt(s)
+		return ctrl.Result{RequeueAfter: time.Millisecond, Priority: ptr.To(slotPriority)}, nil
+	}
+	if h != nil {
 		h.EndTime = &metav1.MicroTime{Time: s.now}
 		h.Outcome = v1alpha1.AttemptOutcomeUncertain
 	}
 	st.LastError = &v1alpha1.PostError{Code: "uncertain_outcome", Time: &metav1.Time{Time: s.now},
-		Message: "the operator stopped while the init call was in flight", Retryable: true}
+		Message:   "the init call's answer was never recorded (the operator stopped, or another manager wrote the intent)",
+		Retryable: true}
 	return r.uncertain(s, s.now, fmt.Sprintf("attempt %d was interrupted during the init call", st.Attempts)), nil
+}
+
+// abandonAttempt undoes the last attempt of a post whose call was never made: its intent write reported
+// a failure but landed. The attempt leaves the history and the count, and the post waits for a slot again.
+func abandonAttempt(s *postScope) {
+	st := s.status()
+	n := len(st.AttemptHistory)
+	st.AttemptHistory = st.AttemptHistory[:n-1]
+	st.Attempts--
+	st.LastAttemptTime = nil
+	if n > 1 {
+		st.LastAttemptTime = st.AttemptHistory[n-2].StartTime.DeepCopy()
+	}
+	st.Phase = v1alpha1.PhaseQueued
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonQueued,
+		"the last attempt was abandoned before its call (its intent write reported a failure); waiting for a slot")
+}
+
+// processingTimedOut fails a post TikTok has been processing for longer than Options.ProcessingTimeout,
+// counted from the accepted init call, and reports whether it did. The publish id is in the message, so a
+// human can look the post up.
+func (r *TikTokPostReconciler) processingTimedOut(s *postScope) bool {
+	st := s.status()
+	accepted := acceptedAt(st)
+	if accepted.IsZero() || s.now.Sub(accepted) < r.Options.ProcessingTimeout {
+		return false
+	}
+	word := st.ProcessingStatus
+	if word == "" {
+		word = "no answer yet"
+	}
+	r.fail(s, v1alpha1.ReasonProcessingTimeout, fmt.Sprintf(
+		"TikTok accepted publish id %s at %s and had not finished processing it %s later (last word: %s); "+
+			"check the creator's profile before setting the annotation %s", st.PublishID,
+		accepted.UTC().Format(time.RFC3339), r.Options.ProcessingTimeout, word, v1alpha1.RetryAnnotation))
+	return true
+}
+
+// acceptedAt is when TikTok accepted the post's last attempt (zero when none is recorded as accepted).
+func acceptedAt(st *v1alpha1.TikTokPostStatus) time.Time {
+	n := len(st.AttemptHistory)
+	if n == 0 {
+		return time.Time{}
+	}
+	h := st.AttemptHistory[n-1]
+	if h.EndTime == nil || (h.Outcome != v1alpha1.AttemptOutcomeAccepted && h.Outcome != v1alpha1.AttemptOutcomeProcessingFailed) {
+		return time.Time{}
+	}
+	return h.EndTime.Time
 }
 
 // poll asks TikTok how a post is doing, at a growing interval, inside the account's status/fetch window.
@@ -121,6 +176,16 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 			return next()
 		}
 	}
+	if res, ended := r.judgeStatus(s, ps, answered); ended {
+		return res
+	}
+	return next()
+}
+
+// judgeStatus acts on TikTok's answer to status/fetch for a post it has: Published, Delivered, Failed or a
+// retry after a processing failure TikTok calls retryable. ended is false while TikTok is still at work.
+func (r *TikTokPostReconciler) judgeStatus(s *postScope, ps *tiktok.PublishStatus, answered time.Time) (res ctrl.Result, ended bool) {
+	st := s.status()
 	if worthWriting(st, ps.Status, answered) {
 		st.ProcessingStatus = ps.Status
 	}
@@ -128,11 +193,11 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 	case tiktok.StatusPublishComplete:
 		st.ProcessingStatus = ps.Status
 		r.finished(s, answered, v1alpha1.PhasePublished, v1alpha1.ReasonPublished, ps.PostIDs)
-		return ctrl.Result{}
+		return ctrl.Result{}, true
 	case tiktok.StatusSendToUserInbox:
 		st.ProcessingStatus = ps.Status
 		r.finished(s, answered, v1alpha1.PhaseDelivered, v1alpha1.ReasonDelivered, nil)
-		return ctrl.Result{}
+		return ctrl.Result{}, true
 	case tiktok.StatusFailed:
 		st.ProcessingStatus = ps.Status
 		if n := len(st.AttemptHistory); n > 0 {
@@ -142,12 +207,12 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 		st.LastError = &v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
 			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]}
 		if retryableFailReasons[ps.FailReason] {
-			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false)
+			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), true
 		}
 		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", ps.FailReason))
-		return ctrl.Result{}
+		return ctrl.Result{}, true
 	}
-	return next()
+	return ctrl.Result{}, false
 }
 
 // finished records the end of a post's journey: Published (with TikTok's post ids) or Delivered.

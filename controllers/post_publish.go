@@ -36,8 +36,9 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	st.Attempts++
 	st.LastAttemptTime = &metav1.MicroTime{Time: start}
 	clearProjection(st)
+	intent := r.intents.next()
 	st.AttemptHistory = append(st.AttemptHistory, v1alpha1.AttemptRecord{
-		Attempt: st.Attempts, StartTime: metav1.MicroTime{Time: start}})
+		Attempt: st.Attempts, StartTime: metav1.MicroTime{Time: start}, IntentID: intent})
 	if n := len(st.AttemptHistory); n > maxHistory {
 		st.AttemptHistory = st.AttemptHistory[n-maxHistory:]
 	}
@@ -50,9 +51,8 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	err := r.writeStatus(ictx, s)
 	icancel()
 	if err != nil {
-		// No call is made. If the write landed after all, the attempt is known here not to have been
-		// sent, so it is not mistaken for an uncertain one (see interruptedInit).
-		s.mem.unsent = st.Attempts
+		// No call is made. If the write landed after all, the intent carries this process's name and is
+		// not in mem.sent, so it is abandoned, not mistaken for an uncertain one (see interruptedInit).
 		r.Engine.Complete(res, start, start, pacing.Abandoned)
 		r.kickHead(s.acctKey)
 		s.post.Status = *s.written.DeepCopy()
@@ -64,7 +64,8 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 		return ctrl.Result{}, err
 	}
 	s.mem.lastProjection = time.Time{}
-	r.kickHead(s.acctKey) // the next in line asks again now: its projection may have moved
+	s.mem.markSent(intent) // from here on the call may leave: the intent is no longer ours to abandon
+	r.kickHead(s.acctKey)  // the next in line asks again now: its projection may have moved
 
 	// 2. The call. The engine learns when it really left (after the intent write), for the spacing.
 	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)

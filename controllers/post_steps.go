@@ -59,7 +59,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 	if apierrors.IsNotFound(err) {
 		r.Engine.Remove(s.acctKey, s.post.Name)
 		if inFlight(st.Phase) {
-			return ctrl.Result{RequeueAfter: accountWait}, true, nil
+			return r.accountGone(s), true, nil
 		}
 		clearProjection(st)
 		markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotFound,
@@ -70,6 +70,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		return ctrl.Result{}, true, err
 	}
 	s.account = aq
+	s.mem.accountGoneSince = time.Time{}
 	if err := r.Accounts.prepare(ctx, aq); err != nil {
 		return ctrl.Result{}, true, err
 	}
@@ -110,6 +111,44 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		return ctrl.Result{}, true, err
 	}
 	return ctrl.Result{}, false, nil
+}
+
+// accountGone waits for the deleted AccountQuota of a post in flight to come back (a GitOps tool may
+// delete and re-create it), and fails the post with reason AccountNotFound once it has been gone for
+// Options.AccountGoneGrace: without the account there is no token to follow the post with. The publish id,
+// when TikTok gave one, is in the message.
+func (r *TikTokPostReconciler) accountGone(s *postScope) ctrl.Result {
+	if s.mem.accountGoneSince.IsZero() {
+		s.mem.accountGoneSince = s.now
+	}
+	left := s.mem.accountGoneSince.Add(r.Options.AccountGoneGrace).Sub(s.now)
+	if left > 0 {
+		return ctrl.Result{RequeueAfter: min(left, accountWait)}
+	}
+	st := s.status()
+	what := "its init call's answer was never recorded"
+	if st.PublishID != "" {
+		what = "TikTok has it as publish id " + st.PublishID
+	}
+	r.fail(s, v1alpha1.ReasonAccountNotFound, fmt.Sprintf(
+		"AccountQuota %q was deleted while the post was %s (%s) and has been gone for %s: check the creator's profile",
+		s.post.Spec.AccountRef.Name, st.Phase, what, r.Options.AccountGoneGrace))
+	return ctrl.Result{}
+}
+
+// stepDeadline fails a post whose spec.deadline passed while nothing of it has been sent: before the
+// account, suspension or pre-flight steps, so a post waiting on any of them ends on time too. A post in
+// flight is judged where it is (an upload still running is stopped at the deadline; TikTok never gets
+// every byte).
+func (r *TikTokPostReconciler) stepDeadline(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+	st, spec := s.status(), &s.post.Spec
+	if inFlight(st.Phase) || spec.Deadline == nil || s.now.Before(spec.Deadline.Time) {
+		return ctrl.Result{}, false, nil
+	}
+	r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
+		"the deadline %s passed before TikTok accepted the post (%d attempts)",
+		spec.Deadline.UTC().Format(time.RFC3339), st.Attempts))
+	return ctrl.Result{}, true, nil
 }
 
 // stepSuspend holds back a post (or all posts of an account) that is suspended and not yet in flight.
@@ -186,15 +225,9 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// stepLimits ends retries at the deadline and at maxAttempts.
+// stepLimits ends retries at maxAttempts (stepDeadline ends them at the deadline).
 func (r *TikTokPostReconciler) stepLimits(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
 	st, spec := s.status(), &s.post.Spec
-	if spec.Deadline != nil && !s.now.Before(spec.Deadline.Time) {
-		r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
-			"the deadline %s passed before TikTok accepted the post (%d attempts)",
-			spec.Deadline.UTC().Format(time.RFC3339), st.Attempts))
-		return ctrl.Result{}, true, nil
-	}
 	if st.Attempts >= maxAttempts(spec) {
 		r.fail(s, v1alpha1.ReasonMaxAttemptsExceeded, fmt.Sprintf("gave up after %d attempts%s", st.Attempts, lastErrorText(st)))
 		return ctrl.Result{}, true, nil

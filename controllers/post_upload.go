@@ -6,9 +6,11 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 )
 
@@ -38,7 +40,9 @@ func (j *uploadJob) progress() (uploaded, total int64, done bool, err error) {
 // startUpload starts the upload of an accepted FileUpload init in the background; when it ends the
 // post is reconciled at once.
 func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput) {
-	ctx, cancel := context.WithCancel(r.baseContext())
+	// The whole transfer is bounded: TikTok's upload URL lives an hour, and a media server that trickles
+	// bytes must not hold the post in Publishing for ever.
+	ctx, cancel := context.WithTimeout(r.baseContext(), r.Options.UploadTimeout)
 	job := &uploadJob{cancel: cancel, total: out.plan.VideoSize}
 	s.mem.upload = job
 	post := s.post.DeepCopy()
@@ -61,25 +65,44 @@ func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput) {
 	}()
 }
 
-// stepUpload follows a FileUpload post between its init and the end of its upload. A post found in this
-// state with no upload running was interrupted by a restart: its upload URL is gone, so it tries again
-// with a new init (TikTok never got its bytes, so it cannot be published twice).
-func (r *TikTokPostReconciler) stepUpload(s *postScope) ctrl.Result {
+// stepUpload follows a FileUpload post between its init and the end of its upload. When the upload ends,
+// its result is kept in memory (unwritten) until the status that records it is written: a write refused
+// then (a 409 from an edit of the post's labels, an API-server 429) must not make the next reconcile
+// believe the upload was lost and send the post again. A post found in this state with no upload running
+// in this process is resumed from what TikTok says (resumeUpload).
+func (r *TikTokPostReconciler) stepUpload(ctx context.Context, s *postScope) (ctrl.Result, error) {
 	st := s.status()
 	job := s.mem.upload
 	if job == nil {
-		st.LastError = &v1alpha1.PostError{Code: "upload_interrupted", Retryable: true,
-			Message: "the operator restarted during the upload; the upload URL is lost, a new attempt starts over"}
-		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false)
+		return r.resumeUpload(ctx, s)
 	}
 	uploaded, total, done, err := job.progress()
 	if !done {
+		if d := s.post.Spec.Deadline; d != nil && !s.now.Before(d.Time) {
+			// The deadline passed before TikTok had every byte: stop the upload, and TikTok cannot publish.
+			job.cancel()
+			s.mem.upload = nil
+			r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
+				"the deadline %s passed during the upload (%d of %d bytes sent); the upload was stopped, so TikTok cannot publish publish id %s",
+				d.UTC().Format(time.RFC3339), uploaded, total, st.PublishID))
+			s.mem.unwritten = st.DeepCopy()
+			return ctrl.Result{}, nil
+		}
 		if p := st.UploadProgress; p == nil || uploaded-p.UploadedBytes >= total/4 {
 			st.UploadProgress = &v1alpha1.UploadProgress{UploadedBytes: uploaded, TotalBytes: total}
 		}
-		return ctrl.Result{RequeueAfter: uploadProgressEvery}
+		return ctrl.Result{RequeueAfter: uploadProgressEvery}, nil
 	}
 	s.mem.upload = nil
+	res := r.uploadEnded(s, total, err)
+	s.mem.unwritten = st.DeepCopy() // the upload's result, until its write lands
+	return res, nil
+}
+
+// uploadEnded records the end of this process's upload: Processing when every byte is in, a retry with a
+// new init after a retryable failure, or Failed.
+func (r *TikTokPostReconciler) uploadEnded(s *postScope, total int64, err error) ctrl.Result {
+	st := s.status()
 	if err != nil {
 		te := asTikTokError(err)
 		st.LastError = &v1alpha1.PostError{Code: errorCode(te), Message: truncate(te.Message, 512),
@@ -96,4 +119,65 @@ func (r *TikTokPostReconciler) stepUpload(s *postScope) ctrl.Result {
 	s.mem.pollInterval = r.Options.StatusPollInitial
 	s.mem.nextPoll = s.now.Add(s.mem.pollInterval)
 	return ctrl.Result{RequeueAfter: s.mem.pollInterval}
+}
+
+// resumeUpload handles a FileUpload post that has a publish id and no upload in this process (a restart,
+// or the upload ran in another manager). TikTok may have every byte already, so status/fetch is asked
+// before anything else: a post TikTok has whole (or is processing, or published) is polled, never sent
+// again. Only when TikTok says it holds fewer bytes than the file has (uploaded_bytes) is the upload known
+// to be cut short: TikTok cannot publish an incomplete upload, and a new attempt starts over with a new
+// init (the upload URL died with the process).
+func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (ctrl.Result, error) {
+	st := s.status()
+	tok, err := r.accessToken(ctx, s)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: time.Second}, nil // the account's reconcile reports the credentials
+	}
+	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
+	if !d.Granted {
+		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
+	ps, err := r.TikTok.forAccount(s.account).FetchStatus(callCtx, tok, st.PublishID)
+	cancel()
+	answered := r.Clock.Now()
+	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
+	if err != nil {
+		te := asTikTokError(err)
+		switch tiktok.ClassOf(err) {
+		case tiktok.RateLimited:
+			until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, te.RetryAfter)
+			return ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, nil
+		case tiktok.TokenInvalid:
+			r.Tokens.invalidate(s.acctKey, tok)
+			r.kickAccount(s.account)
+		case tiktok.Terminal:
+			r.fail(s, v1alpha1.ReasonUploadFailed, fmt.Sprintf(
+				"the upload of publish id %s was interrupted and TikTok refused to say how far it got: %s: %s",
+				st.PublishID, errorCode(te), te.Message))
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{RequeueAfter: r.Options.StatusPollInitial}, nil // ask again; never send again meanwhile
+	}
+	var total int64
+	if p := st.UploadProgress; p != nil {
+		total = p.TotalBytes
+	}
+	if ps.Status == tiktok.StatusProcessingUpload && ps.UploadedBytes < total {
+		st.LastError = &v1alpha1.PostError{Code: "upload_interrupted", Retryable: true, Time: &metav1.Time{Time: answered},
+			Message: fmt.Sprintf("the upload of publish id %s was cut short: TikTok holds %d of %d bytes and cannot "+
+				"publish it; a new attempt starts over", st.PublishID, ps.UploadedBytes, total)}
+		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, false, false), nil
+	}
+	// TikTok has every byte: from here on the post is followed like any other.
+	st.Phase = v1alpha1.PhaseProcessing
+	st.UploadProgress = &v1alpha1.UploadProgress{UploadedBytes: max(ps.UploadedBytes, total), TotalBytes: total}
+	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonProcessing,
+		"TikTok has every byte of the upload and is processing the post")
+	if res, ended := r.judgeStatus(s, ps, answered); ended {
+		return res, nil
+	}
+	s.mem.pollInterval = r.Options.StatusPollInitial
+	s.mem.nextPoll = answered.Add(s.mem.pollInterval)
+	return ctrl.Result{RequeueAfter: max(s.mem.nextPoll.Sub(r.Clock.Now()), time.Millisecond)}, nil
 }

@@ -122,7 +122,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	pr := &TikTokPostReconciler{
 		deps:  d,
-		kicks: make(chan eventFor, 4096), accountKicks: aqr.kicks, base: base,
+		kicks: make(chan eventFor, 4096), accountKicks: aqr.kicks, base: base, intents: newIntentSource(),
 		posts: map[types.NamespacedName]*postMemory{},
 	}
 	if err := aqr.setupWithManager(mgr); err != nil {

@@ -30,6 +30,8 @@ type TikTokPostReconciler struct {
 	// accountKicks wakes accounts (a token TikTok refused).
 	kicks, accountKicks chan eventFor
 	base                *baseContext
+	// intents names the intents this process writes (see intentSource).
+	intents *intentSource
 
 	mu sync.Mutex
 	// posts holds what the process knows of a post beyond its status: precise backoff expiry, poll
@@ -48,14 +50,19 @@ type postMemory struct {
 	// unwritten is a status that carries a TikTok answer and could not be written yet: it is applied
 	// before anything else on the next reconcile, so an answer is never lost to a failed write.
 	unwritten *v1alpha1.TikTokPostStatus
-	upload    *uploadJob
+	// upload is the FileUpload transfer this process runs for the post. Its result goes into unwritten
+	// when it ends, so a failed write of that result loses nothing.
+	upload *uploadJob
 	// lastProjection is the projected slot written to status (to rewrite it only when it moves).
 	lastProjection time.Time
 	publishID      string // for a cancel when the post is deleted mid-download
-	// unsent is an attempt whose intent write failed, so its call was never made: if the write landed
-	// anyway, the attempt is abandoned, not uncertain.
-	unsent      int32
+	// sent holds the intents (AttemptRecord.intentID) whose call this process started: an intent of this
+	// process that is not in it was never sent (see intentSource).
+	sent        map[string]bool
 	pullFromURL bool
+	// accountGoneSince is when this process first found the post's AccountQuota missing while the post
+	// was in flight (zero while it exists).
+	accountGoneSince time.Time
 	// ownWrite is this process's last status write, until the cache shows it.
 	ownWrite *ownWrite
 }
@@ -122,11 +129,16 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	mem := r.memory(req.NamespacedName, post.UID)
 	mem.applyOwnWrite(post)
 	written := post.Status.DeepCopy()
+	if mem.unwritten != nil && equality.Semantic.DeepEqual(written, mem.unwritten) {
+		mem.unwritten = nil // a write reported as failed landed after all: the cache shows it
+	}
 	if mem.unwritten != nil {
-		// A TikTok answer from an earlier reconcile that could not be written: it wins over the cache.
+		// A TikTok answer (or an upload's result) from an earlier reconcile that could not be written: it
+		// wins over the cache.
 		post.Status = *mem.unwritten.DeepCopy()
 	}
-	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now()}
+	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(),
+		acctKey: accountKey(post.Namespace, post.Spec.AccountRef.Name)}
 
 	res, err := r.reconcile(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
@@ -170,6 +182,7 @@ func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctr
 	steps := []func(context.Context, *postScope) (ctrl.Result, bool, error){
 		r.stepRetryAnnotation,
 		r.stepEnded,
+		r.stepDeadline,
 		r.stepAccount,
 		r.stepInFlight,
 		r.stepSuspend,

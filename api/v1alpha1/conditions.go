@@ -52,6 +52,9 @@ const (
 	ReasonProcessingFailed       = "ProcessingFailed"
 	ReasonVideoTooLong           = "VideoTooLong"
 	ReasonUploadFailed           = "UploadFailed"
+	// ReasonProcessingTimeout: TikTok accepted the post but did not finish processing it within the
+	// manager's --processing-timeout (counted from the accepted init call).
+	ReasonProcessingTimeout = "ProcessingTimeout"
 
 	// Waiting on the account (post) or problems of the account (AccountQuota).
 	ReasonAccountNotFound    = "AccountNotFound"

@@ -321,6 +321,14 @@ type AttemptRecord struct {
 	// delay is the backoff chosen after this attempt; unset when none.
 	// +optional
 	Delay *metav1.Duration `json:"delay,omitempty"`
+	// intentID names who wrote this attempt's intent: the manager process (a random identity it chooses
+	// at start) and that process's own count of intents. Set with the intent, before the call; never
+	// changed. It is how an unanswered attempt is judged: the process that wrote it knows whether it
+	// started the call, and abandons an attempt it never sent; for any other process (a restart, a second
+	// manager) an unanswered attempt may have reached TikTok and is an uncertain outcome.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	IntentID string `json:"intentID,omitempty"`
 }
 
 // UploadProgress is the progress of a FileUpload transfer.

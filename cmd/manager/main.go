@@ -66,6 +66,9 @@ func main() {
 		statusPollMax        time.Duration
 		creatorInfoTTL       time.Duration
 		tiktokTimeout        time.Duration
+		uploadTimeout        time.Duration
+		processingTimeout    time.Duration
+		accountGoneGrace     time.Duration
 		gracefulShutdownWait time.Duration
 		pprofAddr            string
 	)
@@ -97,6 +100,12 @@ func main() {
 	flag.DurationVar(&statusPollMax, "status-poll-max", time.Minute, "The longest wait between two status polls.")
 	flag.DurationVar(&creatorInfoTTL, "creator-info-ttl", 6*time.Hour, "How long creator info is cached.")
 	flag.DurationVar(&tiktokTimeout, "tiktok-timeout", 30*time.Second, "The deadline of one call to TikTok.")
+	flag.DurationVar(&uploadTimeout, "upload-timeout", time.Hour,
+		"The longest a FileUpload post's transfer may take (TikTok's upload URL lives an hour); then it is retried with a new init.")
+	flag.DurationVar(&processingTimeout, "processing-timeout", 6*time.Hour,
+		"How long TikTok may process an accepted post before it fails with reason ProcessingTimeout.")
+	flag.DurationVar(&accountGoneGrace, "account-gone-grace", 15*time.Minute,
+		"How long a post in flight waits for its deleted AccountQuota to come back before it fails with reason AccountNotFound.")
 	flag.DurationVar(&gracefulShutdownWait, "graceful-shutdown-timeout", 30*time.Second,
 		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
@@ -160,6 +169,9 @@ func main() {
 		StatusPollMax:           statusPollMax,
 		CreatorInfoTTL:          creatorInfoTTL,
 		CallTimeout:             tiktokTimeout,
+		UploadTimeout:           uploadTimeout,
+		ProcessingTimeout:       processingTimeout,
+		AccountGoneGrace:        accountGoneGrace,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
