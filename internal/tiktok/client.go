@@ -213,13 +213,13 @@ func (c *Client) judge(ep Endpoint, a *answer, readErr error) *Error {
 		if ok {
 			e.Class = Uncertain // TikTok answered "done" but we cannot read what it did
 		} else {
-			e.Class = classify(a.status, "")
+			e.Class = classifyAnswer(ep, a.status, "", false)
 		}
 		return e
 	case ok && e.Code == "":
 		return nil
 	}
-	e.Class = classify(a.status, e.Code)
+	e.Class = classifyAnswer(ep, a.status, e.Code, a.env.Error.Object)
 	return e
 }
 

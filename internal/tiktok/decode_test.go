@@ -45,8 +45,14 @@ func TestJudgeAnswers(t *testing.T) {
 			got := c.judge(EndpointVideoInit, &a, nil)
 			switch tc.name {
 			case "502 html":
-				if got == nil || got.Class != Retryable || got.Err == nil {
-					t.Fatalf("got %+v, want Retryable with a decode error", got)
+				// Not TikTok's envelope: on an init endpoint a gateway may have answered after TikTok
+				// took the call; elsewhere a 5xx is Retryable.
+				if got == nil || got.Class != Uncertain || got.Err == nil {
+					t.Fatalf("got %+v, want Uncertain with a decode error", got)
+				}
+				a = answer{status: tc.status, header: h, body: []byte(tc.body)}
+				if got := c.judge(EndpointStatusFetch, &a, nil); got == nil || got.Class != Retryable || got.Err == nil {
+					t.Fatalf("status_fetch: got %+v, want Retryable with a decode error", got)
 				}
 				return
 			case "malformed 200":
