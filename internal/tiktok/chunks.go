@@ -93,7 +93,7 @@ func (p ChunkPlan) Chunk(i int64) (offset, length int64) {
 // ContentRange is the Content-Range header value for chunk i: "bytes FIRST-LAST/TOTAL".
 func (p ChunkPlan) ContentRange(i int64) string {
 	off, n := p.Chunk(i)
-	return fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, p.VideoSize)
+	return byteRange{First: off, Last: off + n - 1, Total: p.VideoSize}.String()
 }
 
 // chunkAt returns the index of the chunk starting at offset, or -1 if no chunk starts there.

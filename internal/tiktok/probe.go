@@ -58,9 +58,8 @@ func probe(ctx context.Context, hc *http.Client, method, mediaURL string, header
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode == http.StatusPartialContent {
-		var first, last, total int64
-		if _, err := fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-%d/%d", &first, &last, &total); err == nil {
-			return total, resp.StatusCode, nil
+		if r, ok := parseContentRange(resp.Header.Get("Content-Range")); ok && r.Total >= 0 {
+			return r.Total, resp.StatusCode, nil
 		}
 		return -1, resp.StatusCode, nil
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // ReaderAtSource opens a file-like source (an *os.File, a bytes.Reader) of size bytes at any offset.
@@ -47,8 +46,7 @@ func HTTPSource(ctx context.Context, hc *http.Client, mediaURL string, opts ...M
 		}
 		body := newIdleBody(resp.Body, to.Idle, cancel)
 		switch {
-		case resp.StatusCode == http.StatusPartialContent &&
-			strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(off, 10)+"-"):
+		case resp.StatusCode == http.StatusPartialContent && startsAt(resp.Header.Get("Content-Range"), off):
 			return body, nil
 		case resp.StatusCode == http.StatusOK:
 			if _, err := io.CopyN(io.Discard, body, off); err != nil {
@@ -61,6 +59,12 @@ func HTTPSource(ctx context.Context, hc *http.Client, mediaURL string, opts ...M
 			return nil, fmt.Errorf("media get: HTTP %d", resp.StatusCode)
 		}
 	}
+}
+
+// startsAt reports whether a 206's Content-Range is the range from off that was asked for.
+func startsAt(contentRange string, off int64) bool {
+	r, ok := parseContentRange(contentRange)
+	return ok && r.First == off
 }
 
 // ForwardOnly adapts a plain io.Reader that cannot seek (a pipe). It can open at its current position
