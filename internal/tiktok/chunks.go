@@ -45,8 +45,14 @@ func PlanChunks(size, preferred int64) (ChunkPlan, error) {
 		chunk = size // one chunk holding the whole file (size <= MaxChunkSize here)
 	}
 	if size/chunk > MaxChunkCount {
-		chunk = (size + MaxChunkCount - 1) / MaxChunkCount
-		if chunk > MaxChunkSize {
+		// The smallest chunk that gives at most MaxChunkCount chunks, capped at MaxChunkSize: the last chunk
+		// takes the remainder, so 1000 chunks of 64 MiB carry up to 1001 x 64 MiB - 1 bytes.
+		chunk = size / MaxChunkCount
+		if size%MaxChunkCount != 0 {
+			chunk++
+		}
+		chunk = min(chunk, MaxChunkSize)
+		if size/chunk > MaxChunkCount {
 			return ChunkPlan{}, fmt.Errorf("plan chunks: %d bytes need more than %d chunks of %d bytes", size, MaxChunkCount, MaxChunkSize)
 		}
 	}
@@ -93,7 +99,7 @@ func (p ChunkPlan) Chunk(i int64) (offset, length int64) {
 // ContentRange is the Content-Range header value for chunk i: "bytes FIRST-LAST/TOTAL".
 func (p ChunkPlan) ContentRange(i int64) string {
 	off, n := p.Chunk(i)
-	return fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, p.VideoSize)
+	return byteRange{First: off, Last: off + n - 1, Total: p.VideoSize}.String()
 }
 
 // chunkAt returns the index of the chunk starting at offset, or -1 if no chunk starts there.

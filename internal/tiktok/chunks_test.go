@@ -2,6 +2,8 @@ package tiktok
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"testing"
 )
 
@@ -24,6 +26,8 @@ func TestPlanChunks(t *testing.T) {
 		{"default chunk", 25*MB + 1, 0, ChunkPlan{25*MB + 1, 10 * MB, 2}, 15*MB + 1, false},
 		{"more than 1000 chunks grows the chunk", 6000 * MB, 5 * MB, ChunkPlan{6000 * MB, 6 * MB, 1000}, 6 * MB, false},
 		{"4 GB at 64 MiB", 4_000_000_000, 64 * MB, ChunkPlan{4_000_000_000, 64 * MB, 59}, 4_000_000_000 - 58*64*MB, false},
+		{"past 1000 x 64 MiB a small preference grows to 64 MiB", 1000*64*MB + 1, 5 * MB, ChunkPlan{1000*64*MB + 1, 64 * MB, 1000}, 64*MB + 1, false},
+		{"the largest file: the last chunk just under 128 MiB", 1001*64*MB - 1, 0, ChunkPlan{1001*64*MB - 1, 64 * MB, 1000}, 128*MB - 1, false},
 		{"zero", 0, 0, ChunkPlan{}, 0, true},
 		{"too large for 1000 x 64 MiB", 1001 * 64 * MB, 64 * MB, ChunkPlan{}, 0, true},
 	} {
@@ -110,4 +114,71 @@ func ExamplePlanChunks() {
 	_, last := p.Chunk(p.TotalChunkCount - 1)
 	fmt.Println(p.TotalChunkCount, p.ChunkSize, last)
 	// Output: 5 10000000 10000123
+}
+
+// FuzzPlanChunks: for any size and preference, PlanChunks returns a plan that obeys TikTok's rules, or
+// an error exactly when no plan can (size <= 0, or size >= 1001 x 64 MiB: 1000 chunks of 64 MiB and a
+// last one under 128 MiB is the most there is). The chunks tile the file without gap or overlap, each
+// chunk's Content-Range says so, and a preference that fits the rules is kept.
+func FuzzPlanChunks(f *testing.F) {
+	for _, s := range [][2]int64{
+		{50_000_123, 10_000_000}, {1, 0}, {MinChunkSize - 1, 0}, {MinChunkSize, MinChunkSize}, {MinChunkSize + 1, MinChunkSize},
+		{100 * MB, 64 * MB}, {300 * MB, 100 * MB}, {6000 * MB, 5 * MB}, {4_000_000_000, 64 * MB},
+		{1000 * MaxChunkSize, 0}, {1000*MaxChunkSize + 1, 5 * MB}, {1001*MaxChunkSize - 1, MB}, {1001 * MaxChunkSize, MaxChunkSize},
+		{0, 0}, {-1, 5 * MB}, {math.MaxInt64, 0}, {math.MaxInt64 - 500, math.MaxInt64}, {129 * MB, math.MinInt64},
+	} {
+		f.Add(s[0], s[1])
+	}
+	const largest = (MaxChunkCount+1)*MaxChunkSize - 1 // the largest file any plan can carry
+	f.Fuzz(func(t *testing.T, size, preferred int64) {
+		p, err := PlanChunks(size, preferred)
+		feasible := size > 0 && size <= largest
+		if err != nil {
+			if feasible {
+				t.Fatalf("PlanChunks(%d, %d): %v, but %d bytes fit TikTok's rules", size, preferred, err, size)
+			}
+			if p != (ChunkPlan{}) {
+				t.Fatalf("PlanChunks(%d, %d) returned %+v with its error", size, preferred, p)
+			}
+			return
+		}
+		if !feasible {
+			t.Fatalf("PlanChunks(%d, %d) = %+v, but no plan can carry %d bytes", size, preferred, p, size)
+		}
+		if verr := p.Validate(); verr != nil {
+			t.Fatalf("PlanChunks(%d, %d) = %+v, which Validate refuses: %v", size, preferred, p, verr)
+		}
+		if p.VideoSize != size || p.TotalChunkCount < 1 || p.TotalChunkCount > MaxChunkCount {
+			t.Fatalf("PlanChunks(%d, %d) = %+v", size, preferred, p)
+		}
+		if size < MinChunkSize && (p.ChunkSize != size || p.TotalChunkCount != 1) {
+			t.Fatalf("PlanChunks(%d, %d) = %+v: a file under %d bytes goes whole", size, preferred, p, MinChunkSize)
+		}
+		var next int64
+		for i := int64(0); i < p.TotalChunkCount; i++ {
+			off, n := p.Chunk(i)
+			if off != next || n <= 0 {
+				t.Fatalf("%+v: chunk %d at %d+%d, want offset %d", p, i, off, n, next)
+			}
+			last := i == p.TotalChunkCount-1
+			switch {
+			case size < MinChunkSize:
+			case !last && (n != p.ChunkSize || n < MinChunkSize || n > MaxChunkSize):
+				t.Fatalf("%+v: chunk %d has %d bytes", p, i, n)
+			case last && (n < MinChunkSize || n > MaxLastChunkSize):
+				t.Fatalf("%+v: last chunk has %d bytes", p, n)
+			}
+			if cr := p.ContentRange(i); cr != "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+n-1, 10)+"/"+strconv.FormatInt(size, 10) {
+				t.Fatalf("%+v: chunk %d Content-Range %q", p, i, cr)
+			}
+			next = off + n
+		}
+		if next != size {
+			t.Fatalf("%+v: chunks cover %d bytes of %d", p, next, size)
+		}
+		if size >= MinChunkSize && preferred >= MinChunkSize && preferred <= MaxChunkSize && preferred <= size &&
+			size/preferred <= MaxChunkCount && p.ChunkSize != preferred {
+			t.Fatalf("PlanChunks(%d, %d) = %+v: the preference fits the rules but was not kept", size, preferred, p)
+		}
+	})
 }

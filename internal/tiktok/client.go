@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -213,13 +214,13 @@ func (c *Client) judge(ep Endpoint, a *answer, readErr error) *Error {
 		if ok {
 			e.Class = Uncertain // TikTok answered "done" but we cannot read what it did
 		} else {
-			e.Class = classify(a.status, "")
+			e.Class = classifyAnswer(ep, a.status, "", false)
 		}
 		return e
 	case ok && e.Code == "":
 		return nil
 	}
-	e.Class = classify(a.status, e.Code)
+	e.Class = classifyAnswer(ep, a.status, e.Code, a.env.Error.Object)
 	return e
 }
 
@@ -229,13 +230,17 @@ func (c *Client) report(info CallInfo) {
 	}
 }
 
-// retryAfter parses a Retry-After header (seconds or an HTTP date); 0 when absent or unreadable.
+// retryAfter parses a Retry-After header (seconds or an HTTP date); 0 when absent or unreadable,
+// including a number of seconds too large for a time.Duration (it would overflow to a negative wait).
 func (c *Client) retryAfter(h http.Header) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 || s > int64(math.MaxInt64/time.Second) {
+			return 0
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {

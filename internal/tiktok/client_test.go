@@ -3,8 +3,11 @@ package tiktok_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,5 +263,83 @@ func TestWithRefresh(t *testing.T) {
 	var te *tiktok.Error
 	if !errors.As(err, &te) || te.Code != "invalid_grant" {
 		t.Fatalf("refresh with a rotated-out token: %v", err)
+	}
+}
+
+// TestServerErrorWithoutEnvelope: a 5xx that is not TikTok's error envelope (a gateway's HTML page, an
+// empty body) may come after TikTok took the call, so on an init endpoint it is Uncertain; a 5xx in
+// TikTok's envelope is TikTok's own refusal and stays Retryable. Other endpoints keep "5xx is Retryable".
+func TestServerErrorWithoutEnvelope(t *testing.T) {
+	answers := []struct {
+		name   string
+		status int
+		body   string
+		init   tiktok.Class // class on an init endpoint
+	}{
+		{"502 html", http.StatusBadGateway, "<html><body><h1>502 Bad Gateway</h1></body></html>", tiktok.Uncertain},
+		{"504 empty", http.StatusGatewayTimeout, "", tiktok.Uncertain},
+		{"500 envelope internal_error", http.StatusInternalServerError,
+			`{"error":{"code":"internal_error","message":"m","log_id":"L1"}}`, tiktok.Retryable},
+		{"503 envelope blank code", http.StatusServiceUnavailable, `{"error":{"code":"","message":"","log_id":"L2"}}`, tiktok.Retryable},
+		{"500 json without an error object", http.StatusInternalServerError, `{"message":"Internal server error"}`, tiktok.Uncertain},
+		{"502 json with a numeric code", http.StatusBadGateway, `{"error":{"code":502,"message":"bad gateway"}}`, tiktok.Uncertain},
+	}
+	calls := []struct {
+		ep   tiktok.Endpoint
+		call func(*tiktok.Client) error
+	}{
+		{tiktok.EndpointVideoInit, func(c *tiktok.Client) error {
+			_, err := c.InitDirectVideo(context.Background(), aliceAccess, pullRequest("x", tiktok.PrivacySelfOnly))
+			return err
+		}},
+		{tiktok.EndpointInboxInit, func(c *tiktok.Client) error {
+			_, err := c.InitInboxVideo(context.Background(), aliceAccess, tiktok.InboxVideoRequest{SourceInfo: tiktok.PullFromURL("https://cdn.example.com/d.mp4")})
+			return err
+		}},
+		{tiktok.EndpointContentInit, func(c *tiktok.Client) error {
+			_, err := c.InitPhoto(context.Background(), aliceAccess, tiktok.PhotoRequest{PostMode: tiktok.PostModeUpload, PhotoImages: []string{"https://cdn.example.com/1.jpg"}})
+			return err
+		}},
+		{tiktok.EndpointStatusFetch, func(c *tiktok.Client) error {
+			_, err := c.FetchStatus(context.Background(), aliceAccess, "v_pub_url~v2.1")
+			return err
+		}},
+		{tiktok.EndpointCreatorInfo, func(c *tiktok.Client) error {
+			_, err := c.CreatorInfo(context.Background(), aliceAccess)
+			return err
+		}},
+		{tiktok.EndpointOAuthToken, func(c *tiktok.Client) error {
+			_, err := c.RefreshToken(context.Background(), tiktok.RefreshRequest{ClientKey: aliceKey, ClientSecret: aliceSecret, RefreshToken: aliceRefresh})
+			return err
+		}},
+		{tiktok.EndpointCancel, func(c *tiktok.Client) error {
+			return c.Cancel(context.Background(), aliceAccess, "v_pub_url~v2.1")
+		}},
+	}
+	for _, a := range answers {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if strings.HasPrefix(a.body, "{") {
+				w.Header().Set("Content-Type", "application/json")
+			} else if a.body != "" {
+				w.Header().Set("Content-Type", "text/html")
+			}
+			w.WriteHeader(a.status)
+			_, _ = io.WriteString(w, a.body)
+		}))
+		c := tiktok.New(tiktok.Options{BaseURL: srv.URL, HTTPClient: srv.Client()})
+		for _, cl := range calls {
+			t.Run(a.name+"/"+string(cl.ep), func(t *testing.T) {
+				want := tiktok.Retryable
+				if cl.ep.IsInit() {
+					want = a.init
+				}
+				err := cl.call(c)
+				var te *tiktok.Error
+				if !errors.As(err, &te) || te.Class != want || tiktok.ClassOf(err) != want || te.HTTPStatus != a.status || te.Endpoint != cl.ep {
+					t.Fatalf("got %v; want class %v, HTTP %d, endpoint %s", err, want, a.status, cl.ep)
+				}
+			})
+		}
+		srv.Close()
 	}
 }

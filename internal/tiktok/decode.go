@@ -24,6 +24,9 @@ type errorField struct {
 	Code    string
 	Message string
 	LogID   string
+	// Object is true when the member was a JSON object: TikTok's error envelope, which a gateway or
+	// proxy in front of TikTok does not produce (see ClassOf).
+	Object bool
 }
 
 func (f *errorField) UnmarshalJSON(b []byte) error {
@@ -44,6 +47,7 @@ func (f *errorField) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	f.Code, f.Message, f.LogID = o.Code, o.Message, firstNonEmpty(o.LogID, o.LogIDAlt)
+	f.Object = true
 	return nil
 }
 

@@ -20,15 +20,16 @@ const (
 	// TokenInvalid: the access token is expired or revoked (access_token_invalid). Refresh the token,
 	// then retry once (see WithRefresh). TikTok did not take the request.
 	TokenInvalid
-	// Retryable: TikTok certainly did not act on the request and a later retry may succeed: an HTTP 5xx,
-	// internal_error, or a transport failure before any byte of the request left this process.
+	// Retryable: TikTok certainly did not act on the request and a later retry may succeed: an HTTP 5xx
+	// (on an init endpoint, only one carrying TikTok's error envelope), internal_error, or a transport
+	// failure before any byte of the request left this process.
 	Retryable
 	// Terminal: TikTok answered and refused; retrying the same request will not help (most 4xx codes).
 	// Some codes lift with time (spam_risk_too_many_posts, spam_risk_too_many_pending_share): read Code.
 	Terminal
 	// Uncertain: the request may have reached TikTok and been acted on, but no usable answer came back
-	// (timeout or reset after the request was written, an unreadable 2xx body). For an init call the
-	// post may exist; a blind retry may publish it twice.
+	// (timeout or reset after the request was written, an unreadable 2xx body, a gateway's 5xx page
+	// answering an init call). For an init call the post may exist; a blind retry may publish it twice.
 	Uncertain
 )
 
@@ -89,8 +90,14 @@ func (e *Error) Unwrap() error { return e.Err }
 //     the request. rate_limit_exceeded or 429 is RateLimited; access_token_invalid (or a 401 without a
 //     code) is TokenInvalid; internal_error, server_error, temporarily_unavailable or a 5xx is Retryable
 //     (TikTok documents 5xx as "retry later"); everything else is Terminal.
-//  2. A 2xx answer whose body cannot be read or parsed is Uncertain: TikTok may have acted.
-//  3. A transport failure (including the context deadline) is Retryable if it happened before the
+//  2. Except: on an init endpoint (video/init, inbox/video/init, content/init) a 5xx is Retryable only
+//     when its body is TikTok's error envelope, {"error":{"code":...,"message":...,"log_id":...}} (the
+//     code may be blank or any of the retryable ones). A 5xx without it (a gateway's 502 or 504 page,
+//     an empty or unreadable body, JSON of another shape) may come from a proxy after TikTok took the
+//     call, so it is Uncertain. On the other endpoints (status/fetch, creator_info, cancel, the OAuth
+//     token, the upload PUT) nothing is created twice by a retry, and any 5xx stays Retryable.
+//  3. A 2xx answer whose body cannot be read or parsed is Uncertain: TikTok may have acted.
+//  4. A transport failure (including the context deadline) is Retryable if it happened before the
 //     request's headers were written to a connection (DNS, dial refused, TLS, no connection yet), and
 //     Uncertain from the moment a header byte may have left: a timeout after the body was sent, a
 //     reset while waiting for the answer, a body cut off mid-answer.
@@ -109,6 +116,16 @@ func ClassOf(err error) Class {
 		return Retryable
 	}
 	return Terminal
+}
+
+// classifyAnswer maps an answer to a class: rules 1 and 2 of ClassOf. enveloped says the body held
+// TikTok's error envelope (an "error" object).
+func classifyAnswer(ep Endpoint, status int, code string, enveloped bool) Class {
+	c := classify(status, code)
+	if c == Retryable && status >= 500 && ep.IsInit() && !enveloped {
+		return Uncertain
+	}
+	return c
 }
 
 // classify maps an answer TikTok gave (status and error code) to a class: rule 1 of ClassOf.

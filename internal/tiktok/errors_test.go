@@ -60,3 +60,30 @@ func TestClassString(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		ep        Endpoint
+		status    int
+		code      string
+		enveloped bool
+		want      Class
+	}{
+		{EndpointVideoInit, 502, "", false, Uncertain},
+		{EndpointInboxInit, 504, "", false, Uncertain},
+		{EndpointContentInit, 500, "server_error", false, Uncertain}, // an OAuth-style string is not the envelope
+		{EndpointVideoInit, 500, "internal_error", true, Retryable},
+		{EndpointVideoInit, 503, "", true, Retryable},
+		{EndpointVideoInit, 503, "rate_limit_exceeded", true, RateLimited},
+		{EndpointVideoInit, 200, "internal_error", true, Retryable},
+		{EndpointVideoInit, 400, "invalid_param", true, Terminal},
+		{EndpointVideoInit, 429, "", false, RateLimited},
+		{EndpointStatusFetch, 502, "", false, Retryable},
+		{EndpointUpload, 500, "", false, Retryable},
+		{EndpointOAuthToken, 503, "", false, Retryable},
+	} {
+		if got := classifyAnswer(tc.ep, tc.status, tc.code, tc.enveloped); got != tc.want {
+			t.Errorf("classifyAnswer(%s, %d, %q, %v) = %v, want %v", tc.ep, tc.status, tc.code, tc.enveloped, got, tc.want)
+		}
+	}
+}

@@ -34,6 +34,13 @@ func (c *Client) RefreshToken(ctx context.Context, r RefreshRequest) (*Token, er
 	if err != nil {
 		return nil, err
 	}
+	return decodeToken(a)
+}
+
+// decodeToken reads the token from an answer the client judged a success (2xx, no error code). It
+// returns a token or an error, never both; the error is Uncertain, since TikTok may have rotated the
+// refresh token.
+func decodeToken(a answer) (*Token, error) {
 	var raw struct {
 		AccessToken      string `json:"access_token"`
 		ExpiresIn        int64  `json:"expires_in"`

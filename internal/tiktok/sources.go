@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
 // ReaderAtSource opens a file-like source (an *os.File, a bytes.Reader) of size bytes at any offset.
@@ -21,38 +20,51 @@ func ReaderAtSource(ra io.ReaderAt, size int64) Opener {
 
 // HTTPSource streams mediaURL with GET, asking for "Range: bytes=OFFSET-" when reopening past the
 // start. A server that ignores Range (200 instead of 206) is read from the start and the first OFFSET
-// bytes are discarded, which costs transfer but never memory.
-func HTTPSource(ctx context.Context, hc *http.Client, mediaURL string) Opener {
+// bytes are discarded, which costs transfer but never memory. Each open waits at most the Header
+// timeout of opts (at most one; zero fields and no opts mean the defaults) for the response headers,
+// and every read of the stream at most its Idle timeout for a byte; past them the open or the read
+// fails with an error wrapping ErrMediaStalled.
+func HTTPSource(ctx context.Context, hc *http.Client, mediaURL string, opts ...MediaTimeouts) Opener {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	to := mediaTimeouts(opts)
 	return func(off int64) (io.ReadCloser, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, mediaURL, nil)
+		rctx, cancel := context.WithCancelCause(ctx)
+		req, err := http.NewRequestWithContext(rctx, http.MethodGet, mediaURL, nil)
 		if err != nil {
+			cancel(nil)
 			return nil, fmt.Errorf("media request: %w", redactURLError(err))
 		}
 		if off > 0 {
 			req.Header.Set("Range", "bytes="+strconv.FormatInt(off, 10)+"-")
 		}
-		resp, err := hc.Do(req)
+		resp, err := doMedia(hc, req, cancel, to.Header)
 		if err != nil {
-			return nil, fmt.Errorf("media get: %w", redactURLError(err))
+			cancel(nil)
+			return nil, fmt.Errorf("media get: %w", err)
 		}
+		body := newIdleBody(resp.Body, to.Idle, cancel)
 		switch {
-		case resp.StatusCode == http.StatusPartialContent &&
-			strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(off, 10)+"-"):
-			return resp.Body, nil
+		case resp.StatusCode == http.StatusPartialContent && startsAt(resp.Header.Get("Content-Range"), off):
+			return body, nil
 		case resp.StatusCode == http.StatusOK:
-			if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
-				_ = resp.Body.Close()
+			if _, err := io.CopyN(io.Discard, body, off); err != nil {
+				_ = body.Close()
 				return nil, fmt.Errorf("media skip to %d: %w", off, err)
 			}
-			return resp.Body, nil
+			return body, nil
 		default:
-			_ = resp.Body.Close()
+			_ = body.Close()
 			return nil, fmt.Errorf("media get: HTTP %d", resp.StatusCode)
 		}
 	}
+}
+
+// startsAt reports whether a 206's Content-Range is the range from off that was asked for.
+func startsAt(contentRange string, off int64) bool {
+	r, ok := parseContentRange(contentRange)
+	return ok && r.First == off
 }
 
 // ForwardOnly adapts a plain io.Reader that cannot seek (a pipe). It can open at its current position

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -131,42 +130,34 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) error {
 
 // resumeOffset reads where the server wants the upload to continue from a 416 answer's Content-Range
 // ("bytes 0-LAST/TOTAL" means it holds LAST+1 bytes, "bytes */TOTAL" means none) or, failing that, a
-// Range header ("bytes=0-LAST").
+// Range header ("bytes=0-LAST"). Anything else, malformed or not starting at 0, is false.
 func resumeOffset(h http.Header) (int64, bool) {
-	if v := strings.TrimSpace(h.Get("Content-Range")); v != "" {
-		rest, ok := strings.CutPrefix(v, "bytes ")
-		if !ok {
+	if v := strings.Trim(h.Get("Content-Range"), " \t"); v != "" {
+		r, ok := parseContentRange(v)
+		switch {
+		case !ok:
 			return 0, false
-		}
-		rng, _, ok := strings.Cut(rest, "/")
-		if !ok {
-			return 0, false
-		}
-		if rng == "*" {
+		case r.First < 0:
 			return 0, true
 		}
-		return lastPlusOne(rng)
+		return heldUpTo(r.First, r.Last)
 	}
-	if v := strings.TrimSpace(h.Get("Range")); v != "" {
-		rng, ok := strings.CutPrefix(v, "bytes=")
+	if v := strings.Trim(h.Get("Range"), " \t"); v != "" {
+		if len(v) < len("bytes=") || !strings.EqualFold(v[:len("bytes=")], "bytes=") {
+			return 0, false
+		}
+		first, last, ok := strings.Cut(v[len("bytes="):], "-")
 		if !ok {
 			return 0, false
 		}
-		return lastPlusOne(rng)
+		f, ok1 := parseDigits(first)
+		l, ok2 := parseDigits(last)
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		return heldUpTo(f, l)
 	}
 	return 0, false
-}
-
-func lastPlusOne(rng string) (int64, bool) {
-	first, last, ok := strings.Cut(strings.TrimSpace(rng), "-")
-	if !ok || strings.TrimSpace(first) != "0" {
-		return 0, false
-	}
-	l, err := strconv.ParseInt(strings.TrimSpace(last), 10, 64)
-	if err != nil || l < 0 {
-		return 0, false
-	}
-	return l + 1, true
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
