@@ -29,6 +29,7 @@ import (
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/apiproxy"
 	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
@@ -155,9 +156,40 @@ func (e *env) create(o client.Object) {
 // It returns a stop function (also run at cleanup) that waits for the manager to end.
 func (e *env) startManager(opts controllers.Options) (stop func()) {
 	e.t.Helper()
+	return e.startManagerWith(cfg, opts)
+}
+
+// managerUserAgent is the User-Agent of a manager started through a proxy (startManagerVia), for the
+// proxy's rules to strike its requests and nobody else's.
+const managerUserAgent = "tiktok-operator-e2e-manager"
+
+// startManagerVia is startManager with the manager talking to the API server through a fault-injecting
+// proxy (the test's own client, k8sClient, still goes direct).
+func (e *env) startManagerVia(px *apiproxy.Proxy, opts controllers.Options) (stop func()) {
+	e.t.Helper()
+	c := px.Config()
+	c.UserAgent = managerUserAgent
+	return e.startManagerWith(c, opts)
+}
+
+// apiProxy starts a fault-injecting proxy in front of the test control plane; it stops at cleanup (after
+// a manager started later has stopped).
+func (e *env) apiProxy(opts apiproxy.Options) *apiproxy.Proxy {
+	e.t.Helper()
+	px, err := apiproxy.New(cfg, opts)
+	if err != nil {
+		e.t.Fatalf("starting the API server proxy: %v", err)
+	}
+	e.t.Cleanup(px.Close)
+	return px
+}
+
+// startManagerWith is startManager with the given rest config.
+func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options) (stop func()) {
+	e.t.Helper()
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
 	controllers.ConfigureCache(&cacheOpts)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme.Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
