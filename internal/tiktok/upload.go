@@ -66,7 +66,13 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) error {
 			var err error
 			if src, err = req.Open(off); err != nil {
 				src = nil
-				return &Error{Endpoint: EndpointUpload, Class: Terminal, Err: fmt.Errorf("open source at %d: %w", off, err)}
+				// A media server that stalled may answer later: the post is tried again (a new init, since
+				// TikTok cannot publish what it got so far). Anything else about the source is final.
+				class := Terminal
+				if errors.Is(err, ErrMediaStalled) {
+					class = Retryable
+				}
+				return &Error{Endpoint: EndpointUpload, Class: class, Err: fmt.Errorf("open source at %d: %w", off, err)}
 			}
 			pos = off
 		}

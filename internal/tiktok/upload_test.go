@@ -221,3 +221,21 @@ func TestSources(t *testing.T) {
 		t.Fatalf("rewind: %v", err)
 	}
 }
+
+// TestUploadStalledSourceIsRetryable: a media server that stalls when the upload opens it may answer
+// later, so the upload fails Retryable (the post gets a new init); a source that cannot be read at all
+// stays Terminal.
+func TestUploadStalledSourceIsRetryable(t *testing.T) {
+	e := newEnv(t, nil)
+	plan, res := fileInit(t, e, 1000, 0)
+	stalled := func(int64) (io.ReadCloser, error) { return nil, fmt.Errorf("media get: %w", tiktok.ErrMediaStalled) }
+	err := e.client.Upload(context.Background(), tiktok.UploadRequest{UploadURL: res.UploadURL, Plan: plan, Open: stalled})
+	if tiktok.ClassOf(err) != tiktok.Retryable {
+		t.Errorf("a stalled media server: class %s (%v), want Retryable", tiktok.ClassOf(err), err)
+	}
+	broken := func(int64) (io.ReadCloser, error) { return nil, errors.New("media get: HTTP 404") }
+	err = e.client.Upload(context.Background(), tiktok.UploadRequest{UploadURL: res.UploadURL, Plan: plan, Open: broken})
+	if tiktok.ClassOf(err) != tiktok.Terminal {
+		t.Errorf("a missing media file: class %s (%v), want Terminal", tiktok.ClassOf(err), err)
+	}
+}
