@@ -34,7 +34,7 @@ func TestIntentWriteFaults(t *testing.T) {
 			w.post("p", "brand", nil)
 			w.faults("p", tt.faults...)
 			p := w.driveWithStale("p", tt.stale, 200)
-			t.Logf("faults applied: %v", w.applied)
+			t.Logf("status writes: %v", w.writes)
 			if p.Status.Phase != v1alpha1.PhasePublished {
 				t.Fatalf("the post did not end Published: %s", describe(p))
 			}

@@ -75,9 +75,11 @@ type world struct {
 	stale   map[string]int
 	before  map[string]*v1alpha1.TikTokPost
 	applied []string // the faults applied, for the log
+	writes  []string // every status write of a post: its phase and the fault it met
 
 	posts    *TikTokPostReconciler
 	accounts *AccountQuotaReconciler
+	recorder *events.FakeRecorder
 	media    *httptest.Server
 }
 
@@ -127,7 +129,8 @@ func (w *world) restart() {
 	c := interceptor.NewClient(w.raw, w.interceptors())
 	engine := pacing.NewEngine(opts.Clock, opts.Rand)
 	engine.SetMaxInFlight(opts.CallTimeout + 5*time.Second)
-	d := deps{Client: c, APIReader: w.raw, Recorder: events.NewFakeRecorder(1000), Clock: opts.Clock, Engine: engine,
+	w.recorder = events.NewFakeRecorder(1000)
+	d := deps{Client: c, APIReader: w.raw, Recorder: w.recorder, Clock: opts.Clock, Engine: engine,
 		Accounts: newAccountRegistry(engine, c, opts.Clock.Now), Tokens: newTokenStore(),
 		TikTok: newClientPool(opts.CallTimeout, opts.Clock, opts.MediaClient), Options: opts}
 	w.accounts = &AccountQuotaReconciler{deps: d, kicks: make(chan eventFor, 1024), writeBudget: rate.NewLimiter(rate.Inf, 1)}
@@ -157,6 +160,9 @@ func (w *world) interceptors() interceptor.Funcs {
 				return c.SubResource(sub).Update(ctx, o, opts...)
 			}
 			f := w.nextFault(p.Name)
+			w.mu.Lock()
+			w.writes = append(w.writes, fmt.Sprintf("%s %s(%d): %s", p.Name, p.Status.Phase, p.Status.Attempts, f))
+			w.mu.Unlock()
 			gr := schema.GroupResource{Group: v1alpha1.GroupVersion.Group, Resource: "tiktokposts"}
 			switch f {
 			case conflict409:
@@ -274,7 +280,9 @@ func (w *world) account(name string, mutate func(*v1alpha1.AccountQuota)) *v1alp
 		mutate(aq)
 	}
 	w.create(aq)
-	w.readyAccount(name)
+	if !aq.Spec.Suspend {
+		w.readyAccount(name)
+	}
 	return aq
 }
 
@@ -430,4 +438,23 @@ func describe(p *v1alpha1.TikTokPost) string {
 		}
 	}
 	return b.String()
+}
+
+// eventsWith drains the recorded Events and returns those that contain every one of words.
+func (w *world) eventsWith(words ...string) []string {
+	var out []string
+	for {
+		select {
+		case e := <-w.recorder.Events:
+			ok := true
+			for _, x := range words {
+				ok = ok && strings.Contains(e, x)
+			}
+			if ok {
+				out = append(out, e)
+			}
+		default:
+			return out
+		}
+	}
 }

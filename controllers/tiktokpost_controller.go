@@ -104,7 +104,7 @@ func (r *TikTokPostReconciler) memory(key types.NamespacedName, uid types.UID) *
 	return m
 }
 
-// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=tiktokposts,verbs=get;list;watch
+// +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=tiktokposts,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=tiktokposts/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -123,8 +123,7 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 	if !post.DeletionTimestamp.IsZero() {
-		r.forgetPost(ctx, req.NamespacedName)
-		return ctrl.Result{}, nil
+		return r.deleted(ctx, post, req.NamespacedName)
 	}
 	mem := r.memory(req.NamespacedName, post.UID)
 	mem.applyOwnWrite(post)
@@ -148,6 +147,8 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return withPriority(ctrl.Result{RequeueAfter: 50 * time.Millisecond}), nil
 		}
 		err = errors.Join(err, werr)
+	} else if ferr := r.ensureFinalizer(ctx, s); ferr != nil {
+		err = errors.Join(err, ferr)
 	}
 	if err != nil {
 		return ctrl.Result{}, err // controller-runtime ignores RequeueAfter with an error: say so

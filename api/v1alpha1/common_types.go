@@ -28,8 +28,9 @@ const (
 	// CredentialsLabelValue is the value CredentialsLabel must carry.
 	CredentialsLabelValue = "true"
 
-	// Finalizer is put on TikTokPosts and AccountQuotas so the operator can release the account's
-	// queue slot (and cancel a pending download) before the object goes away.
+	// Finalizer is put on a TikTokPost while an init call of it may have reached TikTok (phases Publishing
+	// and Processing) and removed once the post ends: a post deleted in flight keeps it until TikTok's
+	// answer is recorded and a DeletedInFlight Event names the publish id. AccountQuotas carry none.
 	Finalizer = "publish.tiktok-operator.dev/finalizer"
 )
 
