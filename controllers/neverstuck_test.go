@@ -51,12 +51,7 @@ func TestEveryPostEnds(t *testing.T) {
 			w.sim.UpdateConfig(func(c *tiktoksim.Config) { c.Processing.Delay = tiktoksim.Duration(1000 * time.Hour) })
 			w.account("brand", nil)
 			w.post("p", "brand", nil)
-			for range 30 {
-				w.drive("p", 1)
-				if w.get("p").Status.Phase == v1alpha1.PhaseProcessing {
-					break
-				}
-			}
+			w.driveUntil("p", v1alpha1.PhaseProcessing, 30)
 			if err := w.sim.ExpireAccessTokens("brand"); err != nil {
 				w.t.Fatal(err)
 			}
@@ -65,12 +60,7 @@ func TestEveryPostEnds(t *testing.T) {
 			w.sim.UpdateConfig(func(c *tiktoksim.Config) { c.Processing.Delay = tiktoksim.Duration(1000 * time.Hour) })
 			aq := w.account("brand", nil)
 			w.post("p", "brand", nil)
-			for range 30 {
-				w.drive("p", 1)
-				if w.get("p").Status.Phase == v1alpha1.PhaseProcessing {
-					break
-				}
-			}
+			w.driveUntil("p", v1alpha1.PhaseProcessing, 30)
 			if err := w.raw.Delete(context.Background(), aq); err != nil {
 				w.t.Fatal(err)
 			}
