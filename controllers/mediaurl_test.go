@@ -52,6 +52,8 @@ func TestMediaURLAllowed(t *testing.T) {
 		{"dir prefix admits deeper", "https://cdn.example.com/public/a/b/c.mp4", "https://cdn.example.com/public/", true},
 		{"dir prefix does not admit the bare dir", "https://cdn.example.com/public", "https://cdn.example.com/public/", false},
 		{"path case", "https://cdn.example.com/Public/a.mp4", "https://cdn.example.com/public/", false},
+		{"a dotted name is no dot segment", "https://cdn.example.com/.well-known/media/a.mp4", "https://cdn.example.com/.well-known/media/", true},
+		{"escapes are decoded before comparing", "https://cdn.example.com/my%20media/%61.mp4", "https://cdn.example.com/my%20media/", true},
 		{"double slash collapses", "https://cdn.example.com/public//a.mp4", "https://cdn.example.com/public/", true},
 
 		// Dot segments, plain and encoded.
