@@ -317,6 +317,6 @@ func (r *AccountQuotaReconciler) stalled(s *accountScope, reason, msg string) {
 
 func (r *AccountQuotaReconciler) event(aq *v1alpha1.AccountQuota, typ, reason, format string, args ...any) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(aq, nil, typ, reason, reason, format, args...)
+		r.Recorder.Eventf(aq, nil, typ, reason, reason, "%s", eventNote(format, args...))
 	}
 }
