@@ -51,46 +51,60 @@ func parseMediaLocation(raw string, prefix bool) (mediaLocation, error) {
 	if err != nil || u.Scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
 		return loc, errNotAllowed
 	}
-	// The authority must be spelled as parsed: no escapes in the host (url.Parse decodes them).
+	if prefix && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#")) {
+		return loc, errNotAllowed
+	}
+	if loc.host, loc.port, err = hostPortOf(raw, u); err != nil {
+		return loc, err
+	}
+	if loc.path, err = pathOf(u, prefix); err != nil {
+		return loc, err
+	}
+	loc.dir = strings.HasSuffix(u.Path, "/")
+	return loc, nil
+}
+
+// hostPortOf returns the URL's host, lower case, and port (443 when none). The authority must be
+// spelled as parsed (url.Parse decodes escapes in the host), the host must not end with a dot, and a
+// port must be written canonically.
+func hostPortOf(raw string, u *url.URL) (string, int, error) {
 	rest := raw[len("https://"):]
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		rest = rest[:i]
 	}
 	if !strings.EqualFold(rest, u.Host) || strings.HasSuffix(u.Hostname(), ".") {
-		return loc, errNotAllowed
+		return "", 0, errNotAllowed
 	}
-	loc.host = strings.ToLower(u.Hostname())
-	loc.port = 443
+	port := 443
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
-			return loc, errNotAllowed
+			return "", 0, errNotAllowed
 		}
-		loc.port = n
+		port = n
 	}
-	if prefix && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#")) {
-		return loc, errNotAllowed
-	}
+	return strings.ToLower(u.Hostname()), port, nil
+}
+
+// pathOf returns the URL's path, decoded once and cleaned, refusing what a server could read another way
+// (encoded slashes and backslashes, double encoding, control characters, a dot segment with a path
+// parameter) and, in a prefix, any dot segment.
+func pathOf(u *url.URL, prefix bool) (string, error) {
 	escaped := strings.ToLower(u.EscapedPath())
 	if strings.Contains(escaped, "%2f") || strings.Contains(escaped, "%5c") || strings.Contains(escaped, "%25") {
-		return loc, errNotAllowed
+		return "", errNotAllowed
 	}
 	p := u.Path // decoded once
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return loc, errNotAllowed
-		}
+	if strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return "", errNotAllowed
 	}
 	for seg := range strings.SplitSeq(p, "/") {
 		name, _, param := strings.Cut(seg, ";")
-		dot := name == "." || name == ".."
-		if dot && (prefix || param) {
-			return loc, errNotAllowed
+		if (name == "." || name == "..") && (prefix || param) {
+			return "", errNotAllowed
 		}
 	}
-	loc.dir = strings.HasSuffix(p, "/")
-	loc.path = path.Clean("/" + p)
-	return loc, nil
+	return path.Clean("/" + p), nil
 }
 
 // admits says whether the media location u lies under the prefix p.
