@@ -2,15 +2,18 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 )
 
-// Values TikTok chooses are made valid UTF-8 (invalid bytes become U+FFFD: a label value that is not UTF-8
-// panics the Prometheus client) and cut on a character boundary before they reach a condition, an Event or
-// a metric label.
+// Values TikTok chooses reach status fields, Events and metric labels only through this file: each is
+// made valid UTF-8 (invalid bytes become U+FFFD: a label value that is not UTF-8 panics the Prometheus
+// client) and cut, on a character boundary, to the bound the CRD admits (api/v1alpha1/bounds.go): a value
+// over it would make every status write of the object fail with 422, and the object would be stuck.
 
 // truncate makes s valid UTF-8 and cuts it to at most n characters (runes, as the API server counts a
 // string's maxLength), ending a cut string with "...".
@@ -54,6 +57,70 @@ const maxEventNote = 1024
 // eventNote formats an Event's note within its bound.
 func eventNote(format string, args ...any) string {
 	return truncateBytes(fmt.Sprintf(format, args...), maxEventNote)
+}
+
+// boundCode is an error code or fail_reason as status records it.
+func boundCode(code string) string { return truncate(code, v1alpha1.MaxErrorCodeLength) }
+
+// boundError cuts the fields of a PostError that TikTok chooses to their bounds.
+func boundError(e v1alpha1.PostError) *v1alpha1.PostError {
+	e.Code = boundCode(e.Code)
+	e.Message = truncate(e.Message, v1alpha1.MaxErrorMessageLength)
+	e.LogID = truncate(e.LogID, v1alpha1.MaxLogIDLength)
+	return &e
+}
+
+// usablePublishID says whether a publish id can be recorded as it is: a cut or repaired one would name
+// another post (or none) in every later status/fetch.
+func usablePublishID(id string) bool {
+	return utf8.ValidString(id) && utf8.RuneCountInString(id) <= v1alpha1.MaxPublishIDLength
+}
+
+// boundPostIDs turns TikTok's post ids into status.postIDs: the first MaxPostIDs of them.
+func boundPostIDs(ids tiktok.PostIDs) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]string, 0, min(len(ids), v1alpha1.MaxPostIDs))
+	for _, id := range ids[:min(len(ids), v1alpha1.MaxPostIDs)] {
+		out = append(out, truncate(fmt.Sprint(id), v1alpha1.MaxPostIDLength))
+	}
+	return out
+}
+
+// knownPrivacyLevels are TikTok's privacy levels, kept first when a creator_info answer lists more
+// options than status admits.
+var knownPrivacyLevels = []string{
+	tiktok.PrivacyPublic, tiktok.PrivacyFriends, tiktok.PrivacyFollowers, tiktok.PrivacySelfOnly,
+}
+
+// creatorStatusOf turns a creator_info answer into status.creator: names cut to their bound, an avatar
+// URL over its bound left out (a cut URL is a wrong URL), privacy options over their bound left out (a
+// cut option is another word), repeats dropped, and at most MaxPrivacyLevelOptions of them, TikTok's
+// known levels first when there are more.
+func creatorStatusOf(info *tiktok.CreatorInfo) *v1alpha1.CreatorInfo {
+	c := &v1alpha1.CreatorInfo{
+		Username:                truncate(info.Username, v1alpha1.MaxCreatorNameLength),
+		Nickname:                truncate(info.Nickname, v1alpha1.MaxCreatorNameLength),
+		MaxVideoPostDurationSec: info.MaxVideoPostDurationSec,
+		CommentDisabled:         info.CommentDisabled, DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled,
+	}
+	if utf8.ValidString(info.AvatarURL) && utf8.RuneCountInString(info.AvatarURL) <= v1alpha1.MaxAvatarURLLength {
+		c.AvatarURL = info.AvatarURL
+	}
+	var opts []string
+	for _, o := range info.PrivacyLevelOptions {
+		if utf8.ValidString(o) && utf8.RuneCountInString(o) <= v1alpha1.MaxPrivacyLevelOptionLength && !slices.Contains(opts, o) {
+			opts = append(opts, o)
+		}
+	}
+	if len(opts) > v1alpha1.MaxPrivacyLevelOptions {
+		known := slices.DeleteFunc(slices.Clone(opts), func(o string) bool { return !slices.Contains(knownPrivacyLevels, o) })
+		others := slices.DeleteFunc(opts, func(o string) bool { return slices.Contains(knownPrivacyLevels, o) })
+		opts = append(known, others...)[:v1alpha1.MaxPrivacyLevelOptions]
+	}
+	c.PrivacyLevelOptions = opts
+	return c
 }
 
 // metricCodes are the code label values besides ok, transport and the http_ words: the error codes

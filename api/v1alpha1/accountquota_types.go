@@ -217,20 +217,26 @@ type AccountQuotaSpec struct {
 
 // CreatorInfo is what TikTok's creator_info endpoint said about the account.
 type CreatorInfo struct {
-	// username is the creator's TikTok handle (creator_username).
+	// username is the creator's TikTok handle (creator_username), at most 256 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=256
 	Username string `json:"username,omitempty"`
-	// nickname is the creator's display name (creator_nickname).
+	// nickname is the creator's display name (creator_nickname), at most 256 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=256
 	Nickname string `json:"nickname,omitempty"`
-	// avatarURL is the creator's avatar (creator_avatar_url).
+	// avatarURL is the creator's avatar (creator_avatar_url); left out when longer than 2048 characters.
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
 	AvatarURL string `json:"avatarURL,omitempty"`
 	// privacyLevelOptions are the privacy levels this creator allows; a post whose privacyLevel is not
 	// one of them fails with reason PrivacyLevelNotAllowed. Kept as plain strings so a level TikTok adds
-	// later can still be recorded.
+	// later can still be recorded. At most 8 options of at most 64 characters: a longer option is left
+	// out, and TikTok's four known levels are kept first when there are more than 8.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=64
 	PrivacyLevelOptions []string `json:"privacyLevelOptions,omitempty"`
 	// maxVideoPostDurationSec is the longest video this creator may post, in seconds.
 	// +optional
