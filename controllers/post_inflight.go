@@ -210,7 +210,7 @@ func (r *TikTokPostReconciler) judgeStatus(s *postScope, ps *tiktok.PublishStatu
 		if retryableFailReasons[ps.FailReason] {
 			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), true
 		}
-		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", ps.FailReason))
+		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", boundCode(ps.FailReason)))
 		return ctrl.Result{}, true
 	}
 	return ctrl.Result{}, false
