@@ -252,12 +252,8 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	if err != nil {
 		return r.creatorInfoFailed(s, err, tok, answered)
 	}
-	st.Creator = &v1alpha1.CreatorInfo{
-		Username: info.Username, Nickname: info.Nickname, AvatarURL: info.AvatarURL,
-		PrivacyLevelOptions: info.PrivacyLevelOptions, MaxVideoPostDurationSec: info.MaxVideoPostDurationSec,
-		CommentDisabled: info.CommentDisabled, DuetDisabled: info.DuetDisabled, StitchDisabled: info.StitchDisabled,
-		FetchedAt: &metav1.Time{Time: answered.Truncate(time.Second)},
-	}
+	st.Creator = creatorStatusOf(info)
+	st.Creator.FetchedAt = &metav1.Time{Time: answered.Truncate(time.Second)}
 	rt.mu.Lock()
 	rt.creator = st.Creator.DeepCopy()
 	rt.bannedAt = time.Time{} // creator_info answered without a ban: the creator may post again
@@ -317,6 +313,6 @@ func (r *AccountQuotaReconciler) stalled(s *accountScope, reason, msg string) {
 
 func (r *AccountQuotaReconciler) event(aq *v1alpha1.AccountQuota, typ, reason, format string, args ...any) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(aq, nil, typ, reason, reason, format, args...)
+		r.Recorder.Eventf(aq, nil, typ, reason, reason, "%s", eventNote(format, args...))
 	}
 }

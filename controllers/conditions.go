@@ -41,16 +41,12 @@ func setThrottled(conds *[]metav1.Condition, gen int64, throttled bool, reason, 
 	setCond(conds, gen, v1alpha1.ConditionThrottled, metav1.ConditionTrue, reason, msg)
 }
 
+// maxConditionMessage keeps condition messages, which quote TikTok's, readable in `kubectl get` and far
+// inside the API's 32 KiB limit.
+const maxConditionMessage = 1024
+
 func setCond(conds *[]metav1.Condition, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: typ, Status: status, Reason: reason, Message: truncate(msg, 1024), ObservedGeneration: gen,
+		Type: typ, Status: status, Reason: reason, Message: truncate(msg, maxConditionMessage), ObservedGeneration: gen,
 	})
-}
-
-// truncate keeps condition messages inside the API's 32 KiB limit and readable in `kubectl get`.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +17,8 @@ import (
 )
 
 // The operator's metrics, on controller-runtime's registry (served with its own at /metrics). Labels
-// never carry a token or a post's content: endpoint and code are TikTok's fixed vocabularies, namespace
-// and account are object names.
+// never carry a token or a post's content: endpoint and code are fixed vocabularies (an error code TikTok
+// does not document counts as "other": see callCode), namespace and account are object names.
 // Label names.
 const (
 	labelEndpoint  = "endpoint"
@@ -132,20 +131,6 @@ func observeCall(info tiktok.CallInfo) {
 	}
 	if info.Class == tiktok.RateLimited {
 		rateLimited.WithLabelValues(ep).Inc()
-	}
-}
-
-// callCode is a bounded label value: TikTok's code, "ok", or the HTTP status / transport failure.
-func callCode(info tiktok.CallInfo) string {
-	switch {
-	case info.Code != "":
-		return truncate(info.Code, 64)
-	case info.HTTPStatus == 0:
-		return "transport"
-	case info.HTTPStatus >= 200 && info.HTTPStatus < 300:
-		return "ok"
-	default:
-		return "http_" + strconv.Itoa(info.HTTPStatus)
 	}
 }
 

@@ -186,30 +186,31 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 // retry after a processing failure TikTok calls retryable. ended is false while TikTok is still at work.
 func (r *TikTokPostReconciler) judgeStatus(s *postScope, ps *tiktok.PublishStatus, answered time.Time) (res ctrl.Result, ended bool) {
 	st := s.status()
-	if worthWriting(st, ps.Status, answered) {
-		st.ProcessingStatus = ps.Status
+	word := truncate(ps.Status, v1alpha1.MaxProcessingStatusLength)
+	if worthWriting(st, word, answered) {
+		st.ProcessingStatus = word
 	}
 	switch ps.Status {
 	case tiktok.StatusPublishComplete:
-		st.ProcessingStatus = ps.Status
+		st.ProcessingStatus = word
 		r.finished(s, answered, v1alpha1.PhasePublished, v1alpha1.ReasonPublished, ps.PostIDs)
 		return ctrl.Result{}, true
 	case tiktok.StatusSendToUserInbox:
-		st.ProcessingStatus = ps.Status
+		st.ProcessingStatus = word
 		r.finished(s, answered, v1alpha1.PhaseDelivered, v1alpha1.ReasonDelivered, nil)
 		return ctrl.Result{}, true
 	case tiktok.StatusFailed:
-		st.ProcessingStatus = ps.Status
+		st.ProcessingStatus = word
 		if n := len(st.AttemptHistory); n > 0 {
 			st.AttemptHistory[n-1].Outcome = v1alpha1.AttemptOutcomeProcessingFailed
-			st.AttemptHistory[n-1].Code = ps.FailReason
+			st.AttemptHistory[n-1].Code = boundCode(ps.FailReason)
 		}
-		st.LastError = &v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
-			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]}
+		st.LastError = boundError(v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
+			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]})
 		if retryableFailReasons[ps.FailReason] {
 			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), true
 		}
-		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", ps.FailReason))
+		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", boundCode(ps.FailReason)))
 		return ctrl.Result{}, true
 	}
 	return ctrl.Result{}, false
@@ -220,10 +221,7 @@ func (r *TikTokPostReconciler) finished(s *postScope, at time.Time, phase v1alph
 	st := s.status()
 	st.Phase = phase
 	st.PublishedAt = &metav1.Time{Time: at}
-	st.PostIDs = nil
-	for _, id := range ids {
-		st.PostIDs = append(st.PostIDs, fmt.Sprint(id))
-	}
+	st.PostIDs = boundPostIDs(ids)
 	st.UploadProgress = nil
 	msg := "published on TikTok"
 	if phase == v1alpha1.PhaseDelivered {

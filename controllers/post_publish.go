@@ -75,6 +75,9 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	sent := r.Clock.Now()
 	out, err := r.initCall(callCtx, s, tok)
 	cancel()
+	if err == nil && !usablePublishID(out.publishID) {
+		err = unusablePublishID(initEndpoint(&s.post.Spec), out.publishID)
+	}
 	answered := r.Clock.Now()
 	r.finishAddFinalizer(s, fin)
 	r.Engine.Complete(res, sent, answered, engineOutcome(err))
@@ -151,9 +154,9 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 	h := &st.AttemptHistory[len(st.AttemptHistory)-1]
 	te := asTikTokError(err)
 	class := tiktok.ClassOf(err)
-	h.Code = te.Code
-	st.LastError = &v1alpha1.PostError{Code: errorCode(te), Message: truncate(te.Message, 512), HTTPStatus: int32(te.HTTPStatus),
-		LogID: te.LogID, Time: &metav1.Time{Time: answered}, Retryable: class != tiktok.Terminal || capCodes[te.Code]}
+	h.Code = boundCode(te.Code)
+	st.LastError = boundError(v1alpha1.PostError{Code: errorCode(te), Message: te.Message, HTTPStatus: int32(te.HTTPStatus),
+		LogID: te.LogID, Time: &metav1.Time{Time: answered}, Retryable: class != tiktok.Terminal || capCodes[te.Code]})
 	switch class {
 	case tiktok.RateLimited:
 		h.Outcome = v1alpha1.AttemptOutcomeRateLimited
@@ -282,11 +285,32 @@ func asTikTokError(err error) *tiktok.Error {
 	return &tiktok.Error{Class: tiktok.ClassOf(err), Message: err.Error(), Err: err}
 }
 
-// errorCode is TikTok's code, or a word for an answer that carried none.
+// unusablePublishID is the error for an init call TikTok accepted with a publish id that status cannot
+// record (longer than the CRD admits, or not UTF-8): the post cannot be followed, and TikTok may publish
+// it, so the attempt is an uncertain outcome.
+func unusablePublishID(ep tiktok.Endpoint, id string) *tiktok.Error {
+	return &tiktok.Error{Endpoint: ep, HTTPStatus: 200, Class: tiktok.Uncertain, Code: "publish_id_unusable", Message: fmt.Sprintf(
+		"TikTok accepted the init call with a publish id of %d bytes (%.40q...), which the status cannot record "+
+			"(at most %d characters of UTF-8), so the post cannot be followed", len(id), id, v1alpha1.MaxPublishIDLength)}
+}
+
+// initEndpoint is the init endpoint the post's spec calls.
+func initEndpoint(spec *v1alpha1.TikTokPostSpec) tiktok.Endpoint {
+	switch {
+	case spec.Photo != nil:
+		return tiktok.EndpointContentInit
+	case spec.Mode == v1alpha1.ModeUpload:
+		return tiktok.EndpointInboxInit
+	default:
+		return tiktok.EndpointVideoInit
+	}
+}
+
+// errorCode is TikTok's code (cut to the bound status admits), or a word for an answer that carried none.
 func errorCode(te *tiktok.Error) string {
 	switch {
 	case te.Code != "":
-		return te.Code
+		return boundCode(te.Code)
 	case te.HTTPStatus != 0:
 		return fmt.Sprintf("http_%d", te.HTTPStatus)
 	default:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -208,21 +207,13 @@ func preflight(spec *v1alpha1.TikTokPostSpec, aq *v1alpha1.AccountQuota) (string
 		return "", ""
 	}
 	for _, u := range urls {
-		if !hasAnyPrefix(u, prefixes) {
+		if !mediaURLAllowed(u, prefixes) {
 			return v1alpha1.ReasonMediaURLNotAllowed, fmt.Sprintf(
-				"media URL %s is outside the AccountQuota's spec.allowedMediaPrefixes %v", u, prefixes)
+				"media URL %s is outside the AccountQuota's spec.allowedMediaPrefixes %v (same host and port, "+
+					"a path below the prefix's on a segment boundary, no userinfo, no encoded slashes)", u, prefixes)
 		}
 	}
 	return "", ""
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // stepLimits ends retries at maxAttempts (stepDeadline ends them at the deadline).

@@ -105,8 +105,8 @@ func (r *TikTokPostReconciler) uploadEnded(s *postScope, total int64, err error)
 	st := s.status()
 	if err != nil {
 		te := asTikTokError(err)
-		st.LastError = &v1alpha1.PostError{Code: errorCode(te), Message: truncate(te.Message, 512),
-			HTTPStatus: int32(te.HTTPStatus), Retryable: tiktok.ClassOf(err) != tiktok.Terminal}
+		st.LastError = boundError(v1alpha1.PostError{Code: errorCode(te), Message: te.Message, LogID: te.LogID,
+			HTTPStatus: int32(te.HTTPStatus), Retryable: tiktok.ClassOf(err) != tiktok.Terminal})
 		if tiktok.ClassOf(err) == tiktok.Terminal {
 			r.fail(s, v1alpha1.ReasonUploadFailed, fmt.Sprintf("the upload was refused: %s: %s", errorCode(te), te.Message))
 			return ctrl.Result{}

@@ -245,10 +245,11 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 	return nil
 }
 
-// event records an Event on the post; messages never carry tokens (they come from status fields).
+// event records an Event on the post; messages never carry tokens (they come from status fields), and
+// are cut to the bound of an Event's note.
 func (r *TikTokPostReconciler) event(post *v1alpha1.TikTokPost, typ, reason, format string, args ...any) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(post, nil, typ, reason, reason, format, args...)
+		r.Recorder.Eventf(post, nil, typ, reason, reason, "%s", eventNote(format, args...))
 	}
 }
 

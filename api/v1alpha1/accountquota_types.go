@@ -183,8 +183,16 @@ type AccountQuotaSpec struct {
 	Backoff BackoffPolicy `json:"backoff,omitzero"`
 
 	// allowedMediaPrefixes restricts the media URLs of this account's posts: a post whose video or photo
-	// URL starts with none of these prefixes is refused (reason MediaURLNotAllowed), which keeps the
-	// operator from being used to fetch arbitrary URLs. Every entry must be an https:// URL.
+	// URL lies under none of these prefixes is refused (reason MediaURLNotAllowed), which keeps the
+	// operator from being used to fetch arbitrary URLs. Every entry is an https:// URL with a host, an
+	// optional port and an optional path, and nothing else: no userinfo, no query or fragment, no
+	// dot-segments, encoded slashes, backslashes or %25.
+	// A media URL lies under a prefix when both are https, their hosts are equal (case aside) and so are
+	// their ports (none and 443 are the same; a prefix without a port admits no other port), and its
+	// path, percent-decoded and cleaned of . and .., continues the prefix's path at a segment boundary:
+	// https://cdn.example.com/public admits /public and /public/a.mp4 but not /publicity/a.mp4;
+	// https://cdn.example.com/public/ admits what lies below /public/; https://cdn.example.com admits the
+	// whole host. A media URL with userinfo, an encoded slash or a backslash lies under no prefix.
 	// Empty allows every https:// URL for PullFromURL posts (TikTok downloads those, from prefixes
 	// verified for the app); FileUpload posts, whose media the operator itself downloads, need a
 	// matching entry.
@@ -192,7 +200,11 @@ type AccountQuotaSpec struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self.all(p, p.matches('^https://[a-zA-Z0-9[][^/?#@ ]*([/?#].*)?$'))",message="allowedMediaPrefixes: every entry must be an https:// URL prefix such as https://cdn.example.com/"
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^https://[a-zA-Z0-9[][^/?# ]*([/?#].*)?$')",message="allowedMediaPrefixes: every entry must be an https:// URL prefix with a host, such as https://cdn.example.com/ (scheme https, then the host)"
+	// +kubebuilder:validation:items:XValidation:rule="!self.matches('^[^/?#]*//[^/?#]*@')",message="allowedMediaPrefixes: an entry must carry no userinfo (user@ before the host): https://cdn.example.com@evil.io/ is the host evil.io"
+	// +kubebuilder:validation:items:XValidation:rule="!self.contains('?') && !self.contains('#')",message="allowedMediaPrefixes: an entry must carry no query (?) or fragment (#): a prefix is a scheme, a host, an optional port and a path"
+	// +kubebuilder:validation:items:XValidation:rule="!self.matches('(?i)/([.]|%2e)([.]|%2e)?(/|;|$)')",message="allowedMediaPrefixes: an entry must carry no dot-segments (/./ or /../, plain or percent-encoded as %2e)"
+	// +kubebuilder:validation:items:XValidation:rule="!self.matches('(?i)%(2f|5c|25)') && !self.contains('\\\\')",message="allowedMediaPrefixes: an entry must carry no encoded slashes or backslashes (%2F, %5C), no backslashes and no %25 (double encoding)"
 	AllowedMediaPrefixes []string `json:"allowedMediaPrefixes,omitempty"`
 
 	// suspend stops every call of this account while true: no post is sent, no status is polled, no
@@ -205,20 +217,26 @@ type AccountQuotaSpec struct {
 
 // CreatorInfo is what TikTok's creator_info endpoint said about the account.
 type CreatorInfo struct {
-	// username is the creator's TikTok handle (creator_username).
+	// username is the creator's TikTok handle (creator_username), at most 256 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=256
 	Username string `json:"username,omitempty"`
-	// nickname is the creator's display name (creator_nickname).
+	// nickname is the creator's display name (creator_nickname), at most 256 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=256
 	Nickname string `json:"nickname,omitempty"`
-	// avatarURL is the creator's avatar (creator_avatar_url).
+	// avatarURL is the creator's avatar (creator_avatar_url); left out when longer than 2048 characters.
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
 	AvatarURL string `json:"avatarURL,omitempty"`
 	// privacyLevelOptions are the privacy levels this creator allows; a post whose privacyLevel is not
 	// one of them fails with reason PrivacyLevelNotAllowed. Kept as plain strings so a level TikTok adds
-	// later can still be recorded.
+	// later can still be recorded. At most 8 options of at most 64 characters: a longer option is left
+	// out, and TikTok's four known levels are kept first when there are more than 8.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=64
 	PrivacyLevelOptions []string `json:"privacyLevelOptions,omitempty"`
 	// maxVideoPostDurationSec is the longest video this creator may post, in seconds.
 	// +optional

@@ -280,17 +280,20 @@ type TikTokPostSpec struct {
 // PostError is the last error TikTok (or the transport) returned for this post. Never contains a token.
 type PostError struct {
 	// code is TikTok's error.code (for example rate_limit_exceeded), or a status/fetch fail_reason, or
-	// an operator code such as transport_error.
+	// an operator code such as transport_error. At most 128 characters (a longer code is cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=128
 	Code string `json:"code,omitempty"`
-	// message is TikTok's error.message, or the transport error.
+	// message is TikTok's error.message, or the transport error. At most 1024 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
 	// httpStatus is the HTTP status of the answer; 0 when there was none.
 	// +optional
 	HTTPStatus int32 `json:"httpStatus,omitempty"`
-	// logID is TikTok's log_id, for TikTok support.
+	// logID is TikTok's log_id, for TikTok support. At most 128 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=128
 	LogID string `json:"logID,omitempty"`
 	// time is when the error was received.
 	// +optional
@@ -315,8 +318,9 @@ type AttemptRecord struct {
 	// while in flight.
 	// +optional
 	Outcome string `json:"outcome,omitempty"`
-	// code is TikTok's error.code for this attempt (ok when accepted).
+	// code is TikTok's error.code for this attempt (ok when accepted). At most 128 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=128
 	Code string `json:"code,omitempty"`
 	// delay is the backoff chosen after this attempt; unset when none.
 	// +optional
@@ -408,14 +412,18 @@ type TikTokPostStatus struct {
 	QueuePosition int32 `json:"queuePosition,omitempty"`
 
 	// publishID is TikTok's publish_id for the accepted init call. Set when TikTok accepts an init call;
-	// cleared by the retry annotation. Once set the content fields of spec cannot change.
+	// cleared by the retry annotation. Once set the content fields of spec cannot change. At most 128
+	// characters: an init call answered with a longer publish_id cannot be followed and is an uncertain
+	// outcome.
 	// +optional
+	// +kubebuilder:validation:MaxLength=128
 	PublishID string `json:"publishID,omitempty"`
 
 	// processingStatus is TikTok's own word from status/fetch: PROCESSING_UPLOAD, PROCESSING_DOWNLOAD,
 	// SEND_TO_USER_INBOX, PUBLISH_COMPLETE or FAILED. Set after the first status/fetch; cleared by the
-	// retry annotation.
+	// retry annotation. At most 64 characters (cut).
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	ProcessingStatus string `json:"processingStatus,omitempty"`
 
 	// uploadProgress is the progress of a FileUpload transfer. Set while the operator uploads chunks;
@@ -425,8 +433,11 @@ type TikTokPostStatus struct {
 
 	// postIDs are TikTok's public post ids (publicaly_available_post_id), as strings. Set when TikTok
 	// reports them, after moderation of a public post (can take hours); never set for private posts.
+	// At most 35 ids (the first TikTok sends) of at most 32 characters.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=35
+	// +kubebuilder:validation:items:MaxLength=32
 	PostIDs []string `json:"postIDs,omitempty"`
 
 	// publishedAt is when TikTok reported PUBLISH_COMPLETE (or SEND_TO_USER_INBOX for Upload mode).

@@ -171,6 +171,7 @@ func TestAcceptedEdgeCases(t *testing.T) {
 		{"endpoint-https-custom", "AccountQuota", `{credentialsSecretRef: {name: c}, endpoint: "https://tiktok-sim.example.com:8443"}`},
 		{"min-interval-zero", "AccountQuota", `{credentialsSecretRef: {name: c}, limits: {minInterval: 0s}}`},
 		{"fractional-window", "AccountQuota", `{credentialsSecretRef: {name: c}, limits: {postInit: {requests: 1, window: 1.5s}}}`},
+		{"media-prefixes-ports-paths-ipv6", "AccountQuota", `{credentialsSecretRef: {name: c}, allowedMediaPrefixes: ["https://cdn.example.com", "https://cdn.example.com:8443/public/", "https://[2001:db8::1]/media", "https://cdn.example.com/.well-known/media/", "https://cdn.example.com/my%20media/"]}`},
 		{"video-title-2200", "TikTokPost", `{accountRef: {name: a}, privacyLevel: SELF_ONLY, video: {url: "https://cdn.example.com/v.mp4"}, title: "` + repeat("é", 2200) + `"}`},
 		{"photo-title-90", "TikTokPost", `{accountRef: {name: a}, privacyLevel: SELF_ONLY, photo: {urls: ["https://cdn.example.com/1.jpg"]}, title: "` + repeat("x", 90) + `", description: "` + repeat("d", 4000) + `"}`},
 		{"photo-35", "TikTokPost", `{accountRef: {name: a}, privacyLevel: SELF_ONLY, photo: {urls: ` + photos35 + `, coverIndex: 34}}`},
