@@ -42,6 +42,7 @@ type tokenFront struct {
 	// arrived receives a value for each refresh held unanswered.
 	arrived chan struct{}
 	release chan struct{}
+	once    sync.Once
 }
 
 func newTokenFront(w *world) *tokenFront {
@@ -49,10 +50,16 @@ func newTokenFront(w *world) *tokenFront {
 	srv := httptest.NewServer(f)
 	f.url = srv.URL
 	w.t.Cleanup(func() {
-		close(f.release) // a held refresh ends (unanswered) before the server closes
+		f.answer() // a held refresh ends (unanswered) before the server closes
 		srv.Close()
 	})
 	return f
+}
+
+// answer ends the hang: held refreshes end unanswered, later ones pass through.
+func (f *tokenFront) answer() {
+	f.set(false, false)
+	f.once.Do(func() { close(f.release) })
 }
 
 func (f *tokenFront) set(hang, stripExpiry bool) {
@@ -367,8 +374,7 @@ wait:
 		t.Errorf("%d refresh calls for the slow account, want 1 in flight", n)
 	}
 	// Let everything end before the world goes.
-	close(front.release)
-	front.release = make(chan struct{})
+	front.answer()
 	<-refreshEnded
 	for returned < 5 {
 		<-done
