@@ -145,7 +145,8 @@ func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *account
 // stepRefresh refreshes the access token at 80% of its lifetime (or at once when TikTok refused it),
 // writing the new pair to the Secret before the new access token is used.
 func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScope) (bool, error) {
-	due := s.tokens.refreshDue(s.now, r.Options.TokenRefreshFraction)
+	r.settleOrphans(ctx, s)
+	due := s.tokens.refreshDue(s.now, r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval)
 	if s.now.Before(due) {
 		s.due(due)
 		r.recordTokens(s)
@@ -159,8 +160,12 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 	switch {
 	case err == nil:
 		r.event(s.aq, corev1.EventTypeNormal, "TokenRefreshed", "Access token refreshed; the Secret holds the new tokens")
-		s.due(s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction))
+		s.due(s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval))
 		return false, nil
+	case errors.Is(err, errRefreshInFlight):
+		// Another reconcile's refresh is under way (it reports its own outcome).
+		s.due(r.Clock.Now().Add(time.Second))
+		return !tokenUsable(s.tokens, s.now), nil
 	case errors.As(err, &we):
 		// TikTok issued new tokens and the Secret refused them: they stay in memory and are written
 		// again soon. The previous access token goes on serving until then.
@@ -186,6 +191,25 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 	markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonTokenRefreshFailed,
 		fmt.Sprintf("the access token expired and the refresh failed (%s); retrying", errorCode(te)))
 	return true, nil
+}
+
+// settleOrphans writes the refreshed pairs of Secrets the account no longer uses back where they belong,
+// or drops them, with an Event (naming the Secret, never a token) for each.
+func (r *AccountQuotaReconciler) settleOrphans(ctx context.Context, s *accountScope) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Options.CallTimeout)
+	defer cancel()
+	for _, o := range s.tokens.settleOrphans(cctx, r.Client, r.APIReader) {
+		if o.written {
+			r.event(s.aq, corev1.EventTypeNormal, v1alpha1.ReasonOrphanedTokensWritten,
+				"Tokens refreshed from Secret %s before the account stopped using it were written back to Secret %s (uid %s), "+
+					"not to Secret %s", o.from, o.from, o.from.UID, s.aq.Spec.CredentialsSecretRef.Name)
+			continue
+		}
+		r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonOrphanedTokensDropped,
+			"Tokens refreshed from Secret %s (uid %s) were never written and are dropped: %v. They belong to that Secret "+
+				"only and are not written to Secret %s; if TikTok rotated the refresh token, the grant that Secret held is lost",
+			o.from, o.from.UID, o.why, s.aq.Spec.CredentialsSecretRef.Name)
+	}
 }
 
 func tokenUsable(a *accountTokens, now time.Time) bool {

@@ -139,10 +139,16 @@ func TestRefreshDue(t *testing.T) {
 			now.Add(96 * time.Minute)},
 		{"issue time unknown: 20% of 2 h before expiry", accountTokens{current: tokenPair{accessExpiresAt: now.Add(3 * time.Hour)}},
 			now.Add(3*time.Hour - 24*time.Minute)},
+		{"refused, refreshed 10 s ago: a minute after that refresh", accountTokens{invalid: true, current: tokenPair{
+			issuedAt: now.Add(-10 * time.Second), accessExpiresAt: now.Add(time.Hour)}}, now.Add(50 * time.Second)},
+		{"a 10 s life issued now: a minute from now", accountTokens{current: tokenPair{issuedAt: now, accessExpiresAt: now.Add(10 * time.Second)}},
+			now.Add(time.Minute)},
+		{"a pair waits to be written, refreshed just now: now (writing calls no TikTok endpoint)",
+			accountTokens{pending: &tokenPair{issuedAt: now}, current: tokenPair{issuedAt: now}}, now},
 	}
 	for i := range tests {
 		tt := &tests[i]
-		if got := tt.a.refreshDue(now, 0.8); !got.Equal(tt.want) {
+		if got := tt.a.refreshDue(now, 0.8, time.Minute); !got.Equal(tt.want) {
 			t.Errorf("%s: refreshDue = %s, want %s", tt.name, got, tt.want)
 		}
 	}

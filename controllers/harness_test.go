@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -72,10 +73,12 @@ type world struct {
 	// script holds, per post name, the faults of its next status writes, in order.
 	script map[string][]writeFault
 	// stale holds, per post name, how many more reads of it return the copy from before its last write.
-	stale   map[string]int
-	before  map[string]*v1alpha1.TikTokPost
-	applied []string // the faults applied, for the log
-	writes  []string // every status write of a post: its phase and the fault it met
+	stale  map[string]int
+	before map[string]*v1alpha1.TikTokPost
+	// failSecretUpdates makes every Secret update fail (before it lands) while set.
+	failSecretUpdates bool
+	applied           []string // the faults applied, for the log
+	writes            []string // every status write of a post: its phase and the fault it met
 
 	posts    *TikTokPostReconciler
 	accounts *AccountQuotaReconciler
@@ -140,6 +143,17 @@ func (w *world) restart() {
 // interceptors script the answers to the posts' status writes and the staleness of their reads.
 func (w *world) interceptors() interceptor.Funcs {
 	return interceptor.Funcs{
+		Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
+			if _, ok := o.(*corev1.Secret); ok {
+				w.mu.Lock()
+				fail := w.failSecretUpdates
+				w.mu.Unlock()
+				if fail {
+					return apierrors.NewInternalError(errors.New("Secret update refused (injected)"))
+				}
+			}
+			return c.Update(ctx, o, opts...)
+		},
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, o client.Object, opts ...client.GetOption) error {
 			if p, ok := o.(*v1alpha1.TikTokPost); ok {
 				w.mu.Lock()
@@ -247,17 +261,7 @@ func (w *world) staleReads(name string, n int) {
 // account until it is Ready.
 func (w *world) account(name string, mutate func(*v1alpha1.AccountQuota)) *v1alpha1.AccountQuota {
 	w.t.Helper()
-	a, err := w.sim.AddAccount(tiktoksim.Account{Name: name, Creator: tiktoksim.CreatorInfo{Username: name}})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	sec := fixture.CredentialsSecret(testNS, name, a)
-	sec.Data = map[string][]byte{}
-	for k, v := range sec.StringData {
-		sec.Data[k] = []byte(v)
-	}
-	sec.StringData = nil
-	w.create(sec)
+	sec := w.secret(name)
 	d := func(x time.Duration) metav1.Duration { return metav1.Duration{Duration: x} }
 	aq := &v1alpha1.AccountQuota{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("uid-" + name), Generation: 1},
@@ -284,6 +288,30 @@ func (w *world) account(name string, mutate func(*v1alpha1.AccountQuota)) *v1alp
 		w.readyAccount(name)
 	}
 	return aq
+}
+
+// secret creates a creator on the simulator and its labelled credentials Secret (named
+// fixture.SecretName(name), with a UID: the fake API server sets none).
+func (w *world) secret(name string) *corev1.Secret {
+	w.t.Helper()
+	a, err := w.sim.AddAccount(tiktoksim.Account{Name: name, Creator: tiktoksim.CreatorInfo{Username: name}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sec := fixture.CredentialsSecret(testNS, name, a)
+	sec.Data = map[string][]byte{}
+	for k, v := range sec.StringData {
+		sec.Data[k] = []byte(v)
+	}
+	sec.StringData = nil
+	sec.UID = types.UID("uid-secret-" + name)
+	w.create(sec)
+	return sec
+}
+
+// reconcileAccount runs the account's reconcile once.
+func (w *world) reconcileAccount(name string) (ctrl.Result, error) {
+	return w.accounts.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}})
 }
 
 // readyAccount reconciles the account until it is Ready (credentials loaded, creator_info fetched).

@@ -51,6 +51,11 @@ type Options struct {
 	AccountGoneGrace time.Duration
 	// TokenRefreshFraction is the part of an access token's lifetime after which it is refreshed.
 	TokenRefreshFraction float64
+	// TokenRefreshMinInterval is the least time between two refreshes of one account's token (default
+	// 1 min), whatever TikTok answers: a refresh answer without expires_in (then a lifetime of 2 h is
+	// assumed), a token with a tiny lifetime, or a new token that TikTok refuses at once would otherwise
+	// make the operator refresh, and write the Secret, on every reconcile.
+	TokenRefreshMinInterval time.Duration
 	// Clock is the time source of every decision (a fake clock in tests of pacing and backoff).
 	Clock clock.Clock
 	// MediaClient reads the media of FileUpload posts (default: a client that never follows redirects).
@@ -96,6 +101,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TokenRefreshFraction <= 0 || o.TokenRefreshFraction >= 1 {
 		o.TokenRefreshFraction = 0.8
+	}
+	if o.TokenRefreshMinInterval <= 0 {
+		o.TokenRefreshMinInterval = time.Minute
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

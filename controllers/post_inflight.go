@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -139,7 +140,16 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 	if s.now.Before(m.nextPoll) {
 		return ctrl.Result{RequeueAfter: m.nextPoll.Sub(s.now)}
 	}
+	answered := s.now
+	next := func() ctrl.Result {
+		m.nextPoll = answered.Add(m.pollInterval)
+		m.pollInterval = min(2*m.pollInterval, r.Options.StatusPollMax)
+		return ctrl.Result{RequeueAfter: max(m.nextPoll.Sub(r.Clock.Now()), time.Millisecond)}
+	}
 	tok, err := r.accessToken(ctx, s)
+	if errors.Is(err, errTokenRefused) {
+		return next() // as a poll refused by TikTok would: the account's reconcile refreshes meanwhile
+	}
 	if err != nil {
 		return ctrl.Result{RequeueAfter: time.Second}
 	}
@@ -150,13 +160,8 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
 	ps, err := r.TikTok.forAccount(s.account).FetchStatus(callCtx, tok, st.PublishID)
 	cancel()
-	answered := r.Clock.Now()
+	answered = r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
-	next := func() ctrl.Result {
-		m.nextPoll = answered.Add(m.pollInterval)
-		m.pollInterval = min(2*m.pollInterval, r.Options.StatusPollMax)
-		return ctrl.Result{RequeueAfter: max(m.nextPoll.Sub(r.Clock.Now()), time.Millisecond)}
-	}
 	if err != nil {
 		te := asTikTokError(err)
 		switch tiktok.ClassOf(err) {

@@ -338,8 +338,9 @@ func lastErrorText(st *v1alpha1.TikTokPostStatus) string {
 // (through the cache) when this process has not loaded them yet: after a restart, posts need not wait
 // for the account's own reconcile.
 func (r *TikTokPostReconciler) accessToken(ctx context.Context, s *postScope) (tiktok.AccessToken, error) {
-	if tok, err := r.Tokens.access(s.acctKey); err == nil {
-		return tok, nil
+	tok, err := r.Tokens.access(s.acctKey)
+	if !notLoaded(err) {
+		return tok, err // a token, or one TikTok refused: the post waits for the account's refresh
 	}
 	sec := &corev1.Secret{}
 	key := types.NamespacedName{Namespace: s.account.Namespace, Name: s.account.Spec.CredentialsSecretRef.Name}

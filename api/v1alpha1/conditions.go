@@ -70,4 +70,10 @@ const (
 	ReasonAccountReady       = "AccountReady"
 	ReasonCreatorInfoFailed  = "CreatorInfoFailed"
 	ReasonInvalidSpec        = "InvalidSpec"
+
+	// Event reasons of a refreshed token pair whose Secret is no longer the account's (spec.credentialsSecretRef
+	// changed, or the Secret was deleted and created again, before the pair was written): the pair goes back
+	// to the Secret it was refreshed from, or is dropped when that Secret is gone. Never into another Secret.
+	ReasonOrphanedTokensWritten = "OrphanedTokensWritten"
+	ReasonOrphanedTokensDropped = "OrphanedTokensDropped"
 )

@@ -27,6 +27,7 @@ func TestChartLint(t *testing.T) {
 	for name, flags := range map[string][]string{
 		"defaults": nil,
 		"everything on": {"--set", "metrics.serviceMonitor.enabled=true", "--set", "watchNamespaces={a,b}",
+			"--set", "secretWritePolicy.enabled=true",
 			"--set", "accountSelector=shard=1", "--set", "extraLabels.team=growth"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -52,7 +53,8 @@ func TestChartDryRun(t *testing.T) {
 		name:      "defaults",
 		namespace: "tiktok-operator",
 		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
-			"ClusterRole": 5, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "ServiceMonitor": 0},
+			"ClusterRole": 5, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "ServiceMonitor": 0,
+			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1},
 	}, {
 		name:      "sharded, some namespaces, ServiceMonitor, extra labels",
 		namespace: "tiktok-shard-a",
@@ -62,17 +64,20 @@ func TestChartDryRun(t *testing.T) {
 			"--set", "tolerations[0].key=dedicated", "--set", "tolerations[0].operator=Exists",
 			"--set", "podAnnotations.example\\.com/owner=growth", "--set", "logging.level=debug"},
 		watched: []string{"team-a", "team-b"},
-		// The manager's rights are bound in each watched namespace, not cluster-wide.
+		// The manager's rights are a Role in each watched namespace, nothing cluster-wide.
 		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
-			"ClusterRole": 5, "ClusterRoleBinding": 1, "Role": 1, "RoleBinding": 3, "ServiceMonitor": 1},
+			"ClusterRole": 4, "ClusterRoleBinding": 1, "Role": 3, "RoleBinding": 3, "ServiceMonitor": 1,
+			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1},
 		needsMonitorCRD: true,
 	}, {
-		name:      "no leader election, no metrics, no user roles",
+		name:      "no leader election, no metrics, no user roles, no Secret write policy",
 		namespace: "tiktok-minimal",
 		flags: []string{"--set", "leaderElection.enabled=false", "--set", "metrics.enabled=false",
-			"--set", "rbac.aggregateToDefaultRoles=false", "--set", "metrics.serviceMonitor.enabled=true"},
+			"--set", "rbac.aggregateToDefaultRoles=false", "--set", "metrics.serviceMonitor.enabled=true",
+			"--set", "secretWritePolicy.enabled=false"},
 		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 0,
-			"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 0, "RoleBinding": 0, "ServiceMonitor": 0},
+			"ClusterRole": 1, "ClusterRoleBinding": 1, "Role": 0, "RoleBinding": 0, "ServiceMonitor": 0,
+			"ValidatingAdmissionPolicy": 0, "ValidatingAdmissionPolicyBinding": 0},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

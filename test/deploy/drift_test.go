@@ -165,3 +165,74 @@ func TestChartCRDsMatchBases(t *testing.T) {
 		}
 	}
 }
+
+// TestNamespacedRBAC: with the chart's watchNamespaces, or config/watch-namespace, the manager's rights are
+// a Role in each watched namespace, rule for rule config/rbac/role.yaml (generated from the markers), bound
+// by a RoleBinding there; no ClusterRole grants anything on Secrets, and no Role outside the watched
+// namespaces does. Cluster-wide Secret rights would let the operator read every Secret it is not meant to
+// see, whatever the label filter of its cache.
+func TestNamespacedRBAC(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "config", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rulesOf(t, findNamed(t, decodeObjects(t, data), "manager-role"))
+	cases := []struct {
+		name     string
+		objs     []*unstructured.Unstructured
+		roleName string
+		watched  []string
+		arg      string // the manager's --namespaces
+	}{{
+		name: "chart with watchNamespaces",
+		objs: decodeObjects(t, mustRun(t, nil, helmBin(t), "template", "tiktok", chartDir, "--namespace", "ops",
+			"--set", "watchNamespaces={team-a,team-b}")),
+		roleName: "tiktok-tiktok-operator-manager", watched: []string{"team-a", "team-b"}, arg: "--namespaces=team-a,team-b",
+	}, {
+		name:     "config/watch-namespace",
+		objs:     decodeObjects(t, mustRun(t, nil, kubectlBin(t), "kustomize", filepath.Join("config", "watch-namespace"))),
+		roleName: "tiktok-operator-manager-role", watched: []string{"tiktok-posts"}, arg: "--namespaces=tiktok-posts",
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, ns := range tc.watched {
+				var role *unstructured.Unstructured
+				for _, o := range byKind(tc.objs, "Role") {
+					if o.GetNamespace() == ns && o.GetName() == tc.roleName {
+						role = o
+					}
+				}
+				if role == nil {
+					t.Errorf("no Role %s in watched namespace %s (objects: %v)", tc.roleName, ns, objKeys(tc.objs))
+					continue
+				}
+				if got := rulesOf(t, role); !slices.Equal(got, want) {
+					t.Errorf("Role %s/%s grants %v, config/rbac/role.yaml %v", ns, tc.roleName, got, want)
+				}
+				bound := false
+				for _, b := range byKind(tc.objs, "RoleBinding") {
+					bound = bound || (b.GetNamespace() == ns && lookup(b.Object, "roleRef", "kind") == "Role" &&
+						lookup(b.Object, "roleRef", "name") == tc.roleName)
+				}
+				if !bound {
+					t.Errorf("no RoleBinding in %s binds Role %s", ns, tc.roleName)
+				}
+			}
+			for _, kind := range []string{"ClusterRole", "Role"} {
+				for _, o := range byKind(tc.objs, kind) {
+					if kind == "Role" && slices.Contains(tc.watched, o.GetNamespace()) {
+						continue
+					}
+					for _, g := range rulesOf(t, o) {
+						if strings.Contains(g, "resource=secrets ") {
+							t.Errorf("%s grants %s outside the watched namespaces", objKey(o), g)
+						}
+					}
+				}
+			}
+			if args := managerArgs(t, onlyOne(t, tc.objs, "Deployment")); !slices.Contains(args, tc.arg) {
+				t.Errorf("the manager's args lack %s: %q", tc.arg, args)
+			}
+		})
+	}
+}

@@ -56,3 +56,22 @@ func TestKustomizePrometheusComponentDryRun(t *testing.T) {
 	}
 	dryRunAll(t, byKind(objs, "ServiceMonitor"))
 }
+
+// TestKustomizeWatchNamespaceDryRun renders config/watch-namespace (config/default with the manager's rights
+// in one namespace) and dry-runs it; TestNamespacedRBAC checks its rules.
+func TestKustomizeWatchNamespaceDryRun(t *testing.T) {
+	objs := decodeObjects(t, mustRun(t, nil, kubectlBin(t), "kustomize", filepath.Join("config", "watch-namespace")))
+	want := map[string]int{"ClusterRole": 4, "ClusterRoleBinding": 1, "Role": 2, "RoleBinding": 2}
+	for kind, n := range want {
+		if got := len(byKind(objs, kind)); got != n {
+			t.Errorf("config/watch-namespace renders %d %s, want %d (objects: %v)", got, kind, n, objKeys(objs))
+		}
+	}
+	prereqs, rest := splitPrerequisites(objs)
+	applyForReal(t, prereqs)
+	for _, ns := range byKind(prereqs, "Namespace") {
+		t.Cleanup(func() { deleteNamespace(t, ns.GetName()) })
+	}
+	createNamespace(t, "tiktok-posts")
+	dryRunAll(t, rest)
+}

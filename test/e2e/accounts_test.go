@@ -3,7 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
 )
 
@@ -374,4 +379,120 @@ func TestIdleAccountWritesNoStatus(t *testing.T) {
 	if n := e.writes.statusWrites("AccountQuota", "brand") - before; n != 0 {
 		t.Errorf("%d status writes of an idle AccountQuota in 3 s", n)
 	}
+}
+
+// stallingTokenEndpoint stands in front of the simulator for one account (its spec.endpoint): every call
+// passes through, except that while hang is set a token refresh is taken and never answered (the caller
+// gives up at its CallTimeout).
+type stallingTokenEndpoint struct {
+	sim     *tiktoksim.Server
+	url     string
+	hang    atomic.Bool
+	arrived chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newStallingTokenEndpoint(t *testing.T, sim *tiktoksim.Server) *stallingTokenEndpoint {
+	s := &stallingTokenEndpoint{sim: sim, arrived: make(chan struct{}, 64), release: make(chan struct{})}
+	srv := httptest.NewServer(s)
+	s.url = srv.URL
+	t.Cleanup(srv.Close)
+	t.Cleanup(s.answer) // runs first: a held refresh ends before the server closes
+	return s
+}
+
+func (s *stallingTokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == tiktok.EndpointOAuthToken.Path() && s.hang.Load() {
+		s.arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-s.release:
+		}
+		return
+	}
+	s.sim.ServeHTTP(w, r)
+}
+
+// answer ends the hang: held refreshes end unanswered, later ones pass through.
+func (s *stallingTokenEndpoint) answer() {
+	s.hang.Store(false)
+	s.once.Do(func() { close(s.release) })
+}
+
+// TestSlowTokenEndpointStallsNoOtherAccount: one tenant's token endpoint takes the refresh and never
+// answers (the call ends at the production CallTimeout, 30 s). That account's posts wait for it, holding
+// none of the manager's 4 workers; the other accounts' posts, created meanwhile, publish within the usual
+// few seconds. Once the endpoint answers again, the stalled account's posts publish too.
+func TestSlowTokenEndpointStallsNoOtherAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	front := newStallingTokenEndpoint(t, e.sim)
+	e.account("slow", func(aq *v1alpha1.AccountQuota) { aq.Spec.Endpoint = front.url })
+	fine := []string{"fine-a", "fine-b", "fine-c"}
+	for _, a := range fine {
+		e.account(a)
+	}
+	opts := fastOptions()
+	opts.CallTimeout = 30 * time.Second
+	e.startManager(opts)
+	waitFor(t, time.Minute, "every account Ready", func() bool {
+		var l v1alpha1.AccountQuotaList
+		if err := k8sClient.List(context.Background(), &l, client.InNamespace(e.ns)); err != nil {
+			return false
+		}
+		for i := range l.Items {
+			if !meta.IsStatusConditionTrue(l.Items[i].Status.Conditions, v1alpha1.ConditionReady) {
+				return false
+			}
+		}
+		return len(l.Items) == 1+len(fine)
+	})
+
+	// TikTok refuses the slow account's access token; its refresh stalls.
+	front.hang.Store(true)
+	if err := e.sim.ExpireAccessTokens(e.ns + "-slow"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		e.post(fmt.Sprintf("slow-%d", i), "slow", nil)
+	}
+	select {
+	case <-front.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow account never asked for a refresh")
+	}
+	time.Sleep(time.Second) // its posts come for the token meanwhile
+
+	created := time.Now()
+	var names []string
+	for _, a := range fine {
+		for i := range 3 {
+			names = append(names, fmt.Sprintf("%s-%d", a, i))
+			e.post(names[len(names)-1], a, nil)
+		}
+	}
+	e.waitPosts(time.Minute, func(ps []v1alpha1.TikTokPost) bool {
+		for _, n := range names {
+			if phaseOf(ps, n) != v1alpha1.PhasePublished {
+				return false
+			}
+		}
+		return true
+	})
+	took := time.Since(created)
+	t.Logf("the other accounts' %d posts published %s after they were created, while the slow account's refresh hung",
+		len(names), took.Round(100*time.Millisecond))
+	if took > 15*time.Second {
+		t.Errorf("the other accounts' posts took %s to publish while one account's token endpoint hung (its call times out after %s)",
+			took.Round(100*time.Millisecond), opts.CallTimeout)
+	}
+
+	front.answer()
+	for _, p := range e.waitPosts(2*time.Minute, nil) {
+		if p.Status.Phase != v1alpha1.PhasePublished {
+			t.Errorf("%s: %s (%+v)", p.Name, p.Status.Phase, p.Status.LastError)
+		}
+	}
+	assertNoTokens(t, e)
 }

@@ -236,6 +236,8 @@ func fastOptions() controllers.Options {
 		StatusPollMax:           time.Second,
 		CallTimeout:             5 * time.Second,
 		MaxConcurrentReconciles: 4,
+		// Access tokens live 2 s in some tests: refreshed at 1.6 s, not a minute apart.
+		TokenRefreshMinInterval: 300 * time.Millisecond,
 	}
 }
 

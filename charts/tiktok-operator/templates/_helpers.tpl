@@ -62,3 +62,53 @@ The manager's image: repository:tag, the tag defaulting to the chart's appVersio
 {{- define "tiktok-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/*
+The manager's rules: a ClusterRole's, or a Role's in each watched namespace (manager-rbac.yaml). They
+must equal config/rbac/role.yaml (generated from the +kubebuilder:rbac markers); test/deploy compares.
+*/}}
+{{- define "tiktok-operator.managerRules" -}}
+- apiGroups:
+  - ""
+  resources:
+  - secrets
+  verbs:
+  - get
+  - list
+  - update
+  - watch
+- apiGroups:
+  - ""
+  - events.k8s.io
+  resources:
+  - events
+  verbs:
+  - create
+  - patch
+- apiGroups:
+  - publish.tiktok-operator.dev
+  resources:
+  - accountquotas
+  verbs:
+  - get
+  - list
+  - watch
+- apiGroups:
+  - publish.tiktok-operator.dev
+  resources:
+  - accountquotas/status
+  - tiktokposts/status
+  verbs:
+  - get
+  - patch
+  - update
+- apiGroups:
+  - publish.tiktok-operator.dev
+  resources:
+  - tiktokposts
+  verbs:
+  - get
+  - list
+  - patch
+  - watch
+{{- end }}
