@@ -70,6 +70,10 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		return ctrl.Result{}, true, err
 	}
 	s.account = aq
+	// Only the manager that holds the account's Lease paces it and writes its posts (holder.go).
+	if res, done, err := r.holdForPost(ctx, s); done || err != nil {
+		return res, true, err
+	}
 	if err := r.Accounts.prepare(ctx, aq); err != nil {
 		return ctrl.Result{}, true, err
 	}
