@@ -204,6 +204,7 @@ func fastOptions() controllers.Options {
 		StatusPollMax:           time.Second,
 		CallTimeout:             5 * time.Second,
 		MaxConcurrentReconciles: 4,
+		AccountLeaseDuration:    3 * time.Second,
 	}
 }
 

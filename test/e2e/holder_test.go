@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+)
+
+// TestOverlappingManagersPaceEachAccountOnce runs three managers on the same 5 accounts x 60 posts, leader
+// election off, each with its own identity and all matching every account: the mistake of overlapping
+// --account-selector values, or of replicas without --leader-elect. One manager at a time holds an
+// account's Lease and paces it; the others leave it alone and say so. TikTok must never answer an init 429,
+// every post must be Published, and each exactly once.
+//
+// E2E_MANAGERS=1 runs the same load with one manager, for the drain time to compare with.
+func TestOverlappingManagersPaceEachAccountOnce(t *testing.T) {
+	t.Parallel()
+	const accounts, perAccount = 5, 60
+	managers := 3
+	if n, err := strconv.Atoi(os.Getenv("E2E_MANAGERS")); err == nil && n > 0 {
+		managers = n
+	}
+	e := newEnv(t, nil)
+	var names []string
+	for a := range accounts {
+		name := fmt.Sprintf("acct-%d", a)
+		names = append(names, name)
+		e.account(name)
+		for i := range perAccount {
+			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
+		}
+	}
+	t0 := time.Now()
+	for range managers {
+		e.startManager(fastOptions())
+	}
+	// One manager needs about 30 s (60 posts at 6 per 3 s window); a stuck post never ends.
+	deadline := t0.Add(2 * time.Minute)
+	var posts []v1alpha1.TikTokPost
+	for {
+		posts = e.posts()
+		if allPublished(posts) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	drain := time.Since(t0)
+
+	stats := e.sim.Stats()
+	refused := 0
+	for _, a := range names {
+		refused += sum(stats.Get(e.ns+"-"+a, tiktoksim.EndpointVideoInit).RateLimited)
+	}
+	stuck, twice := 0, 0
+	seen := acceptedByTitle(e)
+	for _, p := range posts {
+		if p.Status.Phase != v1alpha1.PhasePublished {
+			stuck++
+		}
+		if seen[p.Name] > 1 {
+			twice++
+		}
+	}
+	t.Logf("%d managers, %d posts: %d inits answered 429, %d posts not Published (%v), %d accepted more than once; "+
+		"drained in %s", managers, len(posts), refused, stuck, phases(posts), twice, drain.Round(100*time.Millisecond))
+
+	assertNeverOverQuota(t, e, names, 6)
+	assertAllPublishedOnce(t, e, posts)
+	if managers > 1 {
+		assertHeldElsewhereVisible(t, e, names)
+	}
+}
+
+func allPublished(ps []v1alpha1.TikTokPost) bool {
+	for i := range ps {
+		if ps[i].Status.Phase != v1alpha1.PhasePublished {
+			return false
+		}
+	}
+	return len(ps) > 0
+}
+
+// assertHeldElsewhereVisible checks that the mistake shows: every account has a Lease with a holder, a
+// Contended condition that names it, and a Warning Event AccountHeldElsewhere from a manager that left the
+// account alone.
+func assertHeldElsewhereVisible(t *testing.T, e *env, names []string) {
+	t.Helper()
+	ctx := context.Background()
+	var leases coordinationv1.LeaseList
+	if err := k8sClient.List(ctx, &leases, client.InNamespace(e.ns)); err != nil {
+		t.Fatal(err)
+	}
+	holderOf := map[string]string{}
+	for _, l := range leases.Items {
+		for _, o := range l.OwnerReferences {
+			if o.Kind == "AccountQuota" && l.Spec.HolderIdentity != nil {
+				holderOf[o.Name] = *l.Spec.HolderIdentity
+			}
+		}
+	}
+	var evs eventsv1.EventList
+	if err := k8sClient.List(ctx, &evs, client.InNamespace(e.ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		holder := holderOf[name]
+		if holder == "" {
+			t.Errorf("%s: no Lease with a holder", name)
+			continue
+		}
+		aq := &v1alpha1.AccountQuota{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: name}, aq); err != nil {
+			t.Fatal(err)
+		}
+		c := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionContended)
+		if c == nil || c.Reason != v1alpha1.ReasonAccountHeldElsewhere || !strings.Contains(c.Message, holder) {
+			t.Errorf("%s: condition %s is %+v, want reason %s naming the holder %s", name, v1alpha1.ConditionContended,
+				c, v1alpha1.ReasonAccountHeldElsewhere, holder)
+		}
+		found := false
+		for _, ev := range evs.Items {
+			if ev.Regarding.Name == name && ev.Reason == v1alpha1.ReasonAccountHeldElsewhere && strings.Contains(ev.Note, holder) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s Event naming the holder %s", name, v1alpha1.ReasonAccountHeldElsewhere, holder)
+		}
+	}
+}
