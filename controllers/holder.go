@@ -278,7 +278,7 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	spec := &desired.Spec
 	if holder != h.identity {
 		spec.AcquireTime = &metav1.MicroTime{Time: sent}
-		if holder != "" {
+		if cur != nil {
 			spec.LeaseTransitions = ptr.To(ptr.Deref(spec.LeaseTransitions, 0) + 1)
 		}
 	}
