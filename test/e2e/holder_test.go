@@ -12,6 +12,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
@@ -138,5 +139,61 @@ func assertHeldElsewhereVisible(t *testing.T, e *env, names []string) {
 		if !found {
 			t.Errorf("%s: no %s Event naming the holder %s", name, v1alpha1.ReasonAccountHeldElsewhere, holder)
 		}
+	}
+}
+
+// TestOverlappingManagersHandOver stops, twice, the manager that holds the most accounts while three of
+// them publish the same accounts: a stopped holder releases its Leases after its last call, another manager
+// takes each account over and rebuilds its windows from the checkpoint and the posts' statuses before it
+// calls. No init may be answered 429 across the hand-overs, and every post must be Published exactly once.
+func TestOverlappingManagersHandOver(t *testing.T) {
+	t.Parallel()
+	const accounts, perAccount = 3, 40
+	e := newEnv(t, nil)
+	var names []string
+	for a := range accounts {
+		name := fmt.Sprintf("acct-%d", a)
+		names = append(names, name)
+		e.account(name)
+		for i := range perAccount {
+			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
+		}
+	}
+	stops := map[string]func(){}
+	for i := range 3 {
+		o := fastOptions()
+		o.Identity = fmt.Sprintf("manager-%d", i)
+		stops[o.Identity] = e.startManager(o)
+	}
+	handedOver := 0
+	for range 2 {
+		time.Sleep(5 * time.Second)
+		held := map[string]int{}
+		var leases coordinationv1.LeaseList
+		if err := k8sClient.List(context.Background(), &leases, client.InNamespace(e.ns)); err != nil {
+			t.Fatal(err)
+		}
+		top := ""
+		for _, l := range leases.Items {
+			if h := ptr.Deref(l.Spec.HolderIdentity, ""); stops[h] != nil {
+				if held[h]++; top == "" || held[h] > held[top] {
+					top = h
+				}
+			}
+		}
+		if top == "" {
+			t.Fatalf("no running manager holds an account: %v", held)
+		}
+		t0 := time.Now()
+		stops[top]()
+		delete(stops, top)
+		handedOver += held[top]
+		t.Logf("%s, holding %d accounts, stopped in %s; %v", top, held[top], time.Since(t0).Round(time.Millisecond), phases(e.posts()))
+	}
+	posts := e.waitPosts(2*time.Minute, nil)
+	assertNeverOverQuota(t, e, names, 6)
+	assertAllPublishedOnce(t, e, posts)
+	if handedOver < 2 {
+		t.Errorf("only %d accounts were handed over: the test proves little", handedOver)
 	}
 }
