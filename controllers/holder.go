@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/events"
@@ -553,17 +554,19 @@ func (g *accountRegistry) hasWork(ctx context.Context, aq *v1alpha1.AccountQuota
 	return false
 }
 
-// busy is the holder's rule for renewing a Lease: posts waiting in the engine's queue, or work (hasWork).
-func (g *accountRegistry) busy(ctx context.Context, key string) bool {
-	if g.engine.QueueLen(key) > 0 {
-		return true
-	}
+// busy is the holder's rule for renewing a Lease: the account is still this manager's (it exists and
+// matches the selector: an account relabelled to another shard is left to lapse, and that shard takes it
+// over), and it has posts waiting in the engine's queue, or work (hasWork).
+func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selector) bool {
 	ns, name := splitKey(key)
 	aq := &v1alpha1.AccountQuota{}
 	if err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, aq); err != nil {
 		return !apierrors.IsNotFound(err)
 	}
-	return g.hasWork(ctx, aq)
+	if !sel.Matches(labelsOf(aq)) || !aq.DeletionTimestamp.IsZero() {
+		return false
+	}
+	return g.engine.QueueLen(key) > 0 || g.hasWork(ctx, aq)
 }
 
 // holdForPost is stepAccount's check: a post of an account another manager holds is left alone, its status

@@ -9,6 +9,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
 const testLease = 30 * time.Second
@@ -307,5 +309,52 @@ func TestContendedCondition(t *testing.T) {
 	w.step(contendedFactor * testLease)
 	if tidy("manager-a") != nil {
 		t.Error("the holder kept a condition nobody set again for ten lease durations")
+	}
+}
+
+// The holder keeps renewing while the account is its own and has work: posts waiting, scheduled or in
+// flight. An account relabelled to another shard, or with every post ended, is left to lapse.
+func TestHolderBusyRules(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	aq := &v1alpha1.AccountQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "brand", Labels: map[string]string{"shard": "a"}}}
+	post := &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
+		Spec: v1alpha1.TikTokPostSpec{AccountRef: v1alpha1.LocalObjectReference{Name: "brand"},
+			Video: &v1alpha1.VideoSource{URL: "https://cdn.example.com/p.mp4"}}}
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(aq, post).WithStatusSubresource(post).
+		WithIndex(&v1alpha1.TikTokPost{}, indexAccountRef, func(o client.Object) []string {
+			return []string{o.(*v1alpha1.TikTokPost).Spec.AccountRef.Name}
+		}).Build()
+	clk := testclock.NewFakeClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+	reg := newAccountRegistry(pacing.NewEngine(clk, nil), c, clk.Now)
+	ctx := context.Background()
+	shard := func(v string) labels.Selector { return labels.SelectorFromSet(labels.Set{"shard": v}) }
+	if !reg.busy(ctx, "ns/brand", shard("a")) {
+		t.Error("an account with a waiting post is not busy")
+	}
+	if reg.busy(ctx, "ns/brand", shard("b")) {
+		t.Error("an account of another shard is busy")
+	}
+	post.Status.Phase = v1alpha1.PhaseProcessing
+	if err := c.Status().Update(ctx, post); err != nil {
+		t.Fatal(err)
+	}
+	if !reg.busy(ctx, "ns/brand", shard("a")) {
+		t.Error("an account with a post in flight is not busy")
+	}
+	post.Status.Phase = v1alpha1.PhasePublished
+	if err := c.Status().Update(ctx, post); err != nil {
+		t.Fatal(err)
+	}
+	if reg.busy(ctx, "ns/brand", shard("a")) {
+		t.Error("an account whose posts all ended is busy")
+	}
+	if reg.busy(ctx, "ns/gone", shard("a")) {
+		t.Error("a deleted account is busy")
 	}
 }

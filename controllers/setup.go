@@ -120,7 +120,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 
 	recorder := mgr.GetEventRecorder("tiktok-operator")
 	holders := newAccountHolder(mgr.GetClient(), mgr.GetAPIReader(), opts, recorder)
-	holders.reset, holders.busy = accounts.reset, accounts.busy
+	holders.reset = accounts.reset
+	holders.busy = func(ctx context.Context, key string) bool { return accounts.busy(ctx, key, opts.AccountSelector) }
 	if err := mgr.Add(holders); err != nil {
 		return err
 	}
