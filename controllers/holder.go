@@ -292,7 +292,8 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	} else {
 		err = h.client.Update(ctx, desired)
 	}
-	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || (cur != nil && apierrors.IsNotFound(err)) {
+		// Written, created or deleted by someone else since it was read.
 		if st.mine != nil {
 			h.lose(st, key, "")
 		}
@@ -376,8 +377,8 @@ func (h *accountHolder) renew(ctx context.Context, st *holdState, key string) {
 	switch err := h.client.Update(ctx, desired); {
 	case err == nil:
 		st.mine, st.renewed = desired, now
-	case apierrors.IsConflict(err):
-		h.lose(st, key, "")
+	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+		h.lose(st, key, "") // written or deleted by someone else
 	default:
 		h.log.Error(err, "renewing the account's Lease (the account is left alone once it is not renewed in time)",
 			"account", key)

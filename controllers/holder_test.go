@@ -358,3 +358,21 @@ func TestHolderBusyRules(t *testing.T) {
 		t.Error("a deleted account is busy")
 	}
 }
+
+// A Lease deleted under its holder (by hand) is lost: the holder forgets the account, then creates the
+// Lease again when it needs the account, and rebuilds.
+func TestHolderLeaseDeleted(t *testing.T) {
+	w := newHolderWorld(t)
+	w.hold(w.a, true)
+	if err := w.c.Delete(context.Background(), w.lease()); err != nil {
+		t.Fatal(err)
+	}
+	w.step(testLease / 3)
+	w.a.renewDue(context.Background())
+	if w.a.state("ns/brand").mine != nil || w.resets["manager-a"] != 2 {
+		t.Fatalf("a still holds a deleted Lease (resets %d)", w.resets["manager-a"])
+	}
+	if res := w.hold(w.a, true); !res.held || !res.takeover {
+		t.Fatalf("a's hold after the deletion = %+v, want the Lease created again, with a rebuild", res)
+	}
+}
