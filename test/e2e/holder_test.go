@@ -142,6 +142,87 @@ func assertHeldElsewhereVisible(t *testing.T, e *env, names []string) {
 	}
 }
 
+// TestOverlappingManagersCutOffHolder cuts the manager that holds the most accounts off from its Leases
+// while three managers publish the same accounts (a partition, or a process that hangs: it can neither renew
+// nor release). It stops calling TikTok once its Leases are no longer valid; the others take the accounts
+// over when the Leases lapse and rebuild from the statuses, which hold the cut-off manager's last inits. No
+// init may be answered 429, and every post must be Published exactly once, before and after the manager
+// comes back (it finds its Leases taken and leaves the accounts alone).
+func TestOverlappingManagersCutOffHolder(t *testing.T) {
+	t.Parallel()
+	const accounts, perAccount = 3, 40
+	e := newEnv(t, nil)
+	var names []string
+	for a := range accounts {
+		name := fmt.Sprintf("acct-%d", a)
+		names = append(names, name)
+		e.account(name)
+		for i := range perAccount {
+			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
+		}
+	}
+	ids := map[string]bool{}
+	for i := range 3 {
+		o := fastOptions()
+		o.Identity = fmt.Sprintf("manager-%d", i)
+		ids[o.Identity] = true
+		e.startManager(o)
+	}
+	time.Sleep(5 * time.Second)
+	held := map[string]int{}
+	top := ""
+	for _, h := range leaseHolders(t, e) {
+		if held[h]++; top == "" || held[h] > held[top] {
+			top = h
+		}
+	}
+	e.writes.cutOff.Store(top, true)
+	t0 := time.Now()
+	t.Logf("%s, holding %d accounts, cut off; %v", top, held[top], phases(e.posts()))
+	for {
+		taken := 0
+		for _, h := range leaseHolders(t, e) {
+			if h != top {
+				taken++
+			}
+		}
+		if taken == accounts {
+			break
+		}
+		if time.Since(t0) > time.Minute {
+			t.Fatalf("after a minute, only %d of %d accounts were taken from the cut-off manager", taken, accounts)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("every account taken over %s after the cut; %v", time.Since(t0).Round(100*time.Millisecond), phases(e.posts()))
+	time.Sleep(3 * time.Second)
+	e.writes.cutOff.Delete(top)
+	posts := e.waitPosts(2*time.Minute, nil)
+	assertNeverOverQuota(t, e, names, 6)
+	assertAllPublishedOnce(t, e, posts)
+	for _, h := range leaseHolders(t, e) {
+		if h == top {
+			t.Errorf("the manager that was cut off holds an account again")
+		}
+	}
+}
+
+// leaseHolders lists the holders of the namespace's account Leases.
+func leaseHolders(t *testing.T, e *env) []string {
+	t.Helper()
+	var leases coordinationv1.LeaseList
+	if err := k8sClient.List(context.Background(), &leases, client.InNamespace(e.ns)); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range leases.Items {
+		if h := ptr.Deref(l.Spec.HolderIdentity, ""); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // TestOverlappingManagersHandOver stops, twice, the manager that holds the most accounts while three of
 // them publish the same accounts: a stopped holder releases its Leases after its last call, another manager
 // takes each account over and rebuilds its windows from the checkpoint and the posts' statuses before it
