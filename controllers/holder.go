@@ -75,6 +75,8 @@ const (
 	// contendedFactor times the lease duration is how long a Contended condition stands without a
 	// non-holder setting it again.
 	contendedFactor = 10
+	// idleLeaseFactor times the lease duration is the duration of an idle account's Lease (idleDuration).
+	idleLeaseFactor = 10
 )
 
 // accountLeaseName is the name of an account's Lease: the AccountQuota's name and leaseSuffix, or, when
@@ -116,8 +118,9 @@ type accountHolder struct {
 
 	// reset forgets an account's pacing state (taken over, or lost): the next prepare rebuilds it.
 	reset func(key string)
-	// busy says whether an account has work that keeps its Lease renewed, or lets it be taken over.
-	busy func(ctx context.Context, key string) bool
+	// busy says whether an account has work that keeps its Lease renewed (work), and whether a call of
+	// it is in flight or due within the idle lease duration (active: short renewals).
+	busy func(ctx context.Context, key string) (work, active bool)
 
 	mu       sync.Mutex
 	accounts map[string]*holdState
@@ -133,9 +136,10 @@ type holdState struct {
 	mu sync.Mutex
 	// mine is the Lease as this manager last wrote it, while it holds it (nil otherwise).
 	mine *coordinationv1.Lease
-	// renewed is when the write that made mine was sent: the holder acts until two thirds of the lease
-	// duration after it.
+	// renewed is when the write that made mine was sent, and dur the lease duration it wrote: the holder
+	// acts until two thirds of dur after renewed.
 	renewed time.Time
+	dur     time.Duration
 	// wanted is when a reconcile last acted on the account.
 	wanted time.Time
 	// seen is the resourceVersion of the other holder's Lease last seen, and seenAt when it was first seen:
@@ -163,7 +167,7 @@ func newAccountHolder(c client.Client, live client.Reader, opts Options, rec eve
 	return &accountHolder{
 		client: c, live: live, clock: opts.Clock, identity: opts.Identity, duration: opts.AccountLeaseDuration,
 		drain: 2*opts.CallTimeout + 5*time.Second, recorder: rec, log: ctrl.Log.WithName("account-lease"),
-		reset: func(string) {}, busy: func(context.Context, string) bool { return true },
+		reset: func(string) {}, busy: func(context.Context, string) (bool, bool) { return true, true },
 		accounts: map[string]*holdState{},
 	}
 }
@@ -196,9 +200,13 @@ func (h *accountHolder) forget(key string) {
 	h.mu.Unlock()
 }
 
-// validity is how long after a successful renewal the holder acts: the last third of the lease duration
-// is the margin for a call's intent write and for the other managers' caches, before anyone may take over.
-func (h *accountHolder) validity() time.Duration { return h.duration * 2 / 3 }
+// validity is how long after a successful renewal with lease duration d the holder acts: the last third is
+// the margin for a call's intent write and for the other managers' caches, before anyone may take over.
+func validity(d time.Duration) time.Duration { return d * 2 / 3 }
+
+// idleDuration is the lease duration of an account whose posts wait, none in flight and none due within
+// it (a backlog waiting for its daily cap): renewed ten times less often, taken over ten times later.
+func (h *accountHolder) idleDuration() time.Duration { return idleLeaseFactor * h.duration }
 
 // hold says whether this manager may act on the account now, acquiring or re-acquiring its Lease if it
 // may: when the Lease does not exist, was released, is this manager's own, or lapsed and takeOver says the
@@ -212,7 +220,7 @@ func (h *accountHolder) hold(ctx context.Context, aq *v1alpha1.AccountQuota, tak
 		return holdResult{}, nil
 	}
 	now := h.clock.Now()
-	if st.mine != nil && now.Before(st.renewed.Add(h.validity())) {
+	if st.mine != nil && now.Before(st.renewed.Add(validity(st.dur))) {
 		st.wanted = now
 		return holdResult{held: true}, nil
 	}
@@ -305,7 +313,7 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	// Renewing our own last copy keeps the pacing state: nobody wrote the Lease in between, so nobody else
 	// made a call. Anything else (a first acquisition, a Lease released or taken from another) rebuilds it.
 	takeover := st.mine == nil || cur != st.mine
-	st.mine, st.renewed, st.wanted, st.seen, st.reported = desired, sent, now, "", ""
+	st.mine, st.renewed, st.dur, st.wanted, st.seen, st.reported = desired, sent, h.duration, now, "", ""
 	if takeover {
 		h.reset(key)
 		h.log.Info("holding the account's Lease: rebuilding its pacing state", "account", key,
@@ -351,7 +359,9 @@ func (h *accountHolder) observe(l *coordinationv1.Lease) {
 }
 
 // renewDue renews every Lease this manager holds that is a third of its duration old, while its account has
-// work. Run by Start; tests call it with a fake clock.
+// work: with the lease duration while a call of the account is in flight or due within the idle duration,
+// with the idle duration (ten times longer) while its posts merely wait. Run by Start; tests call it with a
+// fake clock.
 func (h *accountHolder) renewDue(ctx context.Context) {
 	for _, key := range h.keys() {
 		if h.closed.Load() {
@@ -365,18 +375,27 @@ func (h *accountHolder) renewDue(ctx context.Context) {
 }
 
 func (h *accountHolder) renew(ctx context.Context, st *holdState, key string) {
-	now := h.clock.Now()
-	if st.mine == nil || now.Before(st.renewed.Add(h.duration/3)) {
+	if st.mine == nil {
 		return
 	}
-	if now.Sub(st.wanted) >= h.duration && !h.busy(ctx, key) {
+	now := h.clock.Now()
+	work, active := h.busy(ctx, key)
+	if !work && now.Sub(st.wanted) >= h.duration {
 		return // idle: the Lease lapses, and the next reconcile that needs the account re-acquires it
+	}
+	want := h.duration
+	if work && !active {
+		want = h.idleDuration()
+	}
+	if now.Before(st.renewed.Add(st.dur/3)) && want >= st.dur {
+		return // not due, and not to be shortened (an account that became active is renewed at once)
 	}
 	desired := st.mine.DeepCopy()
 	desired.Spec.RenewTime = &metav1.MicroTime{Time: now}
+	desired.Spec.LeaseDurationSeconds = ptr.To(int32(want / time.Second))
 	switch err := h.client.Update(ctx, desired); {
 	case err == nil:
-		st.mine, st.renewed = desired, now
+		st.mine, st.renewed, st.dur = desired, now, want
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 		h.lose(st, key, "") // written or deleted by someone else
 	default:
@@ -555,19 +574,40 @@ func (g *accountRegistry) hasWork(ctx context.Context, aq *v1alpha1.AccountQuota
 	return false
 }
 
-// busy is the holder's rule for renewing a Lease: the account is still this manager's (it exists and
+// busy is the holder's rule for renewing a Lease. work: the account is still this manager's (it exists and
 // matches the selector: an account relabelled to another shard is left to lapse, and that shard takes it
-// over), and it has posts waiting in the engine's queue, or work (hasWork).
-func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selector) bool {
+// over) and has work (hasWork). active: a post of it is in flight, or the head of its queue is due within
+// soon; the Lease is then renewed with the short duration, so that a crash is taken over quickly while
+// calls are being made.
+func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selector, soon time.Duration) (work, active bool) {
 	ns, name := splitKey(key)
 	aq := &v1alpha1.AccountQuota{}
 	if err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, aq); err != nil {
-		return !apierrors.IsNotFound(err)
+		return !apierrors.IsNotFound(err), !apierrors.IsNotFound(err)
 	}
 	if !sel.Matches(labelsOf(aq)) || !aq.DeletionTimestamp.IsZero() {
-		return false
+		return false, false
 	}
-	return g.engine.QueueLen(key) > 0 || g.hasWork(ctx, aq)
+	posts, err := g.postsOf(ctx, aq)
+	if err != nil {
+		return true, true
+	}
+	now := g.now()
+	for i := range posts {
+		p := &posts[i]
+		if inFlight(p.Status.Phase) && !aq.Spec.Suspend {
+			return true, true
+		}
+		if mayQueue(p, aq, now) {
+			work = true
+		}
+	}
+	if head, ok := g.engine.Head(key, now); ok {
+		if _, at, ok := g.engine.Projection(key, head); ok && at.Sub(now) < soon {
+			return true, true
+		}
+	}
+	return work || g.engine.QueueLen(key) > 0, false
 }
 
 // holdForPost is stepAccount's check: a post of an account another manager holds is left alone, its status

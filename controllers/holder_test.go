@@ -34,7 +34,8 @@ type holderWorld struct {
 	aq     *v1alpha1.AccountQuota
 	a, b   *accountHolder
 	resets map[string]int // by identity: how often the account's pacing state was forgotten
-	busy   bool
+	// busy and active are what the accounts' posts say (accountRegistry.busy).
+	busy, active bool
 }
 
 func newHolderWorld(t *testing.T) *holderWorld {
@@ -51,7 +52,7 @@ func newHolderWorld(t *testing.T) *holderWorld {
 		t: t, clk: testclock.NewFakeClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)),
 		c:      fake.NewClientBuilder().WithScheme(s).WithObjects(aq).WithStatusSubresource(aq).Build(),
 		aq:     aq,
-		resets: map[string]int{}, busy: true,
+		resets: map[string]int{}, busy: true, active: true,
 	}
 	w.a, w.b = w.manager("manager-a"), w.manager("manager-b")
 	return w
@@ -61,7 +62,7 @@ func (w *holderWorld) manager(id string) *accountHolder {
 	h := newAccountHolder(w.c, w.c, Options{Clock: w.clk, Identity: id, AccountLeaseDuration: testLease, CallTimeout: time.Second},
 		events.NewFakeRecorder(10))
 	h.reset = func(string) { w.resets[id]++ }
-	h.busy = func(context.Context, string) bool { return w.busy }
+	h.busy = func(context.Context, string) (bool, bool) { return w.busy, w.busy && w.active }
 	return h
 }
 
@@ -334,27 +335,37 @@ func TestHolderBusyRules(t *testing.T) {
 	reg := newAccountRegistry(pacing.NewEngine(clk, nil), c, clk.Now)
 	ctx := context.Background()
 	shard := func(v string) labels.Selector { return labels.SelectorFromSet(labels.Set{"shard": v}) }
-	if !reg.busy(ctx, "ns/brand", shard("a")) {
-		t.Error("an account with a waiting post is not busy")
+	busyOf := func(reg *accountRegistry, key string, sel labels.Selector) bool {
+		work, _ := reg.busy(ctx, key, sel, 10*testLease)
+		return work
 	}
-	if reg.busy(ctx, "ns/brand", shard("b")) {
+	if work, active := reg.busy(ctx, "ns/brand", shard("a"), 10*testLease); !work || active {
+		t.Error("an account whose post waits (no call due) is not busy, or is active")
+	}
+	reg.engine.Configure("ns/brand", pacing.DefaultLimits(), pacing.DefaultBackoff())
+	reg.engine.Enqueue("ns/brand", waiterOf(post, time.Time{}))
+	if _, active := reg.busy(ctx, "ns/brand", shard("a"), 10*testLease); !active {
+		t.Error("an account whose queue's head is due now is not active")
+	}
+	reg.engine.Remove("ns/brand", "p")
+	if busyOf(reg, "ns/brand", shard("b")) {
 		t.Error("an account of another shard is busy")
 	}
 	post.Status.Phase = v1alpha1.PhaseProcessing
 	if err := c.Status().Update(ctx, post); err != nil {
 		t.Fatal(err)
 	}
-	if !reg.busy(ctx, "ns/brand", shard("a")) {
-		t.Error("an account with a post in flight is not busy")
+	if work, active := reg.busy(ctx, "ns/brand", shard("a"), 10*testLease); !work || !active {
+		t.Error("an account with a post in flight is not busy and active")
 	}
 	post.Status.Phase = v1alpha1.PhasePublished
 	if err := c.Status().Update(ctx, post); err != nil {
 		t.Fatal(err)
 	}
-	if reg.busy(ctx, "ns/brand", shard("a")) {
+	if busyOf(reg, "ns/brand", shard("a")) {
 		t.Error("an account whose posts all ended is busy")
 	}
-	if reg.busy(ctx, "ns/gone", shard("a")) {
+	if busyOf(reg, "ns/gone", shard("a")) {
 		t.Error("a deleted account is busy")
 	}
 }
@@ -374,5 +385,39 @@ func TestHolderLeaseDeleted(t *testing.T) {
 	}
 	if res := w.hold(w.a, true); !res.held || !res.takeover {
 		t.Fatalf("a's hold after the deletion = %+v, want the Lease created again, with a rebuild", res)
+	}
+}
+
+// An account whose posts merely wait (none in flight, the next call not due within the idle duration) is
+// renewed with the idle duration, ten times less often; once it becomes active again its Lease is renewed
+// with the short duration at once. The other manager's lapse follows the duration the holder wrote.
+func TestHolderIdleDuration(t *testing.T) {
+	w := newHolderWorld(t)
+	w.hold(w.a, true)
+	w.active = false
+	w.step(testLease / 3)
+	w.a.renewDue(context.Background())
+	if d := ptr.Deref(w.lease().Spec.LeaseDurationSeconds, 0); d != 300 {
+		t.Fatalf("a waiting account's Lease lasts %d s, want 300", d)
+	}
+	res := w.hold(w.b, true)
+	if res.held || !res.lapse.Equal(w.clk.Now().Add(10*testLease)) {
+		t.Fatalf("b's hold = %+v, want not held, lapsing in %s", res, 10*testLease)
+	}
+	rv := w.lease().ResourceVersion
+	for range 9 { // 90 s: no renewal before a third of the idle duration (100 s)
+		w.step(10 * time.Second)
+		w.a.renewDue(context.Background())
+	}
+	if w.lease().ResourceVersion != rv {
+		t.Fatal("an idle Lease was renewed before a third of its duration")
+	}
+	if res := w.hold(w.a, true); !res.held || res.takeover {
+		t.Fatalf("a's hold on its idle Lease = %+v, want held from the fast path", res)
+	}
+	w.active = true
+	w.a.renewDue(context.Background())
+	if d := ptr.Deref(w.lease().Spec.LeaseDurationSeconds, 0); d != 30 {
+		t.Fatalf("an active account's Lease lasts %d s, want 30 at once", d)
 	}
 }

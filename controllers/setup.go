@@ -121,7 +121,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	recorder := mgr.GetEventRecorder("tiktok-operator")
 	holders := newAccountHolder(mgr.GetClient(), mgr.GetAPIReader(), opts, recorder)
 	holders.reset = accounts.reset
-	holders.busy = func(ctx context.Context, key string) bool { return accounts.busy(ctx, key, opts.AccountSelector) }
+	holders.busy = func(ctx context.Context, key string) (bool, bool) {
+		return accounts.busy(ctx, key, opts.AccountSelector, holders.idleDuration())
+	}
 	if err := mgr.Add(holders); err != nil {
 		return err
 	}
