@@ -133,6 +133,12 @@ type accountHolder struct {
 
 // holdState is what this manager knows of one account's Lease.
 type holdState struct {
+	// validUntil (Unix ns, 0 when not held) is when this manager stops acting on the account unless it
+	// renews the Lease: read without the mutex, so a reconcile never waits for a renewal in flight.
+	validUntil atomic.Int64
+	// wanted (Unix ns) is when a reconcile last acted on the account.
+	wanted atomic.Int64
+
 	mu sync.Mutex
 	// mine is the Lease as this manager last wrote it, while it holds it (nil otherwise).
 	mine *coordinationv1.Lease
@@ -140,8 +146,6 @@ type holdState struct {
 	// acts until two thirds of dur after renewed.
 	renewed time.Time
 	dur     time.Duration
-	// wanted is when a reconcile last acted on the account.
-	wanted time.Time
 	// seen is the resourceVersion of the other holder's Lease last seen, and seenAt when it was first seen:
 	// the Lease lapses a lease duration after seenAt if it does not change meanwhile.
 	seen   string
@@ -149,6 +153,9 @@ type holdState struct {
 	// reported is the other holder last reported in an Event ("" while we hold the account).
 	reported string
 }
+
+// valid records how long the holder may act after its last write (under mu).
+func (st *holdState) valid() { st.validUntil.Store(st.renewed.Add(validity(st.dur)).UnixNano()) }
 
 // holdResult is the answer to hold.
 type holdResult struct {
@@ -214,14 +221,18 @@ func (h *accountHolder) idleDuration() time.Duration { return idleLeaseFactor * 
 func (h *accountHolder) hold(ctx context.Context, aq *v1alpha1.AccountQuota, takeOver func() bool) (holdResult, error) {
 	key := accountKey(aq.Namespace, aq.Name)
 	st := h.state(key)
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	if h.closed.Load() {
 		return holdResult{}, nil
 	}
+	if now := h.clock.Now().UnixNano(); now < st.validUntil.Load() {
+		st.wanted.Store(now)
+		return holdResult{held: true}, nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	now := h.clock.Now()
 	if st.mine != nil && now.Before(st.renewed.Add(validity(st.dur))) {
-		st.wanted = now
+		st.wanted.Store(now.UnixNano())
 		return holdResult{held: true}, nil
 	}
 	cur := st.mine // our own Lease, lapsed for us: renewed with its resourceVersion, unless someone wrote it
@@ -313,7 +324,9 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	// Renewing our own last copy keeps the pacing state: nobody wrote the Lease in between, so nobody else
 	// made a call. Anything else (a first acquisition, a Lease released or taken from another) rebuilds it.
 	takeover := st.mine == nil || cur != st.mine
-	st.mine, st.renewed, st.dur, st.wanted, st.seen, st.reported = desired, sent, h.duration, now, "", ""
+	st.mine, st.renewed, st.dur, st.seen, st.reported = desired, sent, h.duration, "", ""
+	st.wanted.Store(now.UnixNano())
+	st.valid()
 	if takeover {
 		h.reset(key)
 		h.log.Info("holding the account's Lease: rebuilding its pacing state", "account", key,
@@ -325,6 +338,7 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 // lose forgets a Lease this manager thought it held and the account's pacing state with it.
 func (h *accountHolder) lose(st *holdState, key, holder string) {
 	st.mine = nil
+	st.validUntil.Store(0)
 	h.reset(key)
 	h.log.Info("lost the account's Lease: forgetting its pacing state", "account", key, "holder", holder, "identity", h.identity)
 }
@@ -380,7 +394,7 @@ func (h *accountHolder) renew(ctx context.Context, st *holdState, key string) {
 	}
 	now := h.clock.Now()
 	work, active := h.busy(ctx, key)
-	if !work && now.Sub(st.wanted) >= h.duration {
+	if !work && now.Sub(time.Unix(0, st.wanted.Load())) >= h.duration {
 		return // idle: the Lease lapses, and the next reconcile that needs the account re-acquires it
 	}
 	want := h.duration
@@ -396,6 +410,7 @@ func (h *accountHolder) renew(ctx context.Context, st *holdState, key string) {
 	switch err := h.client.Update(ctx, desired); {
 	case err == nil:
 		st.mine, st.renewed, st.dur = desired, now, want
+		st.valid()
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
 		h.lose(st, key, "") // written or deleted by someone else
 	default:
@@ -442,6 +457,7 @@ func (h *accountHolder) release() {
 				h.log.Error(err, "releasing the account's Lease (it lapses instead)", "account", key)
 			}
 			st.mine = nil
+			st.validUntil.Store(0)
 		}
 		st.mu.Unlock()
 	}
