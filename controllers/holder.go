@@ -324,14 +324,15 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	// Renewing our own last copy keeps the pacing state: nobody wrote the Lease in between, so nobody else
 	// made a call. Anything else (a first acquisition, a Lease released or taken from another) rebuilds it.
 	takeover := st.mine == nil || cur != st.mine
-	st.mine, st.renewed, st.dur, st.seen, st.reported = desired, sent, h.duration, "", ""
-	st.wanted.Store(now.UnixNano())
-	st.valid()
 	if takeover {
+		// Forgotten before the Lease counts as held: no reconcile may pace the account from the old state.
 		h.reset(key)
 		h.log.Info("holding the account's Lease: rebuilding its pacing state", "account", key,
 			"lease", desired.Name, "previousHolder", holder, "identity", h.identity)
 	}
+	st.mine, st.renewed, st.dur, st.seen, st.reported = desired, sent, h.duration, "", ""
+	st.wanted.Store(now.UnixNano())
+	st.valid()
 	return holdResult{held: true, takeover: takeover}, false, nil
 }
 
