@@ -42,9 +42,12 @@ import (
 // that manager only:
 //
 //   - A manager acts on an account only while its Lease is valid: renewed (or acquired) less than two thirds
-//     of the lease duration ago. The runnable renews every held Lease each third of the duration while the
+//     of the lease duration ago. The runnable renews every held Lease each third of its duration while the
 //     account has work (posts waiting, scheduled or in flight, or a reconcile acted on it within the last
-//     duration); an idle account's Lease is left to lapse, so an idle fleet costs no writes.
+//     duration): with Options.AccountLeaseDuration while a post is in flight or the queue's head is due
+//     within ten durations, with ten durations while the posts merely wait (a backlog held back by the
+//     daily cap costs a tenth of the writes). An idle account's Lease is left to lapse, so an idle fleet
+//     costs no writes.
 //   - Another manager takes a Lease over only once it lapsed: not changed for a whole lease duration since
 //     it saw it (its own clock, as client-go's leader election does), and only when the account has work.
 //     A Lease the holder released (graceful shutdown, after its last call) is free at once.
