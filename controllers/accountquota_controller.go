@@ -62,6 +62,7 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if apierrors.IsNotFound(err) {
 			r.Accounts.forget(key)
 			r.Tokens.forget(key)
+			r.Holders.forget(key)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -69,8 +70,13 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !r.Options.AccountSelector.Matches(labelsOf(aq)) || !aq.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	// Only the manager that holds the account's Lease calls TikTok for it and writes its figures.
+	if res, held, err := r.holdForAccount(ctx, aq); !held || err != nil {
+		return res, err
+	}
 	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now()}
 	aq.Status.ObservedGeneration = aq.Generation
+	r.tidyContended(s)
 
 	err := r.reconcile(ctx, s)
 	r.view(ctx, s)

@@ -39,6 +39,8 @@ type accountRuntime struct {
 	// creatorAskedAt is when creator_info was last asked (answered or not): a ban learnt from a post is
 	// checked with one creator_info call, not one per reconcile.
 	creatorAskedAt time.Time
+	// epoch counts the times the account's pacing state was forgotten because its Lease changed hands.
+	epoch uint64
 }
 
 // markBanned records that TikTok refused a post because the creator is banned.

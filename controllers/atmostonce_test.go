@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"testing"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
@@ -166,5 +167,37 @@ func TestUploadDoneThenRestart(t *testing.T) {
 	}
 	if n := w.inits("brand"); n != 1 {
 		t.Errorf("%d init calls reached the simulator, want 1", n)
+	}
+}
+
+// TestStaleAnswerNeverOverwritesTheNextHolder: this process could not write TikTok's answer (the write
+// was refused), then lost the account to another manager, which judged the post itself. When this process
+// holds the account again, the answer it kept is stale: it is dropped, never written over the other
+// manager's status.
+func TestStaleAnswerNeverOverwritesTheNextHolder(t *testing.T) {
+	w := newWorld(t, nil)
+	w.account("brand", nil)
+	w.post("p", "brand", nil)
+	w.faults("p", passWrite, passWrite, conflict409, conflict409) // the answer stays in memory only
+	for range 20 {
+		w.drive("p", 1)
+		if len(w.script["p"]) == 0 {
+			break
+		}
+	}
+	if p := w.get("p"); p.Status.Phase != v1alpha1.PhasePublishing || p.Status.PublishID != "" {
+		t.Fatalf("setup: want the intent stored and the answer not, got %s", describe(p))
+	}
+	// The account changes hands, and the other manager ends the post as an uncertain outcome.
+	w.posts.Accounts.reset(accountKey(testNS, "brand"))
+	other := w.get("p")
+	other.Status.Phase = v1alpha1.PhaseFailed
+	other.Status.LastError = &v1alpha1.PostError{Code: "uncertain_outcome", Message: "judged by the other manager"}
+	if err := w.raw.Status().Update(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	p := w.drive("p", 5)
+	if p.Status.Phase != v1alpha1.PhaseFailed || p.Status.LastError == nil || p.Status.LastError.Message != "judged by the other manager" {
+		t.Errorf("the stale answer was written over the other manager's status: %s", describe(p))
 	}
 }

@@ -136,6 +136,8 @@ func (w *world) restart() {
 	d := deps{Client: c, APIReader: w.raw, Recorder: w.recorder, Clock: opts.Clock, Engine: engine,
 		Accounts: newAccountRegistry(engine, c, opts.Clock.Now), Tokens: newTokenStore(),
 		TikTok: newClientPool(opts.CallTimeout, opts.Clock, opts.MediaClient), Options: opts}
+	d.Holders = newAccountHolder(c, w.raw, opts, w.recorder)
+	d.Holders.reset = d.Accounts.reset
 	w.accounts = &AccountQuotaReconciler{deps: d, kicks: make(chan eventFor, 1024), writeBudget: rate.NewLimiter(rate.Inf, 1)}
 	w.posts = newTestPostReconciler(d, w.accounts.kicks)
 }

@@ -63,6 +63,13 @@ type Options struct {
 	MediaClient *http.Client
 	// Rand is the uniform [0,1) source of the backoff jitter (injectable so tests can pin delays).
 	Rand func() float64
+	// Identity names this manager in the account Leases it holds (default: the host name, "_" and a random
+	// suffix, so that two processes never share one). Set it only to a value unique to the process.
+	Identity string
+	// AccountLeaseDuration is the lease duration of the per-account Leases (default 30 s, whole seconds, at
+	// least 1 s): a holder renews its Lease every third of it while the account has work, and another
+	// manager takes an account over only after its Lease went unrenewed this long (docs/scaling.md).
+	AccountLeaseDuration time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -108,5 +115,13 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
+	if o.Identity == "" {
+		o.Identity = defaultIdentity()
+	}
+	if o.AccountLeaseDuration <= 0 {
+		o.AccountLeaseDuration = 30 * time.Second
+	}
+	// A Lease counts whole seconds.
+	o.AccountLeaseDuration = max(o.AccountLeaseDuration.Round(time.Second), time.Second)
 	return o
 }

@@ -92,7 +92,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	} else {
 		result = r.attemptFailed(s, err, tok, answered)
 	}
-	s.mem.unwritten = st.DeepCopy()
+	r.keepUnwritten(s)
 	wctx, wcancel := context.WithTimeout(bg, r.Options.CallTimeout)
 	defer wcancel()
 	if werr := r.writeStatus(wctx, s); werr != nil {

@@ -70,6 +70,10 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 	}
 	s.account = aq
 	s.mem.accountGoneSince = time.Time{}
+	// Only the manager that holds the account's Lease paces it and writes its posts (holder.go).
+	if res, done, err := r.holdForPost(ctx, s); done || err != nil {
+		return res, true, err
+	}
 	if err := r.Accounts.prepare(ctx, aq); err != nil {
 		return ctrl.Result{}, true, err
 	}
@@ -139,10 +143,23 @@ func (r *TikTokPostReconciler) accountGone(s *postScope) ctrl.Result {
 // account, suspension or pre-flight steps, so a post waiting on any of them ends on time too. A post in
 // flight is judged where it is (an upload still running is stopped at the deadline; TikTok never gets
 // every byte).
-func (r *TikTokPostReconciler) stepDeadline(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepDeadline(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
 	st, spec := s.status(), &s.post.Spec
 	if inFlight(st.Phase) || spec.Deadline == nil || s.now.Before(spec.Deadline.Time) {
 		return ctrl.Result{}, false, nil
+	}
+	// The post is the account holder's to write; with no account there is no holder, and any manager
+	// may end it.
+	aq := &v1alpha1.AccountQuota{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: s.post.Namespace, Name: s.post.Spec.AccountRef.Name}, aq)
+	switch {
+	case err == nil:
+		s.account = aq
+		if res, done, err := r.holdForPost(ctx, s); done || err != nil {
+			return res, true, err
+		}
+	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, true, err
 	}
 	r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
 		"the deadline %s passed before TikTok accepted the post (%d attempts)",

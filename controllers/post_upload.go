@@ -46,6 +46,7 @@ func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput) {
 	job := &uploadJob{cancel: cancel, total: out.plan.VideoSize}
 	s.mem.upload = job
 	post := s.post.DeepCopy()
+	go r.watchUpload(ctx, cancel, s.acctKey)
 	c := r.TikTok.forAccount(s.account)
 	open := r.TikTok.mediaSource(ctx, out.mediaURL)
 	go func() {
@@ -85,7 +86,7 @@ func (r *TikTokPostReconciler) stepUpload(ctx context.Context, s *postScope) (ct
 			r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
 				"the deadline %s passed during the upload (%d of %d bytes sent); the upload was stopped, so TikTok cannot publish publish id %s",
 				d.UTC().Format(time.RFC3339), uploaded, total, st.PublishID))
-			s.mem.unwritten = st.DeepCopy()
+			r.keepUnwritten(s)
 			return ctrl.Result{}, nil
 		}
 		if p := st.UploadProgress; p == nil || uploaded-p.UploadedBytes >= total/4 {
@@ -95,7 +96,7 @@ func (r *TikTokPostReconciler) stepUpload(ctx context.Context, s *postScope) (ct
 	}
 	s.mem.upload = nil
 	res := r.uploadEnded(s, total, err)
-	s.mem.unwritten = st.DeepCopy() // the upload's result, until its write lands
+	r.keepUnwritten(s) // the upload's result, until its write lands
 	return res, nil
 }
 
@@ -180,4 +181,28 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 	s.mem.pollInterval = r.Options.StatusPollInitial
 	s.mem.nextPoll = answered.Add(s.mem.pollInterval)
 	return ctrl.Result{RequeueAfter: max(s.mem.nextPoll.Sub(r.Clock.Now()), time.Millisecond)}, nil
+}
+
+// watchUpload stops an upload once this manager no longer holds the account's Lease (a renewal that did
+// not land, a manager cut off from the API server): another manager takes the account over a whole lease
+// duration after the last renewal, and asks TikTok how far the upload got (resumeUpload). This manager
+// stops acting two thirds into the lease, and the watch looks every tenth of it, so the upload has
+// stopped before the next holder looks.
+func (r *TikTokPostReconciler) watchUpload(ctx context.Context, cancel context.CancelFunc, acct string) {
+	if r.Holders == nil {
+		return
+	}
+	t := time.NewTicker(max(r.Options.AccountLeaseDuration/10, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !r.Holders.holding(acct) {
+				cancel()
+				return
+			}
+		}
+	}
 }

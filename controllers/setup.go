@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -47,6 +48,7 @@ type eventFor = event.GenericEvent
 // ConfigureCache sets up the manager's cache for the operator:
 //   - Secrets are limited to those that carry the credentials label (and so is the list/watch the cache
 //     sends): the operator never sees any other Secret;
+//   - Leases are limited to the account Leases (holder.go): not leader election's, nor the nodes';
 //   - managedFields are dropped from every cached object. The operator never reads them, they are about
 //     half of a post's JSON, and a status PUT sent without them leaves the server's record as it was
 //     (the API server keeps the live object's managedFields when a write carries none), so the cache
@@ -58,6 +60,9 @@ func ConfigureCache(opts *cache.Options) {
 	}
 	opts.ByObject[&corev1.Secret{}] = cache.ByObject{
 		Label: labels.SelectorFromSet(labels.Set{v1alpha1.CredentialsLabel: v1alpha1.CredentialsLabelValue}),
+	}
+	opts.ByObject[&coordinationv1.Lease{}] = cache.ByObject{
+		Label: labels.SelectorFromSet(labels.Set{AccountLeaseLabel: "true"}),
 	}
 }
 
@@ -74,7 +79,9 @@ type deps struct {
 	Accounts  *accountRegistry
 	Tokens    *tokenStore
 	TikTok    *clientPool
-	Options   Options
+	// Holders holds this manager's account Leases: it acts on an account only while it holds it.
+	Holders *accountHolder
+	Options Options
 }
 
 // Setup builds the shared pacing engine, token store and TikTok clients, and registers both
@@ -111,9 +118,18 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 
+	recorder := mgr.GetEventRecorder("tiktok-operator")
+	holders := newAccountHolder(mgr.GetClient(), mgr.GetAPIReader(), opts, recorder)
+	holders.busy = func(ctx context.Context, key string) (bool, bool) {
+		return accounts.busy(ctx, key, opts.AccountSelector, holders.idleDuration())
+	}
+	if err := mgr.Add(holders); err != nil {
+		return err
+	}
+
 	d := deps{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("tiktok-operator"),
-		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Options: opts,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,
+		Clock: opts.Clock, Engine: engine, Accounts: accounts, Tokens: tokens, TikTok: pool, Holders: holders, Options: opts,
 	}
 	aqr := &AccountQuotaReconciler{
 		deps:        d,
@@ -125,6 +141,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		kicks: make(chan eventFor, 4096), accountKicks: aqr.kicks, base: base, intents: newIntentSource(),
 		posts: map[types.NamespacedName]*postMemory{},
 	}
+	// An account whose Lease changes hands is forgotten: its pacing state here, and (through its epoch) what
+	// this process remembers of its posts; the uploads it runs stop by themselves (watchUpload).
+	holders.reset = accounts.reset
 	if err := aqr.setupWithManager(mgr); err != nil {
 		return err
 	}
@@ -144,8 +163,10 @@ func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.TikTokPost{}, accountOfPostHandler(r.Options.AccountStatusInterval, r.figuresDue, r.Clock.Now),
 			builder.WithPredicates(phaseChanged())).
 		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
+		// A Lease that changes holder wakes its account; every renewal is seen for the lapse (holder.go).
+		Watches(&coordinationv1.Lease{}, r.Holders.accountOfLeaseHandler()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
-		Complete(r)
+		Complete(r.Holders.track(r))
 }
 
 func (r *TikTokPostReconciler) setupWithManager(mgr ctrl.Manager) error {
@@ -157,8 +178,10 @@ func (r *TikTokPostReconciler) setupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.AccountQuota{}, handler.EnqueueRequestsFromMapFunc(r.postsOfAccount),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readyChanged()))).
 		WatchesRawSource(source.Channel(r.kicks, kickHandler)).
+		// A Lease that changes holder (taken over, released) wakes the account's posts in every manager.
+		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(r.postsOfLease), builder.WithPredicates(holderChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
-		Complete(r)
+		Complete(r.Holders.track(r))
 }
 
 // kickHandler enqueues a kicked post at slot priority: a kick says that a slot may be open now (or that an

@@ -65,6 +65,10 @@ type postMemory struct {
 	accountGoneSince time.Time
 	// ownWrite is this process's last status write, until the cache shows it.
 	ownWrite *ownWrite
+	// epoch is the account's epoch (accountRegistry.epoch) when unwritten and ownWrite were taken. When the
+	// account's Lease changed hands since, another manager's status is the truth: an answer this process
+	// could not write (stale now) and its own last write are dropped, never written over it.
+	epoch uint64
 }
 
 // ownWrite is a status write the cache may not show yet. Under load the watch runs hundreds of
@@ -126,6 +130,9 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return r.deleted(ctx, post, req.NamespacedName)
 	}
 	mem := r.memory(req.NamespacedName, post.UID)
+	if e := r.Accounts.epoch(accountKey(post.Namespace, post.Spec.AccountRef.Name)); e != mem.epoch {
+		mem.unwritten, mem.ownWrite = nil, nil
+	}
 	mem.applyOwnWrite(post)
 	written := post.Status.DeepCopy()
 	if mem.unwritten != nil && equality.Semantic.DeepEqual(written, mem.unwritten) {
@@ -241,8 +248,16 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 	s.written = s.post.Status.DeepCopy()
 	// s.written is never changed in place (only replaced), so the memory can share it.
 	s.mem.ownWrite = &ownWrite{replaced: replaced, version: s.post.ResourceVersion, status: s.written}
+	s.mem.epoch = r.Accounts.epoch(s.acctKey)
 	s.mem.unwritten = nil
 	return nil
+}
+
+// keepUnwritten keeps the status that records a TikTok answer (or an upload's result) in memory until a
+// write lands, tagged with the account's epoch (see postMemory.epoch).
+func (r *TikTokPostReconciler) keepUnwritten(s *postScope) {
+	s.mem.unwritten = s.status().DeepCopy()
+	s.mem.epoch = r.Accounts.epoch(s.acctKey)
 }
 
 // event records an Event on the post; messages never carry tokens (they come from status fields), and

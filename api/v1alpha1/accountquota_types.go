@@ -402,8 +402,11 @@ type AccountQuotaStatus struct {
 
 	// conditions: Ready (credentials read and creator info fetched: the account can post), Reconciling,
 	// Stalled (a terminal problem such as CredentialsInvalid or AccountBanned), Throttled (an account
-	// cooldown is running). Ready is set from the first reconcile; Reconciling and Stalled are removed
-	// when false; Throttled is removed when the cooldown ends.
+	// cooldown is running), Contended (reason AccountHeldElsewhere: a manager found the account's Lease
+	// held by another manager and left the account alone; the message names the holder). Ready is set
+	// from the first reconcile; Reconciling and Stalled are removed when false; Throttled is removed when
+	// the cooldown ends; Contended is set by a manager that does not hold the account, and removed by the
+	// holder when it names another holder or was not set again for ten lease durations.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -27,6 +27,12 @@ const (
 	ConditionStalled = "Stalled"
 	// ConditionThrottled is True while an account cooldown or a backoff holds calls back.
 	ConditionThrottled = "Throttled"
+	// ConditionContended (AccountQuota only) is True when a manager found the account's Lease held by another
+	// manager and left the account alone: more than one manager matches the account (overlapping
+	// --account-selector values, or replicas without --leader-elect). Its message names the holder. Removed
+	// by the holder when it names another holder or is older than ten lease durations (a manager that still
+	// finds the account held elsewhere sets it again).
+	ConditionContended = "Contended"
 )
 
 // Condition reasons (CamelCase, as metav1.Condition requires).
@@ -76,4 +82,8 @@ const (
 	// to the Secret it was refreshed from, or is dropped when that Secret is gone. Never into another Secret.
 	ReasonOrphanedTokensWritten = "OrphanedTokensWritten"
 	ReasonOrphanedTokensDropped = "OrphanedTokensDropped"
+	// ReasonAccountHeldElsewhere (condition Contended, and a Warning Event on the AccountQuota): another
+	// manager holds the account's Lease, so this one makes no call for the account and writes none of its
+	// posts.
+	ReasonAccountHeldElsewhere = "AccountHeldElsewhere"
 )

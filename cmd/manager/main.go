@@ -71,6 +71,8 @@ func main() {
 		accountGoneGrace     time.Duration
 		gracefulShutdownWait time.Duration
 		pprofAddr            string
+		identity             string
+		accountLease         time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"The address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
@@ -110,6 +112,13 @@ func main() {
 		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
 		"The address Go's pprof endpoints bind to, e.g. 127.0.0.1:6060. Empty (the default) disables them.")
+	flag.StringVar(&identity, "identity", "",
+		"This manager's name in the per-account Leases it holds (default: the host name, '_' and a random suffix). "+
+			"It must be unique to the process.")
+	flag.DurationVar(&accountLease, "account-lease-duration", 30*time.Second,
+		"The duration of the per-account Leases (whole seconds): one manager at a time paces an account; the "+
+			"holder renews its Lease every third of it while the account has work, another manager takes the "+
+			"account over only after it went unrenewed this long.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -172,6 +181,8 @@ func main() {
 		UploadTimeout:           uploadTimeout,
 		ProcessingTimeout:       processingTimeout,
 		AccountGoneGrace:        accountGoneGrace,
+		Identity:                identity,
+		AccountLeaseDuration:    accountLease,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)

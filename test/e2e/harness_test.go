@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -238,6 +239,7 @@ func fastOptions() controllers.Options {
 		MaxConcurrentReconciles: 4,
 		// Access tokens live 2 s in some tests: refreshed at 1.6 s, not a minute apart.
 		TokenRefreshMinInterval: 300 * time.Millisecond,
+		AccountLeaseDuration:    3 * time.Second,
 	}
 }
 
@@ -326,6 +328,19 @@ type writeCounter struct {
 	failSecretUpdates atomic.Bool
 	// withManagedFields counts status writes whose body carried managedFields (the cache drops them).
 	withManagedFields atomic.Int64
+	// cutOff holds manager identities whose account Lease writes fail (a manager cut off from the API
+	// server for its Leases: it can neither renew nor release them).
+	cutOff sync.Map
+}
+
+// leaseWriteFails says whether a write of o is an account Lease write of a manager that is cut off.
+func (w *writeCounter) leaseWriteFails(o client.Object) bool {
+	l, ok := o.(*coordinationv1.Lease)
+	if !ok || l.Spec.HolderIdentity == nil {
+		return false
+	}
+	_, cut := w.cutOff.Load(*l.Spec.HolderIdentity)
+	return cut
 }
 
 func newWriteCounter() *writeCounter { return &writeCounter{status: map[string]int{}} }
@@ -341,7 +356,16 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 			if _, ok := o.(*corev1.Secret); ok && w.failSecretUpdates.Load() {
 				return fmt.Errorf("injected by the test: Secret updates are failing")
 			}
+			if w.leaseWriteFails(o) {
+				return fmt.Errorf("injected by the test: this manager is cut off")
+			}
 			return c.Update(ctx, o, opts...)
+		},
+		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
+			if w.leaseWriteFails(o) {
+				return fmt.Errorf("injected by the test: this manager is cut off")
+			}
+			return c.Create(ctx, o, opts...)
 		},
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
 			data, _ := p.Data(o)

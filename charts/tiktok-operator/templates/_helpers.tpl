@@ -86,6 +86,16 @@ must equal config/rbac/role.yaml (generated from the +kubebuilder:rbac markers);
   - create
   - patch
 - apiGroups:
+  - coordination.k8s.io
+  resources:
+  - leases
+  verbs:
+  - create
+  - get
+  - list
+  - update
+  - watch
+- apiGroups:
   - publish.tiktok-operator.dev
   resources:
   - accountquotas
