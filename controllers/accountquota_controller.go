@@ -101,7 +101,7 @@ func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope)
 		return nil
 	}
 	for _, step := range []func(context.Context, *accountScope) (bool, error){
-		r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
+		r.stepEndpoint, r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
 	} {
 		if stop, err := step(ctx, s); stop || err != nil {
 			return err
@@ -111,6 +111,20 @@ func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope)
 	markReady(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonAccountReady,
 		fmt.Sprintf("credentials loaded; creator @%s", c.Username))
 	return nil
+}
+
+// stepEndpoint stops an account whose endpoint the manager does not admit (--allowed-endpoints) before
+// anything is sent: no token refresh, no creator_info. A human must act (list the endpoint, or fix
+// spec.endpoint), so the account is Stalled; its posts wait as they do for any account that is not ready.
+func (r *AccountQuotaReconciler) stepEndpoint(_ context.Context, s *accountScope) (bool, error) {
+	err := r.TikTok.admit(s.aq)
+	if err == nil {
+		return false, nil
+	}
+	r.stalled(s, v1alpha1.ReasonEndpointNotAllowed, fmt.Sprintf("spec.endpoint: %v. The manager's administrators decide "+
+		"where credentials may go: add the endpoint to %s (Helm value allowedEndpoints), or point spec.endpoint at one it lists",
+		err, AllowedEndpointsFlag))
+	return true, nil
 }
 
 // stepCredentials loads the tokens from the account's Secret (read through the label-restricted cache:
@@ -151,9 +165,13 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		r.recordTokens(s)
 		return false, nil
 	}
+	tt, err := r.TikTok.forAccount(s.aq)
+	if err != nil {
+		return true, nil // stepEndpoint reports it; nothing is sent
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Options.CallTimeout)
 	defer cancel()
-	err := s.tokens.refresh(cctx, r.TikTok.forAccount(s.aq), r.Client, r.APIReader, r.Clock.Now)
+	err = s.tokens.refresh(cctx, tt, r.Client, r.APIReader, r.Clock.Now)
 	r.recordTokens(s)
 	var we *secretWriteError
 	switch {
@@ -232,6 +250,10 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	if err != nil {
 		return true, nil
 	}
+	tt, err := r.TikTok.forAccount(s.aq)
+	if err != nil {
+		return true, nil // stepEndpoint reports it; nothing is sent
+	}
 	d := r.Engine.ReserveCall(s.key, pacing.CallCreatorInfo, s.now)
 	if !d.Granted {
 		s.due(d.NotBefore)
@@ -242,7 +264,7 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		return true, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
-	info, err := r.TikTok.forAccount(s.aq).CreatorInfo(cctx, tok)
+	info, err := tt.CreatorInfo(cctx, tok)
 	cancel()
 	answered := r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))

@@ -71,6 +71,8 @@ func main() {
 		accountGoneGrace     time.Duration
 		gracefulShutdownWait time.Duration
 		pprofAddr            string
+		allowedEndpoints     string
+		allowedUploadHosts   string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"The address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
@@ -110,6 +112,14 @@ func main() {
 		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
 		"The address Go's pprof endpoints bind to, e.g. 127.0.0.1:6060. Empty (the default) disables them.")
+	flag.StringVar(&allowedEndpoints, "allowed-endpoints", controllers.DefaultAllowedEndpoints,
+		"Comma-separated API endpoints (scheme://host[:port]; without a port, any port of the host) the operator may "+
+			"send an account's credentials to. An AccountQuota whose spec.endpoint is not listed reports EndpointNotAllowed "+
+			"and nothing is sent to it. http:// (the simulator on loopback, say) only when listed.")
+	flag.StringVar(&allowedUploadHosts, "allowed-upload-hosts", controllers.DefaultAllowedUploadHosts,
+		"Comma-separated hosts (a name, or *.domain for the names under it) that a FileUpload post's bytes may be sent to "+
+			"over https when TikTok's init answer names them in upload_url; the account's own endpoint is always trusted. "+
+			"Any other upload_url fails the post with reason UploadURLNotAllowed before a byte is sent.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -120,6 +130,16 @@ func main() {
 	selector, err := labels.Parse(accountSelector)
 	if err != nil {
 		log.Error(err, "invalid --account-selector")
+		os.Exit(1)
+	}
+	endpoints, err := controllers.ParseAllowedEndpoints(allowedEndpoints)
+	if err != nil {
+		log.Error(err, "invalid --allowed-endpoints")
+		os.Exit(1)
+	}
+	uploadHosts, err := controllers.ParseUploadHosts(allowedUploadHosts)
+	if err != nil {
+		log.Error(err, "invalid --allowed-upload-hosts")
 		os.Exit(1)
 	}
 
@@ -172,6 +192,8 @@ func main() {
 		UploadTimeout:           uploadTimeout,
 		ProcessingTimeout:       processingTimeout,
 		AccountGoneGrace:        accountGoneGrace,
+		AllowedEndpoints:        endpoints,
+		AllowedUploadHosts:      uploadHosts,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -186,7 +208,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	log.Info("starting manager", "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String())
+	log.Info("starting manager", "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String(),
+		"allowedEndpoints", endpoints.String(), "allowedUploadHosts", uploadHosts.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "problem running the manager")
 		os.Exit(1)
