@@ -46,9 +46,10 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 	t.Cleanup(simServer.Close)
 	objs := renderChart(t, release, releaseNS, "--set", "watchNamespaces={"+watched+"}",
 		"--set", "accountSelector=shard=a", "--set", "logging.level=debug",
-		// Only to be quick: the first status poll after the post's init. The simulator is the only API
-		// endpoint the manager may call.
-		"--set", "extraArgs={--status-poll-initial=300ms,--allowed-endpoints="+simServer.URL+"}")
+		// The simulator is the only API endpoint the manager may call.
+		"--set", "allowedEndpoints={"+simServer.URL+"}",
+		// Only to be quick: the first status poll after the post's init.
+		"--set", "extraArgs={--status-poll-initial=300ms}")
 
 	createNamespace(t, releaseNS)
 	createNamespace(t, watched)
