@@ -246,6 +246,16 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
 		return false, nil
 	}
+	// A creator_info refused for good (Stalled, CreatorInfoFailed) is asked again accountWait after the
+	// refusal, or at once when the spec changes; not at the reconcile its own status write causes, which
+	// asked at the creator_info window's pace (190 calls in 30 s of an endpoint answering 307) and made the
+	// condition flap to Pending while the next call waited for its slot.
+	if c := meta.FindStatusCondition(s.written.Conditions, v1alpha1.ConditionStalled); c != nil &&
+		c.Reason == v1alpha1.ReasonCreatorInfoFailed && c.ObservedGeneration == s.aq.Generation &&
+		!asked.IsZero() && s.now.Before(asked.Add(accountWait)) {
+		s.due(asked.Add(accountWait))
+		return true, nil // the Stalled condition stays as written
+	}
 	tok, err := r.Tokens.access(s.key)
 	if err != nil {
 		return true, nil

@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
@@ -159,4 +161,47 @@ func conditionMessage(p *v1alpha1.TikTokPost) string {
 		return c.Message
 	}
 	return ""
+}
+
+// TestCreatorInfoRefusedForGoodIsNotHammered: an admitted endpoint answers creator_info with a redirect
+// (never followed: Terminal). The account stalls with CreatorInfoFailed and stays so through the
+// reconciles its own status writes cause, asking again only accountWait later, not at the creator_info
+// window's pace.
+func TestCreatorInfoRefusedForGoodIsNotHammered(t *testing.T) {
+	var asked atomic.Int64
+	w := newWorld(t, nil)
+	front := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/post/publish/creator_info/query/" {
+			asked.Add(1)
+			http.Redirect(rw, r, "http://127.0.0.1:1/elsewhere", http.StatusTemporaryRedirect)
+			return
+		}
+		w.sim.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(front.Close)
+	w.opts.AllowedEndpoints = MustParseAllowedEndpoints(w.simURL + "," + front.URL)
+	w.restart()
+	w.addAccount("moved", func(aq *v1alpha1.AccountQuota) { aq.Spec.Endpoint = front.URL })
+	stalled := func() string {
+		aq := w.getAccount("moved")
+		c := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionStalled)
+		if c == nil {
+			return "not stalled: " + fmt.Sprint(aq.Status.Conditions)
+		}
+		return c.Reason + ": " + c.Message
+	}
+	for range 20 {
+		w.reconcileAccount("moved")
+		w.clk.Step(time.Second)
+	}
+	if got := stalled(); asked.Load() != 1 || !strings.HasPrefix(got, v1alpha1.ReasonCreatorInfoFailed) ||
+		!strings.Contains(got, "redirect_not_followed") {
+		t.Errorf("after 20 reconciles in 20 s: %d creator_info calls, Stalled %s; want 1 call, CreatorInfoFailed (redirect_not_followed)",
+			asked.Load(), got)
+	}
+	w.clk.Step(accountWait)
+	w.reconcileAccount("moved")
+	if asked.Load() != 2 {
+		t.Errorf("%d creator_info calls %s after the refusal, want 2", asked.Load(), accountWait)
+	}
 }

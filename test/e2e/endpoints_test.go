@@ -336,8 +336,7 @@ func TestRedirectsAndForeignUploadURLsGoNowhere(t *testing.T) {
 			up.Status.PublishID, up.Status.AttemptHistory)
 	}
 
-	// Each account stalls on the redirect (the creator_info one asks again now and then: a refused
-	// creator_info is retried when its window allows, whatever refused it).
+	// Each account stalls on the redirect, and stays so.
 	for _, a := range []string{"refresh", "creator"} {
 		waitFor(t, 30*time.Second, a+" to stall on the redirect", func() bool {
 			r := e.accountReady(a)
@@ -347,8 +346,8 @@ func TestRedirectsAndForeignUploadURLsGoNowhere(t *testing.T) {
 	time.Sleep(2 * e.window)
 	t.Logf("the redirecting endpoint answered %v", redir.got)
 	for _, a := range []string{"refresh", "creator"} {
-		if r := e.accountReady(a); r.status != "False" {
-			t.Errorf("%s: Ready %+v; want False", a, r)
+		if r := e.accountReady(a); r.status != "False" || !r.stalled {
+			t.Errorf("%s: Ready %+v; want False and Stalled", a, r)
 		}
 		if p := e.getPost(a + "-1"); p.Status.Phase == v1alpha1.PhaseFailed || readyReason(p) != v1alpha1.ReasonAccountNotReady {
 			t.Errorf("%s-1: phase %s, reason %s; want it waiting for its account", a, p.Status.Phase, readyReason(p))
