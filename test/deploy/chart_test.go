@@ -134,7 +134,7 @@ func TestChartValuesReachManager(t *testing.T) {
 		notArgs []string // must not be (prefix match)
 		check   func(t *testing.T, dep *unstructured.Unstructured)
 	}{{
-		name:    "defaults",
+		name: "defaults",
 		args: []string{"--leader-elect", "--metrics-bind-address=:8443", "--zap-log-level=info", "--health-probe-bind-address=:8081",
 			"--allowed-endpoints=https://open.tiktokapis.com", "--allowed-upload-hosts=*.tiktokapis.com"},
 		notArgs: []string{"--namespaces", "--account-selector"},
