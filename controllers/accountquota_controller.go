@@ -107,7 +107,7 @@ func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope)
 		return nil
 	}
 	for _, step := range []func(context.Context, *accountScope) (bool, error){
-		r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
+		r.stepEndpoint, r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
 	} {
 		if stop, err := step(ctx, s); stop || err != nil {
 			return err
@@ -117,6 +117,20 @@ func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope)
 	markReady(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonAccountReady,
 		fmt.Sprintf("credentials loaded; creator @%s", c.Username))
 	return nil
+}
+
+// stepEndpoint stops an account whose endpoint the manager does not admit (--allowed-endpoints) before
+// anything is sent: no token refresh, no creator_info. A human must act (list the endpoint, or fix
+// spec.endpoint), so the account is Stalled; its posts wait as they do for any account that is not ready.
+func (r *AccountQuotaReconciler) stepEndpoint(_ context.Context, s *accountScope) (bool, error) {
+	err := r.TikTok.admit(s.aq)
+	if err == nil {
+		return false, nil
+	}
+	r.stalled(s, v1alpha1.ReasonEndpointNotAllowed, fmt.Sprintf("spec.endpoint: %v. The manager's administrators decide "+
+		"where credentials may go: add the endpoint to %s (Helm value allowedEndpoints), or point spec.endpoint at one it lists",
+		err, AllowedEndpointsFlag))
+	return true, nil
 }
 
 // stepCredentials loads the tokens from the account's Secret (read through the label-restricted cache:
@@ -158,9 +172,13 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		r.recordTokens(s)
 		return false, nil
 	}
+	tt, err := r.TikTok.forAccount(s.aq)
+	if err != nil {
+		return true, nil // stepEndpoint reports it; nothing is sent
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Options.CallTimeout)
 	defer cancel()
-	err := s.tokens.refresh(cctx, r.TikTok.forAccount(s.aq), r.Client, r.APIReader, r.Clock.Now)
+	err = s.tokens.refresh(cctx, tt, r.Client, r.APIReader, r.Clock.Now)
 	r.recordTokens(s)
 	var we *secretWriteError
 	switch {
@@ -258,9 +276,23 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
 		return false, nil
 	}
+	// A creator_info refused for good (Stalled, CreatorInfoFailed) is asked again accountWait after the
+	// refusal, or at once when the spec changes; not at the reconcile its own status write causes, which
+	// asked at the creator_info window's pace (190 calls in 30 s of an endpoint answering 307) and made the
+	// condition flap to Pending while the next call waited for its slot.
+	if c := meta.FindStatusCondition(s.written.Conditions, v1alpha1.ConditionStalled); c != nil &&
+		c.Reason == v1alpha1.ReasonCreatorInfoFailed && c.ObservedGeneration == s.aq.Generation &&
+		!asked.IsZero() && s.now.Before(asked.Add(accountWait)) {
+		s.due(asked.Add(accountWait))
+		return true, nil // the Stalled condition stays as written
+	}
 	tok, err := r.Tokens.access(s.key)
 	if err != nil {
 		return true, nil
+	}
+	tt, err := r.TikTok.forAccount(s.aq)
+	if err != nil {
+		return true, nil // stepEndpoint reports it; nothing is sent
 	}
 	d := r.Engine.ReserveCall(s.key, pacing.CallCreatorInfo, s.now)
 	if !d.Granted {
@@ -272,7 +304,7 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		return true, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
-	info, err := r.TikTok.forAccount(s.aq).CreatorInfo(cctx, tok)
+	info, err := tt.CreatorInfo(cctx, tok)
 	cancel()
 	answered := r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))

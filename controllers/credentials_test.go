@@ -49,6 +49,9 @@ func newTokenFront(w *world) *tokenFront {
 	f := &tokenFront{w: w, arrived: make(chan struct{}, 16), release: make(chan struct{})}
 	srv := httptest.NewServer(f)
 	f.url = srv.URL
+	// The manager must admit the stand-in as an endpoint (a new process: no account exists yet).
+	w.opts.AllowedEndpoints = append(w.opts.AllowedEndpoints, MustParseAllowedEndpoints(srv.URL)...)
+	w.restart()
 	w.t.Cleanup(func() {
 		f.answer() // a held refresh ends (unanswered) before the server closes
 		srv.Close()

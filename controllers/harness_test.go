@@ -120,7 +120,8 @@ func newWorld(t *testing.T, simCfg func(*tiktoksim.Config)) *world {
 			return []string{o.(*v1alpha1.AccountQuota).Spec.CredentialsSecretRef.Name}
 		}).Build()
 	w.opts = Options{StatusPollInitial: time.Second, StatusPollMax: 10 * time.Second, CallTimeout: 5 * time.Second,
-		Clock: clk, MediaClient: media.Client(), Rand: func() float64 { return 0.5 }}
+		Clock: clk, MediaClient: media.Client(), Rand: func() float64 { return 0.5 },
+		AllowedEndpoints: MustParseAllowedEndpoints(srv.URL)}
 	w.restart()
 	return w
 }
@@ -135,7 +136,7 @@ func (w *world) restart() {
 	w.recorder = events.NewFakeRecorder(1000)
 	d := deps{Client: c, APIReader: w.raw, Recorder: w.recorder, Clock: opts.Clock, Engine: engine,
 		Accounts: newAccountRegistry(engine, c, opts.Clock.Now), Tokens: newTokenStore(),
-		TikTok: newClientPool(opts.CallTimeout, opts.Clock, opts.MediaClient), Options: opts}
+		TikTok: newClientPool(opts), Options: opts}
 	d.Holders = newAccountHolder(c, w.raw, opts, w.recorder)
 	d.Holders.reset = d.Accounts.reset
 	w.accounts = &AccountQuotaReconciler{deps: d, kicks: make(chan eventFor, 1024), writeBudget: rate.NewLimiter(rate.Inf, 1)}
@@ -263,6 +264,16 @@ func (w *world) staleReads(name string, n int) {
 // account until it is Ready.
 func (w *world) account(name string, mutate func(*v1alpha1.AccountQuota)) *v1alpha1.AccountQuota {
 	w.t.Helper()
+	aq := w.addAccount(name, mutate)
+	if !aq.Spec.Suspend {
+		w.readyAccount(name)
+	}
+	return aq
+}
+
+// addAccount creates a creator on the simulator, its Secret and its AccountQuota, and reconciles nothing.
+func (w *world) addAccount(name string, mutate func(*v1alpha1.AccountQuota)) *v1alpha1.AccountQuota {
+	w.t.Helper()
 	sec := w.secret(name)
 	d := func(x time.Duration) metav1.Duration { return metav1.Duration{Duration: x} }
 	aq := &v1alpha1.AccountQuota{
@@ -286,9 +297,6 @@ func (w *world) account(name string, mutate func(*v1alpha1.AccountQuota)) *v1alp
 		mutate(aq)
 	}
 	w.create(aq)
-	if !aq.Spec.Suspend {
-		w.readyAccount(name)
-	}
 	return aq
 }
 

@@ -58,6 +58,18 @@ type Options struct {
 	TokenRefreshMinInterval time.Duration
 	// Clock is the time source of every decision (a fake clock in tests of pacing and backoff).
 	Clock clock.Clock
+	// AllowedEndpoints are the only API endpoints the operator sends a request to (--allowed-endpoints;
+	// empty: DefaultAllowedEndpoints, TikTok's API alone). An AccountQuota whose spec.endpoint (or the
+	// default, when it is empty) is not admitted reports EndpointNotAllowed, and not one request goes to
+	// it: its credentials stay in the cluster. The manager decides, not the namespace.
+	AllowedEndpoints AllowedEndpoints
+	// AllowedUploadHosts are the hosts, beyond an account's own endpoint, that a FileUpload post's bytes
+	// may be sent to at an init answer's upload_url, over https (--allowed-upload-hosts; nil:
+	// DefaultAllowedUploadHosts, TikTok's *.tiktokapis.com; empty: the account's endpoint only).
+	AllowedUploadHosts UploadHosts
+	// APITransport carries the calls to TikTok (default: a clone of http.DefaultTransport). Whatever it is,
+	// redirects are never followed. Tests hand in one that trusts their local HTTPS server.
+	APITransport http.RoundTripper
 	// MediaClient reads the media of FileUpload posts (default: a client that never follows redirects).
 	// Tests hand in one that trusts their local HTTPS server.
 	MediaClient *http.Client
@@ -111,6 +123,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TokenRefreshMinInterval <= 0 {
 		o.TokenRefreshMinInterval = time.Minute
+	}
+	if len(o.AllowedEndpoints) == 0 {
+		o.AllowedEndpoints = MustParseAllowedEndpoints(DefaultAllowedEndpoints)
+	}
+	if o.AllowedUploadHosts == nil {
+		o.AllowedUploadHosts = MustParseUploadHosts(DefaultAllowedUploadHosts)
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

@@ -153,12 +153,16 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 	if err != nil {
 		return ctrl.Result{RequeueAfter: time.Second}
 	}
+	c, err := r.TikTok.forAccount(s.account)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: accountWait} // EndpointNotAllowed: nothing is sent; the account's change wakes it
+	}
 	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
 	if !d.Granted {
 		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
-	ps, err := r.TikTok.forAccount(s.account).FetchStatus(callCtx, tok, st.PublishID)
+	ps, err := c.FetchStatus(callCtx, tok, st.PublishID)
 	cancel()
 	answered = r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
@@ -246,7 +250,10 @@ func (r *TikTokPostReconciler) cancelDownload(ctx context.Context, acct, publish
 	if err != nil {
 		return
 	}
-	c := r.TikTok.forEndpoint(r.TikTok.endpointOf(acct))
+	c, err := r.TikTok.forEndpoint(r.TikTok.endpointOf(acct))
+	if err != nil {
+		return // not an endpoint the manager admits: nothing is sent
+	}
 	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
 	defer cancel()
 	_ = c.Cancel(cctx, tok, publishID)

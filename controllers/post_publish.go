@@ -119,6 +119,20 @@ func (r *TikTokPostReconciler) accepted(s *postScope, out *initOutput, answered 
 	s.mem.pullFromURL = out.uploadURL == "" && s.post.Spec.Video != nil
 	s.mem.notBefore = time.Time{}
 	if out.uploadURL != "" {
+		c, err := r.TikTok.forAccount(s.account)
+		if err == nil {
+			err = r.TikTok.uploadAllowed(s.account, out.uploadURL)
+		}
+		if err != nil {
+			// Not a byte goes to a host the manager does not trust with the media. TikTok holds an init
+			// without bytes, which it cannot publish (its upload URL expires).
+			st.LastError = &v1alpha1.PostError{Code: "upload_url_not_allowed", Message: truncate(err.Error(), 512),
+				Time: &metav1.Time{Time: answered}}
+			r.fail(s, v1alpha1.ReasonUploadURLNotAllowed, fmt.Sprintf(
+				"TikTok accepted attempt %d (publish id %s), but %v: nothing was uploaded, so TikTok cannot publish it. "+
+					"If the host is TikTok's, add it to the manager's %s", st.Attempts, out.publishID, err, AllowedUploadHostsFlag))
+			return ctrl.Result{}
+		}
 		// An Event only when the acceptance starts something that takes a while (the upload). Otherwise
 		// the Published (or Delivered, or Failed) Event follows within seconds and the attempt history
 		// records the acceptance: an Event for each step would be a third of what a post costs the API
@@ -128,7 +142,7 @@ func (r *TikTokPostReconciler) accepted(s *postScope, out *initOutput, answered 
 		st.UploadProgress = &v1alpha1.UploadProgress{TotalBytes: out.plan.VideoSize}
 		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPublishing,
 			fmt.Sprintf("uploading %d bytes in %d chunks", out.plan.VideoSize, out.plan.TotalChunkCount))
-		r.startUpload(s, out)
+		r.startUpload(s, out, c)
 		return ctrl.Result{RequeueAfter: uploadProgressEvery}
 	}
 	st.Phase = v1alpha1.PhaseProcessing

@@ -21,7 +21,11 @@ type initOutput struct {
 // for the file's size (TikTok wants the chunk plan in the init call).
 func (r *TikTokPostReconciler) initCall(ctx context.Context, s *postScope, tok tiktok.AccessToken) (*initOutput, error) {
 	spec := &s.post.Spec
-	c := r.TikTok.forAccount(s.account)
+	c, err := r.TikTok.forAccount(s.account)
+	if err != nil {
+		// stepAccount holds such a post back before its intent; should it get here, nothing is sent.
+		return nil, &tiktok.Error{Class: tiktok.Retryable, Code: "endpoint_not_allowed", Message: err.Error()}
+	}
 	if spec.Photo != nil {
 		res, err := c.InitPhoto(ctx, tok, photoRequest(spec))
 		if err != nil {
@@ -42,10 +46,7 @@ func (r *TikTokPostReconciler) initCall(ctx context.Context, s *postScope, tok t
 		}
 		src = tiktok.FileUpload(plan)
 	}
-	var (
-		res *tiktok.InitResult
-		err error
-	)
+	var res *tiktok.InitResult
 	if spec.Mode == v1alpha1.ModeUpload {
 		res, err = c.InitInboxVideo(ctx, tok, tiktok.InboxVideoRequest{SourceInfo: src})
 	} else {

@@ -91,7 +91,10 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("account %s is banned from posting: %s", aq.Name, ready.Message))
 		return ctrl.Result{}, true, nil
 	}
-	if ready == nil || ready.Status != metav1.ConditionTrue {
+	// An endpoint the manager does not admit holds the post back like an unready account, even before the
+	// account's own reconcile says so (spec.endpoint may have just changed): nothing would be sent anyway.
+	notAdmitted := r.TikTok.admit(aq)
+	if ready == nil || ready.Status != metav1.ConditionTrue || notAdmitted != nil {
 		if inFlight(st.Phase) {
 			// A post TikTok already has keeps going as long as a token is loaded (the poll needs one).
 			return ctrl.Result{}, false, nil
@@ -100,10 +103,13 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		r.Engine.Remove(s.acctKey, s.post.Name)
 		clearProjection(st)
 		msg := fmt.Sprintf("AccountQuota %s is not ready", aq.Name)
-		if ready != nil {
+		switch {
+		case notAdmitted != nil:
+			msg += ": " + v1alpha1.ReasonEndpointNotAllowed + ": " + notAdmitted.Error()
+		case ready != nil:
 			msg += ": " + ready.Reason + ": " + ready.Message
 		}
-		if meta.IsStatusConditionTrue(aq.Status.Conditions, v1alpha1.ConditionStalled) {
+		if notAdmitted != nil || meta.IsStatusConditionTrue(aq.Status.Conditions, v1alpha1.ConditionStalled) {
 			markStalled(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)
 		} else {
 			markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)

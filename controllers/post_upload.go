@@ -37,9 +37,9 @@ func (j *uploadJob) progress() (uploaded, total int64, done bool, err error) {
 	return j.uploaded, j.total, j.done, j.err
 }
 
-// startUpload starts the upload of an accepted FileUpload init in the background; when it ends the
-// post is reconciled at once.
-func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput) {
+// startUpload starts the upload of an accepted FileUpload init in the background with c (the account's
+// client; the upload URL was checked by accepted); when it ends the post is reconciled at once.
+func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput, c *tiktok.Client) {
 	// The whole transfer is bounded: TikTok's upload URL lives an hour, and a media server that trickles
 	// bytes must not hold the post in Publishing for ever.
 	ctx, cancel := context.WithTimeout(r.baseContext(), r.Options.UploadTimeout)
@@ -47,7 +47,6 @@ func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput) {
 	s.mem.upload = job
 	post := s.post.DeepCopy()
 	go r.watchUpload(ctx, cancel, s.acctKey)
-	c := r.TikTok.forAccount(s.account)
 	open := r.TikTok.mediaSource(ctx, out.mediaURL)
 	go func() {
 		defer cancel()
@@ -134,12 +133,16 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 	if err != nil {
 		return ctrl.Result{RequeueAfter: time.Second}, nil // the account's reconcile reports the credentials
 	}
+	c, err := r.TikTok.forAccount(s.account)
+	if err != nil {
+		return ctrl.Result{RequeueAfter: accountWait}, nil // EndpointNotAllowed: nothing is sent
+	}
 	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
 	if !d.Granted {
 		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
 	}
 	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
-	ps, err := r.TikTok.forAccount(s.account).FetchStatus(callCtx, tok, st.PublishID)
+	ps, err := c.FetchStatus(callCtx, tok, st.PublishID)
 	cancel()
 	answered := r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))

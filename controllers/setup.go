@@ -108,7 +108,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	engine.SetMaxInFlight(opts.CallTimeout + 5*time.Second)
 	accounts := newAccountRegistry(engine, mgr.GetClient(), opts.Clock.Now)
 	tokens := newTokenStore()
-	pool := newClientPool(opts.CallTimeout, opts.Clock, opts.MediaClient)
+	pool := newClientPool(opts)
 	base := &baseContext{}
 	if err := mgr.Add(base); err != nil {
 		return err

@@ -164,7 +164,11 @@ type AccountQuotaSpec struct {
 	CredentialsSecretRef LocalObjectReference `json:"credentialsSecretRef"`
 
 	// endpoint is the base URL of TikTok's Open API. It must be https://, or http:// to a loopback
-	// address only (127.x.x.x, localhost, [::1]) for the tiktok-sim simulator.
+	// address only (127.x.x.x, localhost, [::1]) for the tiktok-sim simulator. Whether the operator calls
+	// it is the manager's decision, not this object's: only endpoints on the manager's --allowed-endpoints
+	// list (default https://open.tiktokapis.com alone; Helm value allowedEndpoints) are ever sent a request,
+	// and so the account's tokens and client secret. Any other endpoint leaves the account Ready=False
+	// with reason EndpointNotAllowed, and nothing is sent to it.
 	// +optional
 	// +kubebuilder:default="https://open.tiktokapis.com"
 	// +kubebuilder:validation:MaxLength=2048

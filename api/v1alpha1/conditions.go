@@ -61,6 +61,9 @@ const (
 	// ReasonProcessingTimeout: TikTok accepted the post but did not finish processing it within the
 	// manager's --processing-timeout (counted from the accepted init call).
 	ReasonProcessingTimeout = "ProcessingTimeout"
+	// ReasonUploadURLNotAllowed: TikTok's init answer gave an upload_url that is neither on the account's
+	// endpoint nor https on a host of the manager's --allowed-upload-hosts; no byte was sent to it.
+	ReasonUploadURLNotAllowed = "UploadURLNotAllowed"
 
 	// Waiting on the account (post) or problems of the account (AccountQuota).
 	ReasonAccountNotFound    = "AccountNotFound"
@@ -86,4 +89,8 @@ const (
 	// manager holds the account's Lease, so this one makes no call for the account and writes none of its
 	// posts.
 	ReasonAccountHeldElsewhere = "AccountHeldElsewhere"
+	// ReasonEndpointNotAllowed: the account's endpoint (spec.endpoint, or TikTok's when empty) is not on
+	// the manager's --allowed-endpoints; no request is sent to it (Stalled: the administrators or the
+	// account's owner must act).
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
 )

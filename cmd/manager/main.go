@@ -73,6 +73,8 @@ func main() {
 		pprofAddr            string
 		identity             string
 		accountLease         time.Duration
+		allowedEndpoints     string
+		allowedUploadHosts   string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"The address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
@@ -119,6 +121,14 @@ func main() {
 		"The duration of the per-account Leases (whole seconds): one manager at a time paces an account; the "+
 			"holder renews its Lease every third of it while the account has work, another manager takes the "+
 			"account over only after it went unrenewed this long.")
+	flag.StringVar(&allowedEndpoints, "allowed-endpoints", controllers.DefaultAllowedEndpoints,
+		"Comma-separated API endpoints (scheme://host[:port]; without a port, any port of the host) the operator may "+
+			"send an account's credentials to. An AccountQuota whose spec.endpoint is not listed reports EndpointNotAllowed "+
+			"and nothing is sent to it. http:// (the simulator on loopback, say) only when listed.")
+	flag.StringVar(&allowedUploadHosts, "allowed-upload-hosts", controllers.DefaultAllowedUploadHosts,
+		"Comma-separated hosts (a name, or *.domain for the names under it) that a FileUpload post's bytes may be sent to "+
+			"over https when TikTok's init answer names them in upload_url; the account's own endpoint is always trusted. "+
+			"Any other upload_url fails the post with reason UploadURLNotAllowed before a byte is sent.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -129,6 +139,16 @@ func main() {
 	selector, err := labels.Parse(accountSelector)
 	if err != nil {
 		log.Error(err, "invalid --account-selector")
+		os.Exit(1)
+	}
+	endpoints, err := controllers.ParseAllowedEndpoints(allowedEndpoints)
+	if err != nil {
+		log.Error(err, "invalid --allowed-endpoints")
+		os.Exit(1)
+	}
+	uploadHosts, err := controllers.ParseUploadHosts(allowedUploadHosts)
+	if err != nil {
+		log.Error(err, "invalid --allowed-upload-hosts")
 		os.Exit(1)
 	}
 
@@ -183,6 +203,8 @@ func main() {
 		AccountGoneGrace:        accountGoneGrace,
 		Identity:                identity,
 		AccountLeaseDuration:    accountLease,
+		AllowedEndpoints:        endpoints,
+		AllowedUploadHosts:      uploadHosts,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -197,7 +219,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	log.Info("starting manager", "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String())
+	log.Info("starting manager", "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String(),
+		"allowedEndpoints", endpoints.String(), "allowedUploadHosts", uploadHosts.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "problem running the manager")
 		os.Exit(1)

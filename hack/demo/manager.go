@@ -27,9 +27,15 @@ func newLogger(w io.Writer) logr.Logger {
 }
 
 // controllerOptions are cmd/manager's options compressed to the demo's windows: status written twice
-// a second so the live view moves, processing polled every second or two.
-func controllerOptions(cfg config, media *http.Client) controllers.Options {
+// a second so the live view moves, processing polled every second or two. The simulator at simURL is the
+// only API endpoint admitted (--allowed-endpoints).
+func controllerOptions(cfg config, media *http.Client, simURL string) (controllers.Options, error) {
+	allowed, err := controllers.ParseAllowedEndpoints(simURL)
+	if err != nil {
+		return controllers.Options{}, err
+	}
 	o := controllers.Options{
+		AllowedEndpoints:        allowed,
 		MaxConcurrentReconciles: 4,
 		AccountStatusInterval:   500 * time.Millisecond,
 		AccountStatusQPS:        100,
@@ -41,7 +47,7 @@ func controllerOptions(cfg config, media *http.Client) controllers.Options {
 	if cfg.Window >= time.Minute { // TikTok's real windows: cmd/manager's defaults but a livelier view
 		o.StatusPollInitial, o.StatusPollMax, o.CallTimeout = 2*time.Second, 10*time.Second, 30*time.Second
 	}
-	return o
+	return o, nil
 }
 
 // startManager runs the production controllers (controllers.Setup) on a manager built like

@@ -88,9 +88,14 @@ func run(ctx context.Context, cfg config, out io.Writer) (*summary, error) {
 
 	var mgr *runningManager
 	if cfg.ExternalManager {
-		say("waiting for an operator: run  KUBECONFIG=%s make run RUN_ARGS=--health-probe-bind-address=127.0.0.1:0", kubeconfig)
+		say("waiting for an operator: run  KUBECONFIG=%s make run RUN_ARGS='--health-probe-bind-address=127.0.0.1:0 --allowed-endpoints=%s'",
+			kubeconfig, sim.URL)
 	} else {
-		mgr, err = startManager(cp.Config, scheme, log, controllerOptions(cfg, media.Client()))
+		opts, err := controllerOptions(cfg, media.Client(), sim.URL)
+		if err != nil {
+			return nil, err
+		}
+		mgr, err = startManager(cp.Config, scheme, log, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -32,7 +32,10 @@ const (
 type Options struct {
 	// BaseURL of the API, default DefaultBaseURL. Tests point it at the simulator.
 	BaseURL string
-	// HTTPClient sends the requests, default a new http.Client without its own timeout.
+	// HTTPClient sends the requests, default a new http.Client without its own timeout. The Client uses a
+	// copy of it that follows no redirect, whatever its CheckRedirect says: a redirect would re-send a call
+	// (its access token, or the OAuth form with the client secret) to a host nobody chose. A 3xx answer
+	// is an error (see ClassOf).
 	HTTPClient *http.Client
 	// Timeout bounds every call (each upload chunk is one call), default 30s. The caller's context
 	// deadline applies too; the earlier wins.
@@ -47,6 +50,9 @@ type Options struct {
 	ChunkRetries int
 	// ChunkBackoff is the wait before the n-th retry of a chunk (n from 1), default n*500ms.
 	ChunkBackoff func(n int) time.Duration
+	// AllowUpload, when set, is asked before an upload whether its upload_url (an init answer's) may
+	// receive the media; an error makes Upload fail Terminal before the source is opened or a byte sent.
+	AllowUpload func(uploadURL string) error
 }
 
 // CallInfo describes one HTTP exchange with TikTok, for pacing and metrics. It never holds a token.
@@ -69,6 +75,7 @@ type Client struct {
 	clock     clock.PassiveClock
 	retries   int
 	backoffFn func(int) time.Duration
+	allowUp   func(string) error
 }
 
 // New returns a Client configured by opts, with defaults for the zero fields.
@@ -82,13 +89,17 @@ func New(opts Options) *Client {
 		clock:     opts.Clock,
 		retries:   opts.ChunkRetries,
 		backoffFn: opts.ChunkBackoff,
+		allowUp:   opts.AllowUpload,
 	}
 	if c.base == "" {
 		c.base = DefaultBaseURL
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{}
+	hc := http.Client{}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &hc
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
 	}
@@ -209,6 +220,14 @@ func (c *Client) judge(ep Endpoint, a *answer, readErr error) *Error {
 		decodeErr = nil
 	}
 	switch {
+	case a.status >= 300 && a.status < 400:
+		// A redirect is never followed (it would carry the call, token or client secret included, to a host
+		// nobody admitted), and TikTok's API does not redirect. A 3xx is an answer that did not perform the
+		// call: the server that gave it created, refreshed or cancelled nothing, so it is certain and
+		// Terminal (even on an init endpoint: no post can exist from it; retrying the same URL gets the same
+		// redirect). Its body is not read as TikTok's.
+		e.Class, e.Code, e.Message, e.LogID = Terminal, "redirect_not_followed", redirectWords(a), ""
+		return e
 	case readErr != nil || decodeErr != nil:
 		e.Err = errors.Join(readErr, decodeErr)
 		if ok {
@@ -249,6 +268,22 @@ func (c *Client) retryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// redirectWords says where a 3xx answer pointed: the target's scheme and host only (a Location may carry
+// a token in its query).
+func redirectWords(a *answer) string {
+	to := "nowhere (no Location)"
+	if loc := a.header.Get("Location"); loc != "" {
+		to = "an unreadable Location"
+		if u, err := url.Parse(loc); err == nil {
+			to = "a relative Location"
+			if u.Host != "" {
+				to = u.Scheme + "://" + u.Host
+			}
+		}
+	}
+	return fmt.Sprintf("the endpoint answered HTTP %d, a redirect to %s, which is not followed", a.status, to)
 }
 
 // redactURLError strips the query from the URL inside a *url.Error: an upload URL carries its upload

@@ -86,6 +86,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // ClassOf returns the class of err, and OK for nil. For an *Error anywhere in the chain it returns that
 // error's Class, which the client sets by these rules, in order:
 //
+//  0. A redirect (any 3xx) is never followed and is Terminal, code redirect_not_followed: the server that
+//     answered it did not perform the call (TikTok's API does not redirect), and the same call would get
+//     the same answer.
 //  1. An answer with a parseable error body or a 4xx status is certain: TikTok decided and did not take
 //     the request. rate_limit_exceeded or 429 is RateLimited; access_token_invalid (or a 401 without a
 //     code) is TokenInvalid; internal_error, server_error, temporarily_unavailable or a 5xx is Retryable

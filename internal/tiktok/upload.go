@@ -33,7 +33,8 @@ var ErrNotRewindable = errors.New("source cannot be reopened before its current 
 // retries the chunk (Options.ChunkRetries times, reopening the source at the chunk's start); a 416 makes
 // it resume at the offset TikTok reports in Content-Range (so a chunk TikTok got despite a lost answer
 // is not sent twice). Any other refusal (400 bad headers, 403 expired URL, 404 unknown upload) returns.
-// Retries are safe here, unlike init calls: a chunk is keyed by its byte range.
+// Retries are safe here, unlike init calls: a chunk is keyed by its byte range. An upload URL that
+// Options.AllowUpload refuses fails Terminal (code upload_url_not_allowed) before the source is opened.
 func (c *Client) Upload(ctx context.Context, req UploadRequest) error {
 	plan := req.Plan
 	if err := plan.Validate(); err != nil {
@@ -41,6 +42,11 @@ func (c *Client) Upload(ctx context.Context, req UploadRequest) error {
 	}
 	if req.Open == nil {
 		return &Error{Endpoint: EndpointUpload, Class: Terminal, Err: errors.New("upload: no source")}
+	}
+	if c.allowUp != nil {
+		if err := c.allowUp(req.UploadURL); err != nil {
+			return &Error{Endpoint: EndpointUpload, Class: Terminal, Code: "upload_url_not_allowed", Message: err.Error()}
+		}
 	}
 	ctype := req.ContentType
 	if ctype == "" {

@@ -26,6 +26,7 @@ func (tiktokOperator) needsKube() bool { return true }
 func (t tiktokOperator) run(ctx context.Context, e *runEnv) (outcome, error) {
 	opts := operatorOptions(e.scale)
 	opts.MaxConcurrentReconciles = t.workers
+	opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL) // the run's simulator, on loopback
 	return runOperator(ctx, e, "tiktok-operator", func(mgr ctrl.Manager) error {
 		return controllers.Setup(mgr, opts)
 	})

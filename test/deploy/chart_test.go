@@ -139,8 +139,9 @@ func TestChartValuesReachManager(t *testing.T) {
 		notArgs []string // must not be (prefix match)
 		check   func(t *testing.T, dep *unstructured.Unstructured)
 	}{{
-		name:    "defaults",
-		args:    []string{"--leader-elect", "--metrics-bind-address=:8443", "--zap-log-level=info", "--health-probe-bind-address=:8081"},
+		name: "defaults",
+		args: []string{"--leader-elect", "--metrics-bind-address=:8443", "--zap-log-level=info", "--health-probe-bind-address=:8081",
+			"--allowed-endpoints=https://open.tiktokapis.com", "--allowed-upload-hosts=*.tiktokapis.com"},
 		notArgs: []string{"--namespaces", "--account-selector"},
 		check: func(t *testing.T, dep *unstructured.Unstructured) {
 			wantString(t, dep, "ghcr.io/tiktok-operator/tiktok-operator:0.1.0", "spec", "template", "spec", "containers", "0", "image")
@@ -152,6 +153,12 @@ func TestChartValuesReachManager(t *testing.T) {
 			"--set", "logging.level=debug", "--set", "logging.encoder=console"},
 		args: []string{"--namespaces=team-a,team-b", "--account-selector=shard in (a,b)", "--zap-log-level=debug",
 			"--zap-encoder=console"},
+	}, {
+		name: "allowed endpoints and upload hosts",
+		flags: []string{"--set", "allowedEndpoints={https://open.tiktokapis.com,http://127.0.0.1:8080}",
+			"--set", "allowedUploadHosts={*.tiktokapis.com,upload.example.com}"},
+		args: []string{"--allowed-endpoints=https://open.tiktokapis.com,http://127.0.0.1:8080",
+			"--allowed-upload-hosts=*.tiktokapis.com,upload.example.com"},
 	}, {
 		name:    "leader election and metrics off",
 		flags:   []string{"--set", "leaderElection.enabled=false", "--set", "metrics.enabled=false"},

@@ -41,8 +41,13 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 		watched   = "tiktok-run-team"
 	)
 	manager := buildManager(t)
+	sim := tiktoksim.New(simConfig())
+	simServer := httptest.NewServer(sim) // listens on 127.0.0.1
+	t.Cleanup(simServer.Close)
 	objs := renderChart(t, release, releaseNS, "--set", "watchNamespaces={"+watched+"}",
 		"--set", "accountSelector=shard=a", "--set", "logging.level=debug",
+		// The simulator is the only API endpoint the manager may call.
+		"--set", "allowedEndpoints={"+simServer.URL+"}",
 		// Only to be quick: the first status poll after the post's init.
 		"--set", "extraArgs={--status-poll-initial=300ms}")
 
@@ -67,9 +72,6 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sim := tiktoksim.New(simConfig())
-	simServer := httptest.NewServer(sim) // listens on 127.0.0.1
-	t.Cleanup(simServer.Close)
 	tokens := make([]string, 0, 8)
 	for _, shard := range []string{"a", "b"} {
 		tokens = append(tokens, createAccount(t, sim, simServer.URL, watched, "shard-"+shard, shard)...)

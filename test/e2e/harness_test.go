@@ -185,9 +185,13 @@ func (e *env) apiProxy(opts apiproxy.Options) *apiproxy.Proxy {
 	return px
 }
 
-// startManagerWith is startManager with the given rest config.
+// startManagerWith is startManager with the given rest config. Unless opts lists its own, the manager
+// admits the test's simulator as its only API endpoint (--allowed-endpoints).
 func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options) (stop func()) {
 	e.t.Helper()
+	if len(opts.AllowedEndpoints) == 0 {
+		opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL)
+	}
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
 	controllers.ConfigureCache(&cacheOpts)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{

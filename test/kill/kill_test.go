@@ -65,7 +65,7 @@ func TestKilledManagerLosesNothingAndNeverDoublePosts(t *testing.T) {
 	}
 
 	logPath := filepath.Join(t.TempDir(), "manager.log")
-	args := []string{"--namespaces=" + ns.Name, "--metrics-bind-address=0", "--health-probe-bind-address=0",
+	args := []string{"--namespaces=" + ns.Name, "--allowed-endpoints=" + srv.URL, "--metrics-bind-address=0", "--health-probe-bind-address=0",
 		"--account-status-interval=500ms", "--status-poll-initial=500ms", "--status-poll-max=1s", "--tiktok-timeout=5s",
 		// A killed manager never releases its account Leases: its successor takes them over once they lapse.
 		"--account-lease-duration=1s"}

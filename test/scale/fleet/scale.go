@@ -102,7 +102,7 @@ func RunScale(ctx context.Context, cp *ControlPlane, managerBin string, spec Sca
 		return res, err
 	}
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-	args := []string{"--namespaces=" + ns.Name, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(port),
+	args := []string{"--namespaces=" + ns.Name, "--allowed-endpoints=" + srv.URL, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(port),
 		"--metrics-secure=false", "--health-probe-bind-address=0",
 		"--max-concurrent-reconciles=" + strconv.Itoa(spec.MaxConcurrentReconciles)}
 	pprofPort := 0
