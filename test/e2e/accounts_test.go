@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/controllers"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
 )
@@ -435,6 +436,7 @@ func TestSlowTokenEndpointStallsNoOtherAccount(t *testing.T) {
 	}
 	opts := fastOptions()
 	opts.CallTimeout = 30 * time.Second
+	opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL + "," + front.url) // the stand-in that stalls
 	e.startManager(opts)
 	waitFor(t, time.Minute, "every account Ready", func() bool {
 		var l v1alpha1.AccountQuotaList

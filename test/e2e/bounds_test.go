@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/controllers"
 )
 
 // oversized is a TikTok that answers with values of any size: a stub in front of the simulator that
@@ -42,7 +43,9 @@ func TestOversizedAnswersStillGetWritten(t *testing.T) {
 	e.post("long-fail-reason", "brand", func(s *v1alpha1.TikTokPostSpec) {
 		s.Title = "long-fail-reason #simfail:" + strings.Repeat("q", 300)
 	})
-	e.startManager(fastOptions())
+	opts := fastOptions()
+	opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL + "," + stub.URL) // the stub stands in for TikTok
+	e.startManager(opts)
 
 	want := map[string]struct {
 		phase  v1alpha1.Phase
