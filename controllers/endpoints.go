@@ -22,6 +22,12 @@ const (
 	AllowedUploadHostsFlag = "--allowed-upload-hosts"
 )
 
+// The two URL schemes an endpoint may have (media and upload URLs: https only).
+const (
+	schemeHTTPS = "https"
+	schemeHTTP  = "http"
+)
+
 // DefaultAllowedEndpoints is --allowed-endpoints' default: TikTok's API alone.
 const DefaultAllowedEndpoints = tiktok.DefaultBaseURL
 
@@ -93,7 +99,7 @@ func parseEndpointRule(entry string) (EndpointRule, error) {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
-	case scheme != "https" && scheme != "http":
+	case scheme != schemeHTTPS && scheme != schemeHTTP:
 		return EndpointRule{}, errors.New("the scheme must be https or http")
 	case u.Opaque != "" || u.Host == "":
 		return EndpointRule{}, errors.New("no host")
@@ -153,7 +159,7 @@ func originOf(raw string) (origin, error) {
 	}
 	o := origin{scheme: strings.ToLower(u.Scheme), host: canonicalHost(u.Hostname())}
 	switch {
-	case o.scheme != "https" && o.scheme != "http":
+	case o.scheme != schemeHTTPS && o.scheme != schemeHTTP:
 		return origin{}, errors.New("the scheme is neither https nor http")
 	case u.Opaque != "" || o.host == "":
 		return origin{}, errors.New("no host")
@@ -169,7 +175,7 @@ func originOf(raw string) (origin, error) {
 }
 
 func defaultPort(scheme string) string {
-	if scheme == "http" {
+	if scheme == schemeHTTP {
 		return "80"
 	}
 	return "443"
@@ -274,7 +280,7 @@ func uploadURLAllowed(endpoint, uploadURL string, uploadHosts UploadHosts) error
 	if ep, err := originOf(endpoint); err == nil && ep == up {
 		return nil
 	}
-	if up.scheme == "https" && uploadHosts.matches(up.host) {
+	if up.scheme == schemeHTTPS && uploadHosts.matches(up.host) {
 		return nil
 	}
 	trusted := "none"

@@ -48,7 +48,7 @@ func parseMediaLocation(raw string, prefix bool) (mediaLocation, error) {
 		return loc, errNotAllowed
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "https" || u.Opaque != "" || u.User != nil || u.Host == "" {
+	if err != nil || u.Scheme != schemeHTTPS || u.Opaque != "" || u.User != nil || u.Host == "" {
 		return loc, errNotAllowed
 	}
 	if prefix && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#")) {
