@@ -127,7 +127,7 @@ func finalizeNamespaceWhenTerminating(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("building a clientset for the test control plane: %w", err)
 	}
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true,
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true,
 		func(ctx context.Context) (bool, error) {
 			ns, err := clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {

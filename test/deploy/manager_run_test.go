@@ -138,6 +138,14 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 	}
 
 	stopProcess(t, logs)
+	// A post that has ended carries no finalizer: deleting it (or the CRDs) needs no running operator.
+	var ended v1alpha1.TikTokPost
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(post), &ended); err != nil {
+		t.Fatal(err)
+	}
+	if len(ended.Finalizers) != 0 {
+		t.Errorf("the published post keeps the finalizers %v after the manager stopped", ended.Finalizers)
+	}
 	out := logs.String()
 	for _, refused := range []string{"forbidden", "Forbidden"} {
 		if strings.Contains(out, refused) {
