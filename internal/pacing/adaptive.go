@@ -1,55 +1,181 @@
 package pacing
 
-import "time"
-
-// AIMD parameters of the effective limit. A 429 the model did not expect cuts the effective limit of the
-// call's rate window multiplicatively (x0.7), and further to what the window held when the 429 came (the
-// server refused the call when our window held that many others: its real limit is at most that). Every
-// clean window (a full window length without a new 429) adds one back. Climbing back to the level that
-// failed is slower: probeWindows clean windows per step, doubled each time a probe fails at the same level
-// (up to maxProbeMul). Without that, a server whose real limit is below the configured one would be probed
-// every few windows and about 7% of calls would be 429s (TestAdaptiveModelServer keeps it under 5%).
-const (
-	decreaseFactor = 0.7
-	probeWindows   = 10
-	maxProbeMul    = 16
+import (
+	"time"
 )
 
-// recover raises the effective limits additively after clean windows. It is lazy: called on every
-// operation with the current time, it replays the steps that elapsed since the last adjustment.
+// Adaptive configures how the engine learns a limit tighter than the configured one from a refusal and
+// probes back (see docs/pacing.md, "Learning the real limit"). Zero fields take the defaults.
+type Adaptive struct {
+	// CleanWindows is the number of full windows without a refusal before the effective limit of a
+	// window may rise by one (with a single probe call). Default DefaultCleanWindows.
+	CleanWindows int `json:"cleanWindows,omitempty"`
+	// MaxStretch bounds the clean stretch, which doubles after every refused probe. Default
+	// DefaultMaxStretch.
+	MaxStretch time.Duration `json:"maxStretch,omitempty"`
+	// Penalty is the guess of the lockout a refusal may have started: the account sends nothing for that
+	// long after a refusal the window explains. Default 0 (the window alone decides).
+	Penalty time.Duration `json:"penalty,omitempty"`
+}
+
+// Defaults of Adaptive.
+const (
+	DefaultCleanWindows = 10
+	DefaultMaxStretch   = 24 * time.Hour
+)
+
+// refusalMargin: a refusal of a call sent less than this after a slot of its window freed (by the safe
+// counting rule) is not explained by the window: the server's window may be a little longer or its clock
+// a little behind, so the freed call counts as one of the "others" too.
+const refusalMargin = int64(time.Second)
+
+// maxProbeMul bounds the multiplier itself (the stretch is bounded by MaxStretch anyway).
+const maxProbeMul = 1 << 20
+
+// SetAdaptive changes the learning configuration of every account (zero fields: defaults).
+func (e *Engine) SetAdaptive(c Adaptive) { e.adaptive.Store(&c) }
+
+func (e *Engine) adaptiveConfig() Adaptive {
+	var c Adaptive
+	if p := e.adaptive.Load(); p != nil {
+		c = *p
+	}
+	if c.CleanWindows <= 0 {
+		c.CleanWindows = DefaultCleanWindows
+	}
+	if c.MaxStretch <= 0 {
+		c.MaxStretch = DefaultMaxStretch
+	}
+	c.Penalty = max(c.Penalty, 0)
+	return c
+}
+
+// stretch is the clean period window w needs before its next probe.
+func (a *account) stretch(w int) int64 {
+	c := a.eng.adaptiveConfig()
+	win := a.win[w]
+	if win <= 0 {
+		win = int64(time.Second)
+	}
+	s := win * int64(c.CleanWindows)
+	if m := max(a.probeMul[w], 1); m > 1 {
+		if s > int64(c.MaxStretch)/int64(m) {
+			return int64(c.MaxStretch)
+		}
+		s *= int64(m)
+	}
+	return min(s, int64(c.MaxStretch))
+}
+
+// recover raises an effective limit below the configured one by one step after a clean stretch (see
+// stretch), and only one step at a time: the raised level stays "on probation" (probing) until one call
+// that needed the extra slot (the probe) was answered without a 429. Lazy: called on every operation.
 func (a *account) recover(now int64) {
 	for w := range numWindows {
-		for a.eff[w] < a.req[w] {
-			step := a.win[w]
-			if step <= 0 {
-				step = int64(time.Second)
-			}
-			if a.badAt[w] > 0 && a.eff[w]+1 >= a.badAt[w] {
-				step *= probeWindows * int64(max(a.probeMul[w], 1))
-			}
-			if now-a.adjAt[w] < step {
-				break
-			}
-			a.adjAt[w] += step
-			a.eff[w]++
+		if a.probing[w] {
+			continue
 		}
 		if a.eff[w] >= a.req[w] {
 			a.badAt[w], a.probeMul[w] = 0, 0
+			continue
+		}
+		if now-a.adjAt[w] >= a.stretch(w) {
+			a.eff[w]++
+			a.probing[w] = true
 		}
 	}
 }
 
-// throttle handles a 429 for a call of kind k sent at sent (0 if unknown) and answered at now.
+// probeBusy says whether window w's probe is out (granted, unanswered, within the in-flight bound): no
+// other call of the window goes until its answer says whether the raised level holds.
+func (a *account) probeBusy(w int, now int64) bool {
+	id := a.probeID[w]
+	if id == 0 {
+		return false
+	}
+	if i := a.find(id); i >= 0 && a.log[i].ans == 0 && a.log[i].sent > now-a.maxInFlight {
+		return true
+	}
+	a.probeID[w] = 0 // lost or pruned: inconclusive, the next call that needs the extra slot probes
+	return false
+}
+
+// markProbe makes the call id about to be granted in window w the probe if it needs the raised slot.
+func (a *account) markProbe(w int, id uint64, now int64) {
+	if w < 0 || !a.probing[w] || a.probeID[w] != 0 {
+		return
+	}
+	if a.count(w, now) >= a.eff[w]-1 {
+		a.probeID[w] = id
+	}
+}
+
+// probeAnswered settles the probe id with an answer that is not a 429. The raised level L+1 holds only
+// if the server surely had L calls in its window when it stamped the probe: calls it accepted, answered
+// before the probe was sent and sent less than a window before the probe's answer (whatever the stamps,
+// they fell in the probe's window). Otherwise (the window was not full on the server's side, e.g. it
+// holds refused calls the server may not count, or the answer is Uncertain) the probe is inconclusive:
+// the next call that needs the raised slot probes again.
+func (a *account) probeAnswered(w int, id uint64, now int64, out Outcome) {
+	if w < 0 || a.probeID[w] != id || id == 0 {
+		return
+	}
+	a.probeID[w] = 0
+	i := a.find(id)
+	if out != Accepted && out != Rejected || i < 0 {
+		return
+	}
+	p := a.log[i]
+	pans := p.ans
+	if pans == 0 {
+		pans = now
+	}
+	sure := 0
+	for j := range a.log {
+		e := &a.log[j]
+		if e.id != id && e.occupies(w) && Outcome(e.out) == Accepted && e.ans != 0 && e.ans <= p.sent && e.sent > pans-a.win[w] {
+			sure++
+		}
+	}
+	if sure < a.eff[w]-1 {
+		return
+	}
+	a.probing[w] = false
+	a.adjAt[w] = now
+}
+
+// refusedWith counts the calls of window w other than id that may have been in the server's window
+// when it stamped the call sent at sent (answered at now): sent no later than now and, by the safe
+// counting rule, still occupying the window at sent-refusalMargin.
+func (a *account) refusedWith(w int, id uint64, sent, now int64) int {
+	n := 0
+	win := a.win[w]
+	for i := range a.log {
+		e := &a.log[i]
+		if e.id != id && e.occupies(w) && e.sent <= now && e.end(win, a.maxInFlight) > sent-refusalMargin {
+			n++
+		}
+	}
+	return n
+}
+
+// throttle handles a 429 for a call of kind k (log id, 0 if not reserved) sent at sent (0 if unknown) and
+// answered at now.
 //
 // A 429 is "expected", i.e. part of an episode already handled, when the call was sent before the
 // current episode started (it was in flight when the engine learned its model was wrong) or when the
 // cooldown is still running (which includes Throttled called with the Retry-After of the 429 just passed
-// to Complete). An expected 429 only raises the cooldown to the Retry-After floor. An
-// unexpected one starts a new episode: consecutive throttles +1, the effective limit of the rate window
-// is cut multiplicatively, and the account cools down for the jittered backoff delay (never less than
-// retryAfter). Nothing here can make a call go sooner: the 429'd call keeps its slot in the rate window
-// and the cooldown only adds a constraint.
-func (a *account) throttle(k callKind, sent, now int64, retryAfter time.Duration) int64 {
+// to Complete). An expected 429 only raises the cooldown to the Retry-After floor.
+//
+// An unexpected one starts a new episode (consecutive +1). If the call's rate window explains it (the
+// window held k >= 1 other calls, k below the effective limit, none of them freed just before the send),
+// the server's limit is at most k: the effective limit becomes k at once and the account only waits for
+// the window (the refused call keeps its slot) and the Penalty guess, no jittered backoff. A refused probe
+// is such a refusal (k is the level it probed from) and doubles the next clean stretch. Otherwise the
+// account cools down for the jittered backoff delay (never less than retryAfter), the limit unchanged.
+// Nothing here can make a call go sooner: the 429'd call keeps its slot in the rate window, limits only
+// fall, and the cooldown only adds a constraint.
+func (a *account) throttle(k callKind, id uint64, sent, now int64, retryAfter time.Duration) int64 {
 	// An expected 429 raises throttledUntil to at least now, so the Throttled call that follows a
 	// Complete at the same instant (to pass the Retry-After) always falls in the running episode.
 	if (sent != 0 && sent < a.episodeStart) || (a.episodeStart != 0 && now <= a.throttledUntil) {
@@ -59,19 +185,41 @@ func (a *account) throttle(k callKind, sent, now int64, retryAfter time.Duration
 		return a.throttledUntil
 	}
 	a.consecutive++
-	if w := kindRate[k]; w >= 0 {
-		if a.badAt[w] > 0 && a.eff[w] >= a.badAt[w] {
-			a.probeMul[w] = min(max(a.probeMul[w], 1)*2, maxProbeMul) // the same level failed again
+	a.episodeStart = now
+	if sent == 0 {
+		sent = now
+	}
+	explained := false
+	if w := int(kindRate[k]); w >= 0 {
+		if a.probing[w] {
+			// the raised level drew a refusal (the probe's or, if lost, another call's): back to the
+			// learned level, and wait twice as long before the next probe
+			a.eff[w]--
+			a.probing[w], a.probeID[w] = false, 0
+			a.probeMul[w] = min(max(a.probeMul[w], 1)*2, maxProbeMul)
+			a.adjAt[w] = now
+			explained = true
 		}
-		a.badAt[w] = a.eff[w]
-		others := a.count(int(w), now) - 1 // the throttled call is in the log
-		ne := min(int(float64(a.eff[w])*decreaseFactor), others)
-		a.eff[w] = max(ne, 1)
-		a.adjAt[w] = now
+		if n := a.refusedWith(w, id, sent, now); n >= 1 && n < a.eff[w] {
+			if a.badAt[w] != 0 && !explained {
+				// a level reached again by probing drew a refusal after all: probe more rarely
+				a.probeMul[w] = min(max(a.probeMul[w], 1)*2, maxProbeMul)
+			}
+			if a.badAt[w] == 0 || a.eff[w] < a.badAt[w] {
+				a.badAt[w] = a.eff[w]
+			}
+			a.eff[w] = n
+			a.adjAt[w] = now
+			explained = true
+		}
+	}
+	if explained {
+		u := now + max(int64(a.eng.adaptiveConfig().Penalty), int64(retryAfter))
+		a.throttledUntil = max(a.throttledUntil, u)
+		return a.throttledUntil
 	}
 	d := a.backoff.Delay(a.consecutive, a.lastDelay, a.eng.random(), retryAfter)
 	a.lastDelay = d
-	a.episodeStart = now
 	if u := now + int64(d); u > a.throttledUntil {
 		a.throttledUntil = u
 	}

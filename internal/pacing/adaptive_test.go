@@ -192,11 +192,12 @@ func TestThrottleEpisodes(t *testing.T) {
 	if !d1.Granted || !d2.Granted {
 		t.Fatal("expected two grants")
 	}
-	// first 429: a new episode, Equal jitter attempt 1 with u=0.5 -> 1.5s
+	// first 429: a new episode; the window held d2, so the server's limit is at most 1: learned at once,
+	// no jittered backoff (the window alone holds the next call back)
 	eng.Complete(d1.Reservation, t0, t0.Add(1500*time.Millisecond), Throttled)
 	until, n := eng.Cooldown("a")
-	if n != 1 || !until.Equal(t0.Add(3*time.Second)) {
-		t.Fatalf("cooldown %s (+%s), consecutive %d; want +3s, 1", until, until.Sub(t0), n)
+	if n != 1 || !until.Equal(t0.Add(1500*time.Millisecond)) {
+		t.Fatalf("cooldown %s (+%s), consecutive %d; want +1.5s, 1", until, until.Sub(t0), n)
 	}
 	// the Retry-After of the same answer: same episode, floor applied
 	until = eng.Throttled("a", CallDirectVideoInit, t0.Add(1500*time.Millisecond), 10*time.Second)
@@ -208,7 +209,7 @@ func TestThrottleEpisodes(t *testing.T) {
 	if _, n = eng.Cooldown("a"); n != 1 {
 		t.Fatalf("an in-flight 429 counted as a new episode: consecutive %d", n)
 	}
-	// the window held one other call when the 429 came: effective min(6*0.7, 1) = 1
+	// the window held one other call when the 429 came: effective 1
 	u := eng.Usage("a", t0.Add(2*time.Second))
 	if u[winPostVideo].Effective != 1 || u[winPostVideo].Used != 2 {
 		t.Fatalf("postInit/video after one episode: %+v; want effective 1, used 2", u[winPostVideo])
@@ -226,12 +227,12 @@ func TestThrottleEpisodes(t *testing.T) {
 	if _, n = eng.Cooldown("a"); n != 0 {
 		t.Fatalf("consecutive not reset: %d", n)
 	}
-	// additive increase from +1.5s: +1 per clean window up to badAt-1 = 5, then one step per probeWindows
+	// one step after 10 clean windows from +1.5s, then nothing more until a probe confirms it
 	want := []struct {
 		after time.Duration
 		eff   int
-	}{{61 * time.Second, 1}, {62 * time.Second, 2}, {122 * time.Second, 3}, {182 * time.Second, 4}, {242 * time.Second, 5},
-		{241*time.Second + 10*time.Minute, 5}, {242*time.Second + 10*time.Minute, 6}}
+	}{{61 * time.Second, 1}, {10*time.Minute + 1400*time.Millisecond, 1}, {10*time.Minute + 1500*time.Millisecond, 2},
+		{time.Hour, 2}}
 	for _, w := range want {
 		if got := eng.Usage("a", t0.Add(w.after))[winPostVideo].Effective; got != w.eff {
 			t.Fatalf("effective at +%s = %d, want %d", w.after, got, w.eff)
@@ -262,5 +263,21 @@ func TestLate429AfterCooldown(t *testing.T) {
 	eng.Complete(d3.Reservation, d3.Reservation.At, late.Add(2*time.Second), Throttled)
 	if _, n := eng.Cooldown("a"); n != 2 {
 		t.Fatalf("new episode not counted: consecutive %d", n)
+	}
+}
+
+// A 429 the window does not explain (no other call in it) keeps today's jittered cooldown and the limit.
+func TestThrottleUnexplainedBacksOff(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	eng := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
+	eng.Configure("a", DefaultLimits(), Backoff{Initial: 2 * time.Second, Max: time.Minute, Jitter: JitterEqual})
+	d1 := eng.ReserveCall("a", CallDirectVideoInit, t0)
+	// Equal jitter attempt 1 with u=0.5 -> 1.5s after the answer
+	eng.Complete(d1.Reservation, t0, t0.Add(1500*time.Millisecond), Throttled)
+	if until, n := eng.Cooldown("a"); n != 1 || !until.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("cooldown +%s, consecutive %d; want +3s, 1", until.Sub(t0), n)
+	}
+	if u := eng.Usage("a", t0.Add(2*time.Second))[winPostVideo]; u.Effective != 6 {
+		t.Fatalf("unexplained 429 changed the limit: %+v", u)
 	}
 }

@@ -22,6 +22,7 @@ type Engine struct {
 	rnd         func() float64
 	maxInFlight atomic.Int64
 	nextID      atomic.Uint64
+	adaptive    atomic.Pointer[Adaptive]
 
 	mu       sync.RWMutex
 	accounts map[string]*account
@@ -36,13 +37,15 @@ type account struct {
 	backoff Backoff
 	gone    bool // Forget was called: late Completes are ignored
 
-	req         [numWindows]int   // configured requests per window
-	win         [numWindows]int64 // window lengths (ns)
-	eff         [numWindows]int   // effective limits (AIMD)
-	adjAt       [numWindows]int64 // start of the current clean period
-	badAt       [numWindows]int   // effective limit at the last unexpected 429 (0: none)
-	probeMul    [numWindows]int   // slows probing of a level that failed repeatedly
-	guard       [numWindows]int64 // restart guard: window considered full until then
+	req         [numWindows]int    // configured requests per window
+	win         [numWindows]int64  // window lengths (ns)
+	eff         [numWindows]int    // effective limits (learned from refusals, see adaptive.go)
+	adjAt       [numWindows]int64  // start of the current clean period
+	badAt       [numWindows]int    // highest effective limit that drew a refusal (0: none)
+	probeMul    [numWindows]int    // stretches the clean period after refused probes
+	probing     [numWindows]bool   // eff was raised one step and no probe has confirmed it yet
+	probeID     [numWindows]uint64 // the probe call out (0: none)
+	guard       [numWindows]int64  // restart guard: window considered full until then
 	minInterval int64
 	maxInFlight int64
 
@@ -131,7 +134,7 @@ func (a *account) configure(l Limits, b Backoff, fresh bool) {
 	a.minInterval = int64(l.MinInterval)
 	for w := range numWindows {
 		lim := l.limit(w)
-		lowered := !fresh && a.eff[w] < a.req[w]
+		lowered := !fresh && (a.eff[w] < a.req[w] || a.probing[w])
 		a.req[w], a.win[w] = lim.Requests, int64(lim.Window)
 		if !lowered || a.eff[w] > a.req[w] {
 			a.eff[w] = a.req[w]
@@ -351,6 +354,7 @@ func (a *account) grant(k callKind, call Call, key string, now int64) Reservatio
 		}
 		a.initsOut[id] = now
 	}
+	a.markProbe(int(kindRate[k]), id, now)
 	a.log = append(a.log, entry{id: id, sent: now, kind: k, out: uint8(Pending)})
 	a.touched(&a.log[len(a.log)-1])
 	a.prevSend, a.lastSend, a.lastSendID = a.lastSend, now, id
@@ -425,9 +429,12 @@ func (e *Engine) Complete(r Reservation, sent, answered time.Time, outcome Outco
 		a.log[i].ans, a.log[i].out = ans, uint8(outcome)
 		a.touched(&a.log[i])
 	}
+	if k != kindInvalid && outcome != Throttled {
+		a.probeAnswered(int(kindRate[k]), r.ID, now, outcome)
+	}
 	if outcome == Throttled {
 		s := max(nanos(sent), at)
-		a.throttle(k, s, now, 0)
+		a.throttle(k, r.ID, s, now, 0)
 		return
 	}
 	a.consecutive, a.lastDelay = 0, 0
@@ -444,7 +451,7 @@ func (e *Engine) Throttled(account string, call Call, now time.Time, retryAfter 
 	defer a.mu.Unlock()
 	n := a.advance(now)
 	a.q.dirty = true
-	return unix(a.throttle(call.kind(), 0, n, retryAfter))
+	return unix(a.throttle(call.kind(), 0, 0, n, retryAfter))
 }
 
 // Cooldown returns the end of the account's cooldown (zero if none ever) and the number of consecutive

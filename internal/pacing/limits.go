@@ -2,8 +2,9 @@
 //
 // It keeps, per account, an exact sliding-window log of the calls still inside any window, a fair queue of
 // the posts waiting for an init slot, the cooldown after an unexpected 429 and an effective limit that
-// adapts (AIMD). It knows nothing of Kubernetes: time is injected (k8s.io/utils/clock) and the state is
-// exported as plain data (State) so the controllers can checkpoint it. See docs/pacing.md.
+// is learned from refusals (see adaptive.go). It knows nothing of Kubernetes: time is injected
+// (k8s.io/utils/clock) and the state is exported as plain data (State) so the controllers can checkpoint
+// it. See docs/pacing.md.
 package pacing
 
 import "time"

@@ -61,8 +61,14 @@ func (e *Engine) Snapshot(account string) State {
 		s.Calls = append(s.Calls, CallRecord{ID: en.id, Call: kindCalls[en.kind], Sent: en.sent, Answered: en.ans, Outcome: Outcome(en.out)})
 	}
 	for w := range numWindows {
-		if a.eff[w] < a.req[w] {
-			s.Adaptive = append(s.Adaptive, AdaptiveState{Name: windowNames[w], Effective: a.eff[w], Since: a.adjAt[w],
+		// a level on probation is written as the level it was raised from: a restored engine raises it
+		// again (Since is a whole stretch ago) and probes it with one call
+		eff := a.eff[w]
+		if a.probing[w] {
+			eff--
+		}
+		if eff < a.req[w] {
+			s.Adaptive = append(s.Adaptive, AdaptiveState{Name: windowNames[w], Effective: eff, Since: a.adjAt[w],
 				BadAt: a.badAt[w], ProbeMul: a.probeMul[w]})
 		}
 	}
@@ -99,6 +105,7 @@ func (e *Engine) Restore(account string, s State) {
 		for w := range numWindows {
 			if windowNames[w] == ad.Name && ad.Effective < a.eff[w] {
 				a.eff[w], a.adjAt[w], a.badAt[w] = max(ad.Effective, 1), ad.Since, ad.BadAt
+				a.probing[w], a.probeID[w] = false, 0
 				a.probeMul[w] = max(a.probeMul[w], ad.ProbeMul)
 			}
 		}

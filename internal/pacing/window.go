@@ -108,6 +108,13 @@ func (a *account) earliestWin(w int, now int64, low bool) int64 {
 	if eff <= 0 {
 		return never
 	}
+	if a.probeBusy(w, now) {
+		// the window's probe is out: nothing else of the window goes before its answer
+		if low {
+			return max(t, now+initBusyRecheck)
+		}
+		return max(t, a.log[a.find(a.probeID[w])].sent+a.maxInFlight)
+	}
 	var buf [64]int64 // stays on the stack: no allocation on the hot path
 	ends := buf[:0]
 	win := a.win[w]

@@ -1,0 +1,94 @@
+package pacing
+
+import (
+	"fmt"
+	testclock "k8s.io/utils/clock/testing"
+	"testing"
+	"time"
+)
+
+// TestLearnFromOneRefusal: configured 6/min, the model server really allows realN/min. One refusal
+// teaches the engine the real limit (the window held realN others), and it paces at it: refusals at most
+// 1 + 1 per 10 windows of the run (the probes), makespan within 1.10x of the ideal at the real limit. When
+// the real limit is the configured one nothing changes: no refusal at all.
+func TestLearnFromOneRefusal(t *testing.T) {
+	for _, realN := range []int{6, 5, 4, 3, 2} {
+		t.Run(fmt.Sprintf("real%d", realN), func(t *testing.T) {
+			const m = 300
+			calls, refused, makespan := runAdaptive(t, realN, JitterFull, m)
+			ideal := time.Duration(m/realN) * time.Minute
+			windows := int(makespan / time.Minute)
+			ratio := float64(makespan) / float64(ideal)
+			t.Logf("%d calls, %d refused, makespan %s = %.3fx the ideal %s", calls, refused, makespan, ratio, ideal)
+			if realN == 6 && refused != 0 {
+				t.Fatalf("real = configured: %d refusals, want 0", refused)
+			}
+			if maxRefused := 1 + windows/10; refused > maxRefused {
+				t.Fatalf("%d refusals over %d windows, want <= %d", refused, windows, maxRefused)
+			}
+			if ratio > 1.10 {
+				t.Fatalf("makespan %.3fx the ideal at the real limit, want <= 1.10x", ratio)
+			}
+		})
+	}
+}
+
+// The rule step by step: one refusal with 3 others sets the limit to 3 and waits for the window plus the
+// Penalty guess; after 10 clean windows the limit rises by one, on probation; the call that needs the
+// raised slot is the probe and nothing else of its window goes while it is out; a refused probe restores
+// the learned level and doubles the clean stretch. A checkpoint taken on probation holds the learned level.
+func TestLearnAndProbe(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakePassiveClock(t0)
+	eng := NewEngine(clk, func() float64 { return 0.5 })
+	eng.SetAdaptive(Adaptive{Penalty: 30 * time.Second})
+	eng.Configure("a", DefaultLimits(), DefaultBackoff())
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	call := func(d time.Duration, out Outcome) Reservation {
+		t.Helper()
+		dec := eng.ReserveCall("a", CallDirectVideoInit, at(d))
+		if !dec.Granted {
+			t.Fatalf("+%s: not granted (%+v)", d, dec)
+		}
+		if out != Pending {
+			eng.Complete(dec.Reservation, at(d), at(d+100*time.Millisecond), out)
+		}
+		return dec.Reservation
+	}
+	eff := func(d time.Duration) int { return eng.Usage("a", at(d))[winPostVideo].Effective }
+	for i := range 3 {
+		call(time.Duration(i)*time.Second, Accepted)
+	}
+	call(3*time.Second, Throttled)
+	if until, n := eng.Cooldown("a"); n != 1 || !until.Equal(at(33100*time.Millisecond)) || eff(3100*time.Millisecond) != 3 {
+		t.Fatalf("after the refusal: until +%s, consecutive %d, effective %d; want +33.1s, 1, 3", until.Sub(t0), n, eff(3100*time.Millisecond))
+	}
+	// the window holds 3 accepted + the refused call: a slot under 3 frees when the second one ends
+	if d := eng.ReserveCall("a", CallDirectVideoInit, at(40*time.Second)); d.Granted || !d.NotBefore.Equal(at(61100*time.Millisecond)) {
+		t.Fatalf("at +40s: %+v; want not before +61.1s", d)
+	}
+	stretch := 10 * time.Minute
+	if eff(3100*time.Millisecond+stretch-time.Millisecond) != 3 || eff(3100*time.Millisecond+stretch) != 4 {
+		t.Fatalf("raise after 10 clean windows: %d, %d", eff(3100*time.Millisecond+stretch-time.Millisecond), eff(3100*time.Millisecond+stretch))
+	}
+	base := 11 * time.Minute
+	for i := range 3 {
+		call(base+time.Duration(i)*time.Second, Accepted)
+	}
+	probe := call(base+3*time.Second, Pending)
+	if d := eng.ReserveCall("a", CallDirectVideoInit, at(base+5*time.Second)); d.Granted {
+		t.Fatal("a second call went while the probe was out")
+	}
+	clk.SetTime(at(base + 5*time.Second))
+	if s := eng.Snapshot("a"); len(s.Adaptive) != 1 || s.Adaptive[0].Effective != 3 {
+		t.Fatalf("checkpoint on probation: %+v; want the learned level 3", s.Adaptive)
+	}
+	refused := base + 6*time.Second
+	eng.Complete(probe, at(base+3*time.Second), at(refused), Throttled)
+	if eff(refused) != 3 {
+		t.Fatalf("refused probe: effective %d, want 3", eff(refused))
+	}
+	if eff(refused+2*stretch-time.Millisecond) != 3 || eff(refused+2*stretch) != 4 {
+		t.Fatal("the next probe must wait twice the clean stretch")
+	}
+}
