@@ -16,8 +16,7 @@ var outsidePaths = []string{
 	"../" + "shared",
 	"/" + "work/",
 	"shared" + "/design.md",
-	"shared" + "/tiktok-api.md",
-	"tiktok" + "-api.md",
+	"tiktok" + "-api.md", // the TikTok API notes, wherever they were linked from
 }
 
 // markdownLink matches the target of a Markdown link or image: ](target) or ](target "title").
