@@ -63,7 +63,7 @@ func (g *accountRegistry) bannedSince(key string) time.Time {
 
 // accountRegistry prepares the pacing engine for an account before anyone reserves a slot on it. Both
 // reconcilers call prepare, whichever sees the account first; it configures the engine from the spec
-// and, once per process, rebuilds the windows (invariant 4: restart-safe pacing).
+// and, once per process, rebuilds the windows (invariant "restart-safe pacing").
 type accountRegistry struct {
 	engine *pacing.Engine
 	reader client.Reader

@@ -63,7 +63,7 @@ var (
 	})
 	statusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tiktok_operator_status_writes_total",
-		Help: "Status writes the operator made, by kind (invariant 5: a published post costs a handful).",
+		Help: "Status writes the operator made, by kind (the invariant bounded writes: a published post costs a handful).",
 	}, []string{"kind"})
 )
 

@@ -22,8 +22,8 @@ import (
 const maxHistory = 10
 
 // publish makes one attempt: it writes the intent, calls the init endpoint, and writes the answer. The
-// intent write carries the resourceVersion read; if it fails, no call is made (invariant 2: at most
-// once). The call and the answer's write are not cut short when the manager stops: an init call
+// intent write carries the resourceVersion read; if it fails, no call is made (the invariant
+// "at most once"). The call and the answer's write are not cut short when the manager stops: an init call
 // interrupted half way is an uncertain outcome, which is worse than a slower shutdown.
 func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pacing.Reservation,
 	tok tiktok.AccessToken) (ctrl.Result, error) {

@@ -22,7 +22,8 @@ import (
 // works on it; status/fetch polled), and then Published, Delivered (Upload mode) or Failed with a reason.
 //
 // It is thin: the pacing engine decides when a call may go, the TikTok client makes it, and this type
-// reads, decides and writes status. Status is written only when it changes in meaning (invariant 5).
+// reads, decides and writes status. Status is written only when it changes in meaning (invariant
+// "bounded writes").
 type TikTokPostReconciler struct {
 	deps
 
@@ -225,7 +226,8 @@ func untilDeadline(res ctrl.Result, s *postScope) ctrl.Result {
 // writeStatus writes the post's status if it changed in meaning since it was last written. The write
 // carries the resourceVersion the decision was made on and fails with a conflict if the post changed
 // since: a decision made on a stale copy (the cache may lag behind our own last write) must not land.
-// For the intent write this is invariant 2: no call unless the intent is stored on top of what was read.
+// For the intent write this is the invariant "at most once": no call unless the intent is stored on top
+// of what was read.
 func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) error {
 	if equality.Semantic.DeepEqual(s.written, &s.post.Status) {
 		return nil

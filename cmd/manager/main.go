@@ -44,6 +44,10 @@ import (
 
 var scheme = runtime.NewScheme()
 
+// defaultLeaderElectionID is the leader election Lease's name when --leader-election-id is not given
+// (config/manager keeps it; the chart passes the release's full name, so shards in one namespace differ).
+const defaultLeaderElectionID = "tiktok-operator.publish.tiktok-operator.dev"
+
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(publishv1alpha1.AddToScheme(scheme))
@@ -57,6 +61,7 @@ func main() {
 		probeAddr            string
 		leaderElect          bool
 		leaderElectionNS     string
+		leaderElectionID     string
 		namespaces           string
 		accountSelector      string
 		maxConcurrent        int
@@ -87,6 +92,9 @@ func main() {
 		"Enable leader election, so that only one replica publishes at a time.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "",
 		"The namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&leaderElectionID, "leader-election-id", defaultLeaderElectionID,
+		"The name of the leader election Lease. Releases sharded by --account-selector in one namespace "+
+			"need different ones (the chart uses the release's full name).")
 	flag.StringVar(&namespaces, "namespaces", "",
 		"Comma-separated namespaces to watch. Empty watches all namespaces.")
 	flag.StringVar(&accountSelector, "account-selector", "",
@@ -178,7 +186,7 @@ func main() {
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
-		LeaderElectionID:        "tiktok-operator.publish.tiktok-operator.dev",
+		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
 		Cache:                   cacheOpts,
 		GracefulShutdownTimeout: &gracefulShutdownWait,

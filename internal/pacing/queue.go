@@ -198,7 +198,7 @@ func (q *queue) vadd(w int, end int64) {
 // virtual time from now: at each event (a slot freeing, a publishAt coming) the first waiter that mayGo
 // takes the slot. Projected
 // calls are assumed answered at once (latency 0), so projections are a lower bound; the controller
-// rewrites nextAttemptTime only when the projection moves by more than a window (invariant 5).
+// rewrites nextAttemptTime only when the projection moves by more than a window (invariant "bounded writes").
 // Cost O(k^2) in the queue length k with small constants; it runs only when the queue or the windows
 // changed (or the plan fell behind the clock), not on every call.
 func (a *account) project(now int64) {

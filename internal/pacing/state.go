@@ -82,9 +82,9 @@ func (e *Engine) Snapshot(account string) State {
 // restored calls by their send time, while Restore after RecordCall would count those calls twice (safe,
 // but wasteful).
 //
-// Restart guard (invariant 4): a checkpoint cannot know the status fetches and creator-info calls made
-// after it was written, and posts' statuses do not record them either; some may even have been in flight
-// at the crash and be stamped later. So Restore treats those two windows as full until
+// Restart guard (invariant "restart-safe pacing"): a checkpoint cannot know the status fetches and
+// creator-info calls made after it was written, and posts' statuses do not record them either; some may
+// even have been in flight at the crash and be stamped later. So Restore treats those two windows as full until
 // now+MaxInFlight+window (as if n calls had just been sent and never answered), and spaces the first call
 // minInterval after now. Init calls need no
 // guard: their intent is written to the post's status before the call, and RecordCall rebuilds them.

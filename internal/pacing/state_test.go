@@ -143,7 +143,8 @@ func TestRecordCall(t *testing.T) {
 	}
 }
 
-// Invariant 4: right after a restart, status fetches wait for the guard; init calls are rebuilt exactly.
+// Invariant "restart-safe pacing": right after a restart, status fetches wait for the guard; init calls
+// are rebuilt exactly.
 func TestRestartGuard(t *testing.T) {
 	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
 	clk := testclock.NewFakePassiveClock(t0)

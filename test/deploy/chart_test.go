@@ -140,7 +140,8 @@ func TestChartValuesReachManager(t *testing.T) {
 		check   func(t *testing.T, dep *unstructured.Unstructured)
 	}{{
 		name: "defaults",
-		args: []string{"--leader-elect", "--metrics-bind-address=:8443", "--zap-log-level=info", "--health-probe-bind-address=:8081",
+		args: []string{"--leader-elect", "--leader-election-id=tiktok-tiktok-operator", "--metrics-bind-address=:8443",
+			"--zap-log-level=info", "--health-probe-bind-address=:8081",
 			"--allowed-endpoints=https://open.tiktokapis.com", "--allowed-upload-hosts=*.tiktokapis.com"},
 		notArgs: []string{"--namespaces", "--account-selector"},
 		check: func(t *testing.T, dep *unstructured.Unstructured) {
@@ -164,6 +165,10 @@ func TestChartValuesReachManager(t *testing.T) {
 		flags:   []string{"--set", "leaderElection.enabled=false", "--set", "metrics.enabled=false"},
 		args:    []string{"--metrics-bind-address=0"},
 		notArgs: []string{"--leader-elect", "--metrics-bind-address=:"},
+	}, {
+		name:  "leader election id",
+		flags: []string{"--set", "leaderElection.id=shard-a.example.com"},
+		args:  []string{"--leader-elect", "--leader-election-id=shard-a.example.com"},
 	}, {
 		name: "image, pull secrets, scheduling, annotations, replicas",
 		flags: []string{"--set", "image.repository=registry.example.com/tt", "--set", "image.tag=v9",

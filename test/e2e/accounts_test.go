@@ -361,8 +361,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // TestIdleAccountWritesNoStatus: once an account has published its one post and its queue is empty,
-// nothing changes in meaning, so its status is not written again (invariant 5). (Found by the fault
-// suite: nanosecond checkpoint times never compared equal to the stored microseconds.)
+// nothing changes in meaning, so its status is not written again (invariant "bounded writes"). (Found by
+// the fault suite: nanosecond checkpoint times never compared equal to the stored microseconds.)
 func TestIdleAccountWritesNoStatus(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)

@@ -38,8 +38,8 @@ func TestPacingFillsEveryWindowAndNeverCrossesIt(t *testing.T) {
 		if p.Status.Phase != v1alpha1.PhasePublished || p.Status.Attempts != 1 {
 			t.Errorf("%s: phase %s after %d attempts (last error %+v)", p.Name, p.Status.Phase, p.Status.Attempts, p.Status.LastError)
 		}
-		// Invariant 5: waiting in the queue (up to 4 windows here, with many requeues) costs no write
-		// per requeue. A post makes five: account not ready yet (the manager starts with the posts
+		// Invariant "bounded writes": waiting in the queue (up to 4 windows here, with many requeues) costs
+		// no write per requeue. A post makes five: account not ready yet (the manager starts with the posts
 		// there), Queued with its projection, the intent, the answer, Published. Its projection is
 		// not rewritten: the account's posts enter the queue together once it is ready.
 		w := e.writes.statusWrites("TikTokPost", p.Name)

@@ -83,7 +83,7 @@ func TestPublishEveryKind(t *testing.T) {
 		if n := len(st.AttemptHistory); n != 1 || st.AttemptHistory[0].EndTime == nil || st.AttemptHistory[0].Outcome != v1alpha1.AttemptOutcomeAccepted {
 			t.Errorf("%s: attempt history %+v", p.Name, st.AttemptHistory)
 		}
-		// Invariant 5: a published post costs a handful of status writes.
+		// Invariant "bounded writes": a published post costs a handful of status writes.
 		t.Logf("%s: %d status writes", p.Name, e.writes.statusWrites("TikTokPost", p.Name))
 		if w := e.writes.statusWrites("TikTokPost", p.Name); w > 6 {
 			t.Errorf("%s: %d status writes, want at most 6", p.Name, w)
