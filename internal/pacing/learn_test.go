@@ -2,9 +2,10 @@ package pacing
 
 import (
 	"fmt"
-	testclock "k8s.io/utils/clock/testing"
 	"testing"
 	"time"
+
+	testclock "k8s.io/utils/clock/testing"
 )
 
 // TestLearnFromOneRefusal: configured 6/min, the model server really allows realN/min. One refusal
