@@ -69,6 +69,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	now := s.now()
+	logID := s.newLogID(now)
 	u := s.uploads[q.Get("upload_id")]
 	acctName := unknownAccount
 	if u != nil && u.token == q.Get("upload_token") {
@@ -119,14 +120,14 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Range", heldRange(holding, u.size))
 		}
 		s.countUploadError(acctName, status)
-		s.finish(w, r, reply{status: status, body: errBody(uploadCode(status), msg, "")}, faultDraw{slow: f.slow}, s.slowDelay())
+		s.finish(w, r, reply{status: status, body: errBody(uploadCode(status), msg, logID)}, faultDraw{slow: f.slow}, s.slowDelay())
 		return
 	}
 	// Read the chunk outside the lock: it can be 128 MB. A short body is refused.
 	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, last-first+2))
 	if err != nil || n != last-first+1 {
 		s.countUploadError(acctName, http.StatusBadRequest)
-		writeJSON(w, http.StatusBadRequest, errBody("invalid_param", "body length does not match Content-Range", ""))
+		writeJSON(w, http.StatusBadRequest, errBody("invalid_param", "body length does not match Content-Range", logID))
 		return
 	}
 	s.mu.Lock()
@@ -134,7 +135,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	if u.received != first { // a concurrent PUT of the same chunk won
 		s.mu.Unlock()
 		w.Header().Set("Content-Range", heldRange(holding, u.size))
-		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, errBody("invalid_param", "chunk out of sequence", ""))
+		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, errBody("invalid_param", "chunk out of sequence", logID))
 		return
 	}
 	u.received = last + 1
@@ -150,7 +151,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	w.Header().Set("Content-Range", heldRange(holding, u.size))
-	s.finish(w, r, reply{status: status, body: okBody(map[string]any{}, "")}, faultDraw{slow: f.slow, drop: f.drop}, s.slowDelay())
+	s.finish(w, r, reply{status: status, body: okBody(map[string]any{}, logID)}, faultDraw{slow: f.slow, drop: f.drop}, s.slowDelay())
 }
 
 func (s *Server) slowDelay() time.Duration {
