@@ -36,7 +36,7 @@ func TestStrictAsTikTok(t *testing.T) {
 	rows := []strictRow{
 		// 1. OAuth errors are HTTP 200 by default (reported by client authors); "http" keeps 400/401.
 		{name: "refresh with an unknown refresh token", method: "POST", path: pathToken, contentType: formType,
-			body: "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=nope",
+			body:   "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=nope",
 			status: 200, code: "invalid_grant", source: "reported by client authors: token errors come with HTTP 200"},
 		{name: "refresh with a wrong client secret", method: "POST", path: pathToken, contentType: formType,
 			body:   "client_key=ck&client_secret=wrong&grant_type=refresh_token&refresh_token=rft.alice",
