@@ -70,6 +70,13 @@ func TestStrictAsTikTok(t *testing.T) {
 			body: `{"publish_id":"x"}`, auth: true, status: 400, code: "invalid_param", source: "status (answer: deliberate choice)"},
 		{name: "video/init as a form", method: "POST", path: pathVideo, contentType: formType,
 			body: "post_info=x", auth: true, status: 400, code: "invalid_param", source: "direct-post (answer: deliberate choice)"},
+		// 5. The chunk rules: a video over 64 MB goes in several chunks, none over 4 GB.
+		{name: "100 MiB as one 64 MiB chunk", method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"FILE_UPLOAD","video_size":104857600,"chunk_size":67108864,"total_chunk_count":1}}`,
+			status: 400, code: "invalid_param", source: "media-transfer: files over 64 MB in several chunks"},
+		{name: "4 GiB + 1 byte", method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"FILE_UPLOAD","video_size":4294967297,"chunk_size":67108864,"total_chunk_count":64}}`,
+			status: 400, code: "invalid_param", source: "media-transfer: video up to 4 GB"},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,5 +191,38 @@ func TestUploadAnswersCarryLogID(t *testing.T) {
 	}
 	if a.status != http.StatusCreated || json.Unmarshal([]byte(a.raw), &e) != nil || e.Error.LogID == "" {
 		t.Fatalf("upload: HTTP %d %s", a.status, a.raw)
+	}
+}
+
+// TestUploadContentType: an upload's Content-Type must be video/mp4, video/quicktime or video/webm
+// (media-transfer); the lenient simulator took any.
+func TestUploadContentType(t *testing.T) {
+	for _, tc := range []struct {
+		contentType string
+		status      int
+	}{
+		{"video/mp4", http.StatusCreated},
+		{"video/quicktime", http.StatusCreated},
+		{"video/webm", http.StatusCreated},
+		{"application/octet-stream", http.StatusBadRequest},
+		{"", http.StatusBadRequest},
+		{"video/x-msvideo", http.StatusBadRequest},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			h := newHarness(t, nil)
+			init := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{
+				"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10, "total_chunk_count": 1}})
+			uploadURL, _ := init.data["upload_url"].(string)
+			req, _ := http.NewRequest(http.MethodPut, uploadURL, strings.NewReader("0123456789"))
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			req.Header.Set("Content-Range", "bytes 0-9/10")
+			if a := h.do(req); a.status != tc.status {
+				t.Fatalf("upload as %q: HTTP %d, want %d: %s", tc.contentType, a.status, tc.status, a.raw)
+			} else if tc.status != http.StatusCreated {
+				checkEnvelope(t, false, a.raw)
+			}
+		})
 	}
 }
