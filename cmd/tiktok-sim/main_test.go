@@ -46,6 +46,7 @@ func TestServesConfigAndStopsOnSignal(t *testing.T) {
 
 	req, _ := http.NewRequest(http.MethodPost, base+"/v2/post/publish/creator_info/query/", nil)
 	req.Header.Set("Authorization", "Bearer act.a")
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

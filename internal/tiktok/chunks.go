@@ -13,6 +13,8 @@ const (
 	MaxChunkSize     = 64 * MB  // largest regular chunk
 	MaxLastChunkSize = 128 * MB // the last chunk takes the trailing bytes and may reach this
 	MaxChunkCount    = 1000
+	// MaxVideoSize is TikTok's "up to 4 GB" per video, read with the same binary unit as MB (4 GiB).
+	MaxVideoSize = 4 * 1024 * MB
 	// DefaultChunkSize is used when PlanChunks is given no preference.
 	DefaultChunkSize = 10 * MB
 )
@@ -26,12 +28,16 @@ type ChunkPlan struct {
 
 // PlanChunks cuts size bytes into chunks as TikTok requires: total_chunk_count = floor(size/chunk), each
 // chunk MinChunkSize..MaxChunkSize, the last one taking the remainder (so it stays under
-// MaxLastChunkSize), 1..MaxChunkCount chunks, and a file under MinChunkSize whole. preferred (0 for
-// DefaultChunkSize) is clamped into the allowed range, shrunk to the file when the file is smaller, and
-// grown when it would need more than MaxChunkCount chunks.
+// MaxLastChunkSize), 1..MaxChunkCount chunks, a file under MinChunkSize whole, a file over MaxChunkSize
+// in at least two chunks, and no file over MaxVideoSize. preferred (0 for DefaultChunkSize) is clamped
+// into the allowed range, shrunk to the file when the file is smaller, halved when it would carry a file
+// over MaxChunkSize alone, and grown when it would need more than MaxChunkCount chunks.
 func PlanChunks(size, preferred int64) (ChunkPlan, error) {
 	if size <= 0 {
 		return ChunkPlan{}, fmt.Errorf("plan chunks: video size %d must be positive", size)
+	}
+	if size > MaxVideoSize {
+		return ChunkPlan{}, fmt.Errorf("plan chunks: video size %d exceeds TikTok's %d bytes", size, MaxVideoSize)
 	}
 	if size < MinChunkSize {
 		return ChunkPlan{VideoSize: size, ChunkSize: size, TotalChunkCount: 1}, nil
@@ -43,6 +49,9 @@ func PlanChunks(size, preferred int64) (ChunkPlan, error) {
 	chunk = min(max(chunk, MinChunkSize), MaxChunkSize)
 	if chunk > size {
 		chunk = size // one chunk holding the whole file (size <= MaxChunkSize here)
+	}
+	if size > MaxChunkSize && size/chunk < 2 {
+		chunk = size / 2 // a file over MaxChunkSize cannot go as one chunk; size/2 > MinChunkSize here
 	}
 	if size/chunk > MaxChunkCount {
 		// The smallest chunk that gives at most MaxChunkCount chunks, capped at MaxChunkSize: the last chunk
@@ -68,6 +77,8 @@ func (p ChunkPlan) Validate() error {
 	switch {
 	case p.VideoSize <= 0:
 		return fmt.Errorf("chunk plan: video size %d must be positive", p.VideoSize)
+	case p.VideoSize > MaxVideoSize:
+		return fmt.Errorf("chunk plan: video size %d exceeds %d", p.VideoSize, MaxVideoSize)
 	case p.VideoSize < MinChunkSize:
 		if p.ChunkSize != p.VideoSize || p.TotalChunkCount != 1 {
 			return fmt.Errorf("chunk plan: a file under %d bytes goes whole in one chunk", MinChunkSize)
@@ -79,6 +90,8 @@ func (p ChunkPlan) Validate() error {
 		return fmt.Errorf("chunk plan: total_chunk_count %d, want floor(%d/%d)", p.TotalChunkCount, p.VideoSize, p.ChunkSize)
 	case p.TotalChunkCount < 1 || p.TotalChunkCount > MaxChunkCount:
 		return fmt.Errorf("chunk plan: %d chunks outside 1..%d", p.TotalChunkCount, MaxChunkCount)
+	case p.TotalChunkCount == 1 && p.VideoSize > MaxChunkSize:
+		return fmt.Errorf("chunk plan: a file over %d bytes goes in several chunks", MaxChunkSize)
 	}
 	if _, last := p.Chunk(p.TotalChunkCount - 1); last > MaxLastChunkSize {
 		return fmt.Errorf("chunk plan: last chunk %d bytes exceeds %d", last, MaxLastChunkSize)

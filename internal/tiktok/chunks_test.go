@@ -16,7 +16,8 @@ func TestPlanChunks(t *testing.T) {
 		wantErr         bool
 	}{
 		{"issue example", 50_000_123, 10_000_000, ChunkPlan{50_000_123, 10_000_000, 5}, 10_000_123, false},
-		{"100 MiB in 64 MiB chunks is one chunk", 100 * MB, 64 * MB, ChunkPlan{100 * MB, 64 * MB, 1}, 100 * MB, false},
+		{"100 MiB cannot go as one chunk of 64 MiB", 100 * MB, 64 * MB, ChunkPlan{100 * MB, 50 * MB, 2}, 50 * MB, false},
+		{"just over 64 MiB is two chunks", 64*MB + 1, 64 * MB, ChunkPlan{64*MB + 1, 32 * MB, 2}, 32*MB + 1, false},
 		{"under 5 MiB goes whole", 4_194_304, 10 * MB, ChunkPlan{4_194_304, 4_194_304, 1}, 4_194_304, false},
 		{"one byte", 1, 0, ChunkPlan{1, 1, 1}, 1, false},
 		{"exactly 5 MiB", 5 * MB, 5 * MB, ChunkPlan{5 * MB, 5 * MB, 1}, 5 * MB, false},
@@ -24,12 +25,11 @@ func TestPlanChunks(t *testing.T) {
 		{"preferred below minimum is raised", 30 * MB, MB, ChunkPlan{30 * MB, 5 * MB, 6}, 5 * MB, false},
 		{"preferred above maximum is lowered", 300 * MB, 100 * MB, ChunkPlan{300 * MB, 64 * MB, 4}, 300*MB - 3*64*MB, false},
 		{"default chunk", 25*MB + 1, 0, ChunkPlan{25*MB + 1, 10 * MB, 2}, 15*MB + 1, false},
-		{"more than 1000 chunks grows the chunk", 6000 * MB, 5 * MB, ChunkPlan{6000 * MB, 6 * MB, 1000}, 6 * MB, false},
+		{"4 GiB is the largest video", 4096 * MB, 5 * MB, ChunkPlan{4096 * MB, 5 * MB, 819}, 4096*MB - 818*5*MB, false},
+		{"over 4 GiB is refused", 4096*MB + 1, 64 * MB, ChunkPlan{}, 0, true},
 		{"4 GB at 64 MiB", 4_000_000_000, 64 * MB, ChunkPlan{4_000_000_000, 64 * MB, 59}, 4_000_000_000 - 58*64*MB, false},
-		{"past 1000 x 64 MiB a small preference grows to 64 MiB", 1000*64*MB + 1, 5 * MB, ChunkPlan{1000*64*MB + 1, 64 * MB, 1000}, 64*MB + 1, false},
-		{"the largest file: the last chunk just under 128 MiB", 1001*64*MB - 1, 0, ChunkPlan{1001*64*MB - 1, 64 * MB, 1000}, 128*MB - 1, false},
 		{"zero", 0, 0, ChunkPlan{}, 0, true},
-		{"too large for 1000 x 64 MiB", 1001 * 64 * MB, 64 * MB, ChunkPlan{}, 0, true},
+		{"too large for 1000 x 64 MiB (and for 4 GiB)", 1001 * 64 * MB, 64 * MB, ChunkPlan{}, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := PlanChunks(tc.size, tc.preferred)
@@ -81,6 +81,8 @@ func TestValidateRejectsBadPlans(t *testing.T) {
 		{200 * MB, 4 * MB, 50},        // chunk below 5 MiB
 		{200 * MB, 65 * MB, 3},        // chunk above 64 MiB
 		{130 * MB, 64 * MB, 1},        // last chunk above 128 MiB
+		{100 * MB, 64 * MB, 1},        // a file over 64 MiB as one chunk
+		{4096*MB + 1, 64 * MB, 64},    // over 4 GiB
 		{2000 * 5 * MB, 5 * MB, 2000}, // more than 1000 chunks
 	} {
 		if err := p.Validate(); err == nil {
@@ -117,8 +119,7 @@ func ExamplePlanChunks() {
 }
 
 // FuzzPlanChunks: for any size and preference, PlanChunks returns a plan that obeys TikTok's rules, or
-// an error exactly when no plan can (size <= 0, or size >= 1001 x 64 MiB: 1000 chunks of 64 MiB and a
-// last one under 128 MiB is the most there is). The chunks tile the file without gap or overlap, each
+// an error exactly when no plan can (size <= 0, or size > MaxVideoSize, TikTok's 4 GiB). The chunks tile the file without gap or overlap, each
 // chunk's Content-Range says so, and a preference that fits the rules is kept.
 func FuzzPlanChunks(f *testing.F) {
 	for _, s := range [][2]int64{
@@ -129,7 +130,7 @@ func FuzzPlanChunks(f *testing.F) {
 	} {
 		f.Add(s[0], s[1])
 	}
-	const largest = (MaxChunkCount+1)*MaxChunkSize - 1 // the largest file any plan can carry
+	const largest = MaxVideoSize // the largest file TikTok takes
 	f.Fuzz(func(t *testing.T, size, preferred int64) {
 		p, err := PlanChunks(size, preferred)
 		feasible := size > 0 && size <= largest
@@ -177,7 +178,7 @@ func FuzzPlanChunks(f *testing.F) {
 			t.Fatalf("%+v: chunks cover %d bytes of %d", p, next, size)
 		}
 		if size >= MinChunkSize && preferred >= MinChunkSize && preferred <= MaxChunkSize && preferred <= size &&
-			size/preferred <= MaxChunkCount && p.ChunkSize != preferred {
+			size/preferred <= MaxChunkCount && (size <= MaxChunkSize || size/preferred >= 2) && p.ChunkSize != preferred {
 			t.Fatalf("PlanChunks(%d, %d) = %+v: the preference fits the rules but was not kept", size, preferred, p)
 		}
 	})

@@ -104,6 +104,11 @@ func (e *Error) Unwrap() error { return e.Err }
 //     request's headers were written to a connection (DNS, dial refused, TLS, no connection yet), and
 //     Uncertain from the moment a header byte may have left: a timeout after the body was sent, a
 //     reset while waiting for the answer, a body cut off mid-answer.
+//  5. On the OAuth token endpoint an error given as OAuth's string "error" (with any status, 200 included)
+//     is Terminal for the client errors of RFC 6749 (invalid_request, invalid_client, invalid_grant,
+//     unauthorized_client, unsupported_grant_type, invalid_scope: the credentials or the request are
+//     wrong), RateLimited for rate_limit_exceeded or a 429, and Retryable otherwise (server_error,
+//     temporarily_unavailable, and any code the client does not know).
 //
 // An error that did not come from the client is classified as Retryable if it is a context error
 // (nothing was sent on its behalf) and Terminal otherwise.
@@ -124,11 +129,33 @@ func ClassOf(err error) Class {
 // classifyAnswer maps an answer to a class: rules 1 and 2 of ClassOf. enveloped says the body held
 // TikTok's error envelope (an "error" object).
 func classifyAnswer(ep Endpoint, status int, code string, enveloped bool) Class {
+	if ep == EndpointOAuthToken && code != "" && !enveloped {
+		return classifyOAuth(status, code)
+	}
 	c := classify(status, code)
 	if c == Retryable && status >= 500 && ep.IsInit() && !enveloped {
 		return Uncertain
 	}
 	return c
+}
+
+// oauthClientErrors are the OAuth error codes (RFC 6749, section 5.2) that say the request or the
+// credentials are wrong: sending them again cannot help.
+var oauthClientErrors = map[string]bool{
+	"invalid_request": true, "invalid_client": true, "invalid_grant": true,
+	"unauthorized_client": true, "unsupported_grant_type": true, "invalid_scope": true,
+}
+
+// classifyOAuth maps the token endpoint's OAuth error (a string "error", whatever the HTTP status: TikTok
+// is reported to answer them with HTTP 200) to a class: rule 5 of ClassOf.
+func classifyOAuth(status int, code string) Class {
+	switch {
+	case oauthClientErrors[code]:
+		return Terminal
+	case code == "rate_limit_exceeded" || status == 429:
+		return RateLimited
+	}
+	return Retryable // server_error, temporarily_unavailable, and codes this client does not know
 }
 
 // classify maps an answer TikTok gave (status and error code) to a class: rule 1 of ClassOf.

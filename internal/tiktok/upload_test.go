@@ -129,6 +129,7 @@ func TestUploadResumesFromServerRange(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPut, res.UploadURL, io.NewSectionReader(pattern{size}, off, n))
 	req.ContentLength = n
 	req.Header.Set("Content-Range", plan.ContentRange(0))
+	req.Header.Set("Content-Type", "video/mp4")
 	resp, err := e.srv.Client().Do(req)
 	if err != nil || resp.StatusCode != http.StatusPartialContent {
 		t.Fatalf("manual first chunk: %v %v", resp, err)

