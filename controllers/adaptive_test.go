@@ -69,7 +69,7 @@ func TestRefusalLowersTheLimitInStatus(t *testing.T) {
 	}
 	// The status view rises with the engine once the stretch is over (the write waits for the
 	// account's turn: AccountStatusInterval).
-	w.clk.SetTime(u.NextProbeAt.Time.Add(time.Minute))
+	w.clk.SetTime(u.NextProbeAt.Add(time.Minute))
 	if u := usage(); u.EffectiveLimit != 4 || !u.NextProbeAt.Time.Before(w.clk.Now()) {
 		t.Fatalf("after the clean stretch: %+v; want effective 4 on probation, probe due", u)
 	}
