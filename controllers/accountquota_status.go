@@ -27,6 +27,15 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 		if u.Used > 0 && u.NextSlotAt.After(now) {
 			lu.NextSlotAt = &metav1.Time{Time: u.NextSlotAt.Truncate(time.Second).Add(time.Second)}
 		}
+		if !u.LoweredAt.IsZero() {
+			lu.LoweredAt = &metav1.Time{Time: u.LoweredAt.Truncate(time.Second)}
+		}
+		if !u.NextProbeAt.IsZero() {
+			lu.NextProbeAt = &metav1.Time{Time: u.NextProbeAt.Truncate(time.Second).Add(time.Second)}
+			if u.NextProbeAt.After(now) {
+				s.due(lu.NextProbeAt.Time) // the limit may rise then: show it
+			}
+		}
 		st.Usage = append(st.Usage, lu)
 		if u.Used > 0 && u.Window <= time.Hour {
 			active = true // a short window is moving: look again soon

@@ -144,6 +144,7 @@ func (g *accountRegistry) prepare(ctx context.Context, aq *v1alpha1.AccountQuota
 	}
 	if rt.configuredGen != aq.Generation {
 		g.engine.Configure(key, limitsOf(aq.Spec.Limits), backoffOf(aq.Spec.Backoff))
+		g.engine.SetAccountAdaptive(key, adaptiveOf(aq.Spec.Adaptive))
 		rt.configuredGen = aq.Generation
 	}
 	if rt.warm {
@@ -285,6 +286,12 @@ func limitsOf(l v1alpha1.AccountLimits) pacing.Limits {
 		MinInterval:   l.MinInterval.Duration,
 	}
 	return out
+}
+
+// adaptiveOf is the engine's learning configuration of spec.adaptive (zero fields: the engine's defaults,
+// which are the CRD's).
+func adaptiveOf(a v1alpha1.AdaptivePolicy) pacing.Adaptive {
+	return pacing.Adaptive{CleanWindows: int(a.CleanWindows), MaxStretch: a.MaxStretch.Duration, Penalty: a.Penalty.Duration}
 }
 
 func backoffOf(b v1alpha1.BackoffPolicy) pacing.Backoff {

@@ -45,7 +45,9 @@ var (
 			"Calls counted in the current window of each limit of an account (read from the pacing engine at scrape time).",
 			[]string{labelNamespace, labelAccount, "limit"}, nil),
 		limit: prometheus.NewDesc("tiktok_quota_limit",
-			"The effective limit of each window of an account (below the configured one while adapting after a 429).",
+			"The effective limit of each window of an account, the number of calls per window the pacing engine allows now: "+
+				"the configured spec.limits value, or the lower limit it learned from an unexpected 429 until probes raise it back "+
+				"(see AccountQuota status.usage[].loweredAt and nextProbeAt).",
 			[]string{labelNamespace, labelAccount, "limit"}, nil),
 		sources: map[*quotaSource]struct{}{},
 	}

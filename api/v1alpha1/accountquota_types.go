@@ -52,6 +52,9 @@ const (
 	DefaultBackoffInitial        = "1s"
 	DefaultBackoffMax            = "10m"
 	DefaultJitter                = JitterFull
+	DefaultAdaptiveCleanWindows  = 10
+	DefaultAdaptiveMaxStretch    = "24h"
+	DefaultAdaptivePenalty       = "0s"
 )
 
 // Names of the calls the pacing engine records (AccountQuota.status.checkpoint.calls[].call) and of the
@@ -154,6 +157,37 @@ type BackoffPolicy struct {
 	Jitter JitterStrategy `json:"jitter,omitempty"`
 }
 
+// AdaptivePolicy is how the operator learns a limit tighter than spec.limits from a single unexpected 429
+// and probes back to the configured limit (docs/pacing.md, "Learning the real limit").
+type AdaptivePolicy struct {
+	// cleanWindows is the number of full windows without a 429 before a lowered limit may rise by one
+	// step, tried with a single probe call (a larger number probes more rarely). Default 10.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	CleanWindows int32 `json:"cleanWindows,omitempty"`
+
+	// maxStretch bounds the clean stretch before a probe, which doubles after every refused probe. A
+	// positive Go duration; default 24h.
+	// +optional
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="adaptive.maxStretch must be a positive duration such as 24h"
+	MaxStretch metav1.Duration `json:"maxStretch,omitzero"`
+
+	// penalty is the guess of the lockout a 429 may have started: after a 429 that the window explains,
+	// the account sends nothing for this long (or the Retry-After, if longer). A Go duration; default 0s
+	// (the window alone decides when the next call goes).
+	// +optional
+	// +kubebuilder:default="0s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="adaptive.penalty must be a non-negative duration such as 0s or 5m"
+	Penalty metav1.Duration `json:"penalty,omitzero"`
+}
+
 // AccountQuotaSpec is one TikTok app x one authorized creator account and how the operator paces it.
 type AccountQuotaSpec struct {
 	// credentialsSecretRef names the Secret, in the same namespace, that holds the keys client_key,
@@ -185,6 +219,13 @@ type AccountQuotaSpec struct {
 	// +optional
 	// +kubebuilder:default={initial: "1s", max: "10m", jitter: Full}
 	Backoff BackoffPolicy `json:"backoff,omitzero"`
+
+	// adaptive is how the operator learns a tighter limit from one unexpected 429 and probes back to
+	// spec.limits (a probe after 10 clean windows, at most every 24h after refused probes, no penalty
+	// wait by default).
+	// +optional
+	// +kubebuilder:default={cleanWindows: 10, maxStretch: "24h", penalty: "0s"}
+	Adaptive AdaptivePolicy `json:"adaptive,omitzero"`
 
 	// allowedMediaPrefixes restricts the media URLs of this account's posts: a post whose video or photo
 	// URL lies under none of these prefixes is refused (reason MediaURLNotAllowed), which keeps the
@@ -299,6 +340,18 @@ type LimitUsage struct {
 	// nextSlotAt is the earliest time a call of this kind may go; unset when a slot is free now.
 	// +optional
 	NextSlotAt *metav1.Time `json:"nextSlotAt,omitempty"`
+	// loweredAt is when the effective limit was last lowered by an unexpected 429, or last confirmed one
+	// step up by a probe: the start of the clean stretch the next probe counts from. Set while
+	// effectiveLimit is below limit (or a raised step awaits its probe); cleared once the limit is back
+	// at limit and confirmed.
+	// +optional
+	LoweredAt *metav1.Time `json:"loweredAt,omitempty"`
+	// nextProbeAt is when the clean stretch ends (spec.adaptive.cleanWindows windows, doubled after each
+	// refused probe, at most spec.adaptive.maxStretch) and the limit may rise one step, tried with a
+	// single probe call; a time in the past means a raised step awaits its probe. Set and cleared with
+	// loweredAt.
+	// +optional
+	NextProbeAt *metav1.Time `json:"nextProbeAt,omitempty"`
 }
 
 // QueueStatus counts this account's posts.

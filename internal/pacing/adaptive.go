@@ -32,12 +32,28 @@ const refusalMargin = int64(time.Second)
 // maxProbeMul bounds the multiplier itself (the stretch is bounded by MaxStretch anyway).
 const maxProbeMul = 1 << 20
 
-// SetAdaptive changes the learning configuration of every account (zero fields: defaults).
+// SetAdaptive changes the learning configuration of every account that has none of its own (see
+// SetAccountAdaptive; zero fields: defaults).
 func (e *Engine) SetAdaptive(c Adaptive) { e.adaptive.Store(&c) }
 
-func (e *Engine) adaptiveConfig() Adaptive {
+// SetAccountAdaptive sets the learning configuration of one account, creating it with the default limits
+// if unknown (zero fields: defaults, not the engine's SetAdaptive). It takes effect at once: the next
+// probe is due after the new stretch, counted from the start of the current clean period. Forget drops it.
+func (e *Engine) SetAccountAdaptive(account string, c Adaptive) {
+	a := e.getOrCreate(account)
+	a.mu.Lock()
+	a.adaptive = &c
+	a.q.dirty = true
+	a.mu.Unlock()
+}
+
+// adaptiveConfig is the account's learning configuration, defaults applied: its own (SetAccountAdaptive)
+// or else the engine's (SetAdaptive).
+func (a *account) adaptiveConfig() Adaptive {
 	var c Adaptive
-	if p := e.adaptive.Load(); p != nil {
+	if a.adaptive != nil {
+		c = *a.adaptive
+	} else if p := a.eng.adaptive.Load(); p != nil {
 		c = *p
 	}
 	if c.CleanWindows <= 0 {
@@ -52,7 +68,7 @@ func (e *Engine) adaptiveConfig() Adaptive {
 
 // stretch is the clean period window w needs before its next probe.
 func (a *account) stretch(w int) int64 {
-	c := a.eng.adaptiveConfig()
+	c := a.adaptiveConfig()
 	win := a.win[w]
 	if win <= 0 {
 		win = int64(time.Second)
@@ -214,7 +230,7 @@ func (a *account) throttle(k callKind, id uint64, sent, now int64, retryAfter ti
 		}
 	}
 	if explained {
-		u := now + max(int64(a.eng.adaptiveConfig().Penalty), int64(retryAfter))
+		u := now + max(int64(a.adaptiveConfig().Penalty), int64(retryAfter))
 		a.throttledUntil = max(a.throttledUntil, u)
 		return a.throttledUntil
 	}

@@ -36,6 +36,8 @@ type account struct {
 	limits  Limits
 	backoff Backoff
 	gone    bool // Forget was called: late Completes are ignored
+	// adaptive is the account's own learning configuration (SetAccountAdaptive); nil: the engine's.
+	adaptive *Adaptive
 
 	req         [numWindows]int    // configured requests per window
 	win         [numWindows]int64  // window lengths (ns)
@@ -510,6 +512,13 @@ type Usage struct {
 	// NextSlotAt is when the window has room at the soonest (now if it has; calls in flight assumed
 	// answered now), ignoring minInterval and the cooldown.
 	NextSlotAt time.Time `json:"nextSlotAt"`
+	// LoweredAt and NextProbeAt are set while the window's limit is below the configured one (or a raised
+	// step is on probation), zero otherwise. LoweredAt is when the effective limit was last lowered by a
+	// refusal or a raised step confirmed by a probe: the start of the clean stretch the next probe counts
+	// from. NextProbeAt is when that stretch ends and the limit may rise one step (with a single probe
+	// call); at or before now while a raised step waits for its probe.
+	LoweredAt   time.Time `json:"loweredAt,omitzero"`
+	NextProbeAt time.Time `json:"nextProbeAt,omitzero"`
 }
 
 // Usage returns the state of every window of the account at now, in a fixed order.
@@ -525,6 +534,10 @@ func (e *Engine) Usage(account string, now time.Time) []Usage {
 	for w := range numWindows {
 		out[w] = Usage{Name: windowNames[w], Limit: a.req[w], Effective: a.eff[w], Used: a.count(w, n),
 			Window: time.Duration(a.win[w]), NextSlotAt: unix(a.earliestWin(w, n, true))}
+		if a.eff[w] < a.req[w] || a.probing[w] {
+			out[w].LoweredAt = unix(a.adjAt[w])
+			out[w].NextProbeAt = unix(a.adjAt[w] + a.stretch(w))
+		}
 	}
 	return out
 }

@@ -93,3 +93,47 @@ func TestLearnAndProbe(t *testing.T) {
 		t.Fatal("the next probe must wait twice the clean stretch")
 	}
 }
+
+// SetAccountAdaptive configures one account, not the others; Usage reports when the limit was lowered
+// and when the next probe is due, and clears both once the limit is back at the configured one.
+func TestAccountAdaptiveAndUsage(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	eng := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	for _, name := range []string{"a", "b"} {
+		eng.Configure(name, DefaultLimits(), DefaultBackoff())
+	}
+	eng.SetAccountAdaptive("a", Adaptive{CleanWindows: 2})
+	refuse := func(name string) {
+		t.Helper()
+		for i := range 4 {
+			dec := eng.ReserveCall(name, CallDirectVideoInit, at(time.Duration(i)*time.Second))
+			if !dec.Granted {
+				t.Fatalf("%s call %d not granted", name, i)
+			}
+			out := Accepted
+			if i == 3 {
+				out = Throttled
+			}
+			eng.Complete(dec.Reservation, at(time.Duration(i)*time.Second), at(time.Duration(i)*time.Second+100*time.Millisecond), out)
+		}
+	}
+	refuse("a")
+	refuse("b")
+	lowered := at(3100 * time.Millisecond)
+	for name, stretch := range map[string]time.Duration{"a": 2 * time.Minute, "b": 10 * time.Minute} {
+		u := eng.Usage(name, lowered)[winPostVideo]
+		if u.Effective != 3 || !u.LoweredAt.Equal(lowered) || !u.NextProbeAt.Equal(lowered.Add(stretch)) {
+			t.Fatalf("%s: %+v; want effective 3, lowered at +3.1s, next probe +%s later", name, u, stretch)
+		}
+		if u := eng.Usage(name, lowered.Add(stretch-time.Millisecond))[winPostVideo]; u.Effective != 3 {
+			t.Fatalf("%s: raised before the stretch: %+v", name, u)
+		}
+		if u := eng.Usage(name, lowered.Add(stretch))[winPostVideo]; u.Effective != 4 || u.NextProbeAt.After(lowered.Add(stretch)) {
+			t.Fatalf("%s: after the stretch: %+v; want 4 on probation, probe due", name, u)
+		}
+	}
+	if u := eng.Usage("b", lowered)[winPostInbox]; !u.LoweredAt.IsZero() || !u.NextProbeAt.IsZero() {
+		t.Fatalf("a window at its configured limit reports %+v", u)
+	}
+}

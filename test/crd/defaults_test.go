@@ -1,6 +1,8 @@
 package crd
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +47,9 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	checkEq(t, "spec.backoff.initial", s.Backoff.Initial.Duration, time.Second)
 	checkEq(t, "spec.backoff.max", s.Backoff.Max.Duration, 10*time.Minute)
 	checkEq(t, "spec.backoff.jitter", s.Backoff.Jitter, v1alpha1.JitterFull)
+	checkEq(t, "spec.adaptive.cleanWindows", s.Adaptive.CleanWindows, int32(v1alpha1.DefaultAdaptiveCleanWindows))
+	checkEq(t, "spec.adaptive.maxStretch", s.Adaptive.MaxStretch.Duration, 24*time.Hour)
+	checkEq(t, "spec.adaptive.penalty", s.Adaptive.Penalty.Duration, time.Duration(0))
 	checkEq(t, "spec.suspend", s.Suspend, false)
 	checkEq(t, "len(spec.allowedMediaPrefixes)", len(s.AllowedMediaPrefixes), 0)
 
@@ -55,7 +60,8 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	}
 	for _, path := range [][]string{
 		{"spec", "suspend"}, {"spec", "limits", "minInterval"}, {"spec", "backoff", "jitter"},
-		{"spec", "limits", "pendingShares", "window"},
+		{"spec", "limits", "pendingShares", "window"}, {"spec", "adaptive", "cleanWindows"},
+		{"spec", "adaptive", "maxStretch"}, {"spec", "adaptive", "penalty"},
 	} {
 		if _, found := nestedField(u.Object, path...); !found {
 			t.Errorf("default for %v not written into the object", path)
@@ -80,6 +86,27 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	checkEq(t, "partial spec.limits.minInterval", aq.Spec.Limits.MinInterval.Duration, time.Second)
 	checkEq(t, "partial spec.backoff.initial", aq.Spec.Backoff.Initial.Duration, time.Second)
 	checkEq(t, "partial spec.backoff.jitter", aq.Spec.Backoff.Jitter, v1alpha1.JitterDecorrelated)
+
+	// A partial adaptive block keeps the other defaults; out-of-range values are refused.
+	if _, err := create(t, ns, manifest("AccountQuota", "adaptive", `
+		credentialsSecretRef: {name: creds}
+		adaptive: {cleanWindows: 2}
+	`)); err != nil {
+		t.Fatalf("partial adaptive refused: %v", err)
+	}
+	if err := k8sClient.Get(ctx(t), client.ObjectKey{Namespace: ns, Name: "adaptive"}, &aq); err != nil {
+		t.Fatal(err)
+	}
+	checkEq(t, "partial spec.adaptive.cleanWindows", aq.Spec.Adaptive.CleanWindows, int32(2))
+	checkEq(t, "partial spec.adaptive.maxStretch", aq.Spec.Adaptive.MaxStretch.Duration, 24*time.Hour)
+	for i, body := range []string{"{cleanWindows: 0}", "{cleanWindows: 1001}", "{maxStretch: 0s}", "{penalty: -1s}"} {
+		if _, err := create(t, ns, manifest("AccountQuota", fmt.Sprintf("bad-adaptive-%d", i), `
+		credentialsSecretRef: {name: creds}
+		adaptive: `+body+`
+	`)); err == nil || !strings.Contains(err.Error(), "spec.adaptive") {
+			t.Errorf("adaptive %s: %v; want refused by the validation of spec.adaptive", body, err)
+		}
+	}
 }
 
 // A minimal video post and a minimal photo post are accepted and get every documented default.
