@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -83,15 +82,7 @@ func TestAPIServerFaultsAtMostOnce(t *testing.T) {
 			t.Parallel()
 			const accounts, perAccount = 5, 30
 			e := newEnv(t, nil)
-			var names []string
-			for a := range accounts {
-				name := fmt.Sprintf("acct-%d", a)
-				names = append(names, name)
-				e.account(name)
-				for i := range perAccount {
-					e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
-				}
-			}
+			names := e.fleet(accounts, perAccount)
 			px := e.apiProxy(apiproxy.Options{Seed: tc.seed, Rules: []apiproxy.Rule{{
 				Name: "post status writes", Method: "PUT", Path: postStatusPath(e.ns, ""), UserAgent: managerUserAgent,
 				Probability: tc.p, Faults: apiproxy.AllFaults,

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -31,15 +30,7 @@ func TestTransientFaultsLoseNothing(t *testing.T) {
 			t.Parallel()
 			const accounts, perAccount = 3, 10
 			e := newEnv(t, nil)
-			var names []string
-			for a := range accounts {
-				name := fmt.Sprintf("acct-%d", a)
-				names = append(names, name)
-				e.account(name)
-				for i := range perAccount {
-					e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
-				}
-			}
+			names := e.fleet(accounts, perAccount)
 			e.sim.SetFaults(tc.faults)
 			e.startManager(fastOptions())
 			posts := e.waitPosts(2*time.Minute, nil)

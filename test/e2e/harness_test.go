@@ -126,6 +126,22 @@ func (e *env) account(name string, opts ...accountOpt) *v1alpha1.AccountQuota {
 	return aq
 }
 
+// fleet creates accounts acct-0 .. acct-(accounts-1), each with perAccount posts acct-N-00 .. (their
+// titles are their names), and returns the accounts' names.
+func (e *env) fleet(accounts, perAccount int) []string {
+	e.t.Helper()
+	names := make([]string, 0, accounts)
+	for a := range accounts {
+		name := fmt.Sprintf("acct-%d", a)
+		names = append(names, name)
+		e.account(name)
+		for i := range perAccount {
+			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
+		}
+	}
+	return names
+}
+
 // post creates a video post (by URL, DirectPost, public) with the given changes.
 func (e *env) post(name, account string, mutate func(*v1alpha1.TikTokPostSpec)) *v1alpha1.TikTokPost {
 	e.t.Helper()

@@ -34,15 +34,7 @@ func TestOverlappingManagersPaceEachAccountOnce(t *testing.T) {
 		managers = n
 	}
 	e := newEnv(t, nil)
-	var names []string
-	for a := range accounts {
-		name := fmt.Sprintf("acct-%d", a)
-		names = append(names, name)
-		e.account(name)
-		for i := range perAccount {
-			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
-		}
-	}
+	names := e.fleet(accounts, perAccount)
 	t0 := time.Now()
 	for range managers {
 		e.startManager(fastOptions())
@@ -152,15 +144,7 @@ func TestOverlappingManagersCutOffHolder(t *testing.T) {
 	t.Parallel()
 	const accounts, perAccount = 3, 40
 	e := newEnv(t, nil)
-	var names []string
-	for a := range accounts {
-		name := fmt.Sprintf("acct-%d", a)
-		names = append(names, name)
-		e.account(name)
-		for i := range perAccount {
-			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
-		}
-	}
+	names := e.fleet(accounts, perAccount)
 	ids := map[string]bool{}
 	for i := range 3 {
 		o := fastOptions()
@@ -231,15 +215,7 @@ func TestOverlappingManagersHandOver(t *testing.T) {
 	t.Parallel()
 	const accounts, perAccount = 3, 40
 	e := newEnv(t, nil)
-	var names []string
-	for a := range accounts {
-		name := fmt.Sprintf("acct-%d", a)
-		names = append(names, name)
-		e.account(name)
-		for i := range perAccount {
-			e.post(fmt.Sprintf("%s-%02d", name, i), name, nil)
-		}
-	}
+	names := e.fleet(accounts, perAccount)
 	stops := map[string]func(){}
 	for i := range 3 {
 		o := fastOptions()
