@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -53,6 +56,16 @@ var (
 	}
 	postsByPhase = &postsCollector{desc: prometheus.NewDesc("tiktok_posts",
 		"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil)}
+	accountStatus = &accountsCollector{
+		ready: prometheus.NewDesc("tiktok_operator_account_ready",
+			"1 when the account's Ready condition is True, 0 otherwise; reason is the Ready condition's reason "+
+				"(empty before the operator first reconciles the account). Read from the cache at scrape time.",
+			[]string{labelNamespace, labelAccount, "reason"}, nil),
+		refreshExpiry: prometheus.NewDesc("tiktok_operator_refresh_token_expiration_timestamp_seconds",
+			"When the account's refresh token expires (status.token.refreshTokenExpiresAt), in seconds since the "+
+				"epoch; absent while unknown. Read from the cache at scrape time.",
+			[]string{labelNamespace, labelAccount}, nil),
+	}
 	publishLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tiktok_publish_latency_seconds",
 		Help:    "Time from a post's creation to TikTok's PUBLISH_COMPLETE (or SEND_TO_USER_INBOX).",
@@ -108,12 +121,70 @@ func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// accountsCollector reports each AccountQuota's readiness and refresh-token expiry when Prometheus
+// scrapes, from the manager's cache, like postsCollector: an account that cannot post (CredentialsInvalid,
+// AccountBanned) shows at once, although its posts merely wait. Only the accounts of this manager's
+// --account-selector are reported, so shards of one fleet never report an account twice.
+type accountsCollector struct {
+	ready, refreshExpiry *prometheus.Desc
+	source               atomic.Pointer[accountsSource]
+}
+
+type accountsSource struct {
+	reader   client.Reader
+	selector labels.Selector
+}
+
+func (c *accountsCollector) set(r client.Reader, sel labels.Selector) {
+	if sel == nil {
+		sel = labels.Everything()
+	}
+	c.source.Store(&accountsSource{reader: r, selector: sel})
+}
+
+func (c *accountsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.ready
+	ch <- c.refreshExpiry
+}
+
+func (c *accountsCollector) Collect(ch chan<- prometheus.Metric) {
+	src := c.source.Load()
+	if src == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var list v1alpha1.AccountQuotaList
+	// Read-only, as in postsCollector.
+	if err := src.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		return
+	}
+	for i := range list.Items {
+		aq := &list.Items[i]
+		if !src.selector.Matches(labels.Set(aq.Labels)) {
+			continue
+		}
+		value, reason := 0.0, ""
+		if cond := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionReady); cond != nil {
+			reason = cond.Reason
+			if cond.Status == metav1.ConditionTrue {
+				value = 1
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, value, aq.Namespace, aq.Name, reason)
+		if t := aq.Status.Token; t != nil && t.RefreshTokenExpiresAt != nil && !t.RefreshTokenExpiresAt.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.refreshExpiry, prometheus.GaugeValue,
+				float64(t.RefreshTokenExpiresAt.Unix()), aq.Namespace, aq.Name)
+		}
+	}
+}
+
 // registerMetrics adds the metrics to controller-runtime's registry once per process (tests start
 // several managers in one process).
 func registerMetrics() {
 	registerOnce.Do(func() {
 		for _, c := range []prometheus.Collector{apiRequests, apiDuration, rateLimited, quotas,
-			postsByPhase, publishLatency, backoffSeconds, statusWrites} {
+			postsByPhase, accountStatus, publishLatency, backoffSeconds, statusWrites} {
 			if err := ctrlmetrics.Registry.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

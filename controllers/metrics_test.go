@@ -1,14 +1,20 @@
 package controllers
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	testclock "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
@@ -77,6 +83,91 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	reg.forget("ns/brand")
 	if got := gather(); len(got) != 0 {
 		t.Errorf("after the account was forgotten: %v, want no series", got)
+	}
+}
+
+// The account metrics are read from the cache at scrape time: a Ready account reports 1 and its reason, a
+// stalled one 0 and why (its posts merely wait, so no post metric shows it), an account not yet reconciled
+// 0 with no reason; the refresh token's expiry is reported only when known; accounts outside the manager's
+// --account-selector are left to the manager that owns them; a status change shows at the next scrape.
+func TestAccountMetricsReadTheCache(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	expiry := time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
+	ready := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: status, Reason: reason,
+			LastTransitionTime: metav1.Now()}}
+	}
+	aq := func(name string, lbls map[string]string) *v1alpha1.AccountQuota {
+		return &v1alpha1.AccountQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: lbls}}
+	}
+	brand, stalled, banned, fresh, other := aq("brand", nil), aq("stalled", nil), aq("banned", nil), aq("fresh", nil),
+		aq("other", map[string]string{"shard": "b"})
+	brand.Status.Conditions = ready(metav1.ConditionTrue, v1alpha1.ReasonAccountReady)
+	brand.Status.Token = &v1alpha1.TokenStatus{RefreshTokenExpiresAt: &metav1.Time{Time: expiry}}
+	stalled.Status.Conditions = ready(metav1.ConditionFalse, v1alpha1.ReasonCredentialsInvalid)
+	stalled.Status.Token = &v1alpha1.TokenStatus{} // expiry unknown
+	banned.Status.Conditions = ready(metav1.ConditionFalse, v1alpha1.ReasonAccountBanned)
+	other.Status.Conditions = ready(metav1.ConditionTrue, v1alpha1.ReasonAccountReady)
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(brand, stalled, banned, fresh, other).
+		WithStatusSubresource(&v1alpha1.AccountQuota{}).Build()
+
+	col := &accountsCollector{ready: accountStatus.ready, refreshExpiry: accountStatus.refreshExpiry}
+	registry := prometheus.NewPedanticRegistry()
+	registry.MustRegister(col)
+	gather := func() map[string]float64 {
+		t.Helper()
+		mfs, err := registry.Gather()
+		if err != nil {
+			t.Fatalf("scrape failed: %v", err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
+			}
+		}
+		return out
+	}
+	if got := gather(); len(got) != 0 {
+		t.Fatalf("before the manager set a reader: %v, want no series", got)
+	}
+
+	sel, err := labels.Parse("shard!=b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.set(c, sel)
+	want := map[string]float64{
+		`tiktok_operator_account_ready{account="brand",namespace="ns",reason="AccountReady"}`:         1,
+		`tiktok_operator_account_ready{account="stalled",namespace="ns",reason="CredentialsInvalid"}`: 0,
+		`tiktok_operator_account_ready{account="banned",namespace="ns",reason="AccountBanned"}`:       0,
+		`tiktok_operator_account_ready{account="fresh",namespace="ns",reason=""}`:                     0,
+		`tiktok_operator_refresh_token_expiration_timestamp_seconds{account="brand",namespace="ns"}`:  float64(expiry.Unix()),
+	}
+	got := gather()
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present: %v), want %v", k, g, ok, v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("series %v, want exactly %v (no expiry while unknown, no account of another shard)", got, want)
+	}
+
+	// The account recovers: the next scrape says so, with no series left behind for the old reason.
+	stalled.Status.Conditions = ready(metav1.ConditionTrue, v1alpha1.ReasonAccountReady)
+	if err := c.Status().Update(context.Background(), stalled); err != nil {
+		t.Fatal(err)
+	}
+	got = gather()
+	if v, ok := got[`tiktok_operator_account_ready{account="stalled",namespace="ns",reason="AccountReady"}`]; !ok || v != 1 {
+		t.Errorf("after recovery: %v", got)
+	}
+	if _, ok := got[`tiktok_operator_account_ready{account="stalled",namespace="ns",reason="CredentialsInvalid"}`]; ok {
+		t.Errorf("the old reason's series is still reported: %v", got)
 	}
 }
 

@@ -114,6 +114,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	postsByPhase.set(mgr.GetClient())
+	accountStatus.set(mgr.GetClient(), opts.AccountSelector)
 	if err := mgr.Add(quotaMetrics{&quotaSource{engine: engine, accounts: accounts, now: opts.Clock.Now}}); err != nil {
 		return err
 	}

@@ -516,6 +516,7 @@ type AccountQuotaStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=aq,categories=tiktok
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
 // +kubebuilder:printcolumn:name="Waiting",type=integer,JSONPath=".status.queue.waiting"
 // +kubebuilder:printcolumn:name="In Flight",type=integer,JSONPath=".status.queue.inFlight",priority=1
 // +kubebuilder:printcolumn:name="Published 24h",type=integer,JSONPath=".status.queue.publishedLast24h"

@@ -451,22 +451,28 @@ type TikTokPostStatus struct {
 	LastRetryAnnotation string `json:"lastRetryAnnotation,omitempty"`
 }
 
+// Implementation notes on the content lock (the XValidation rule on the type below), kept out of the
+// generated description (controller-gen uses only the comment block directly above the type):
+// the content lock is one rule, not one per field: the API server evaluates a root rule on every
+// status write too, and at 10,000 posts fourteen rules cost it a tenth of its CPU. An unchanged spec
+// (every status write) is settled by one comparison before the fields are compared one by one; a
+// boolean left out counts as false, so writing an explicit false later is no change. The message
+// names the first field that changed; the field path is spec.
+
 // TikTokPost is one TikTok post (a video or a photo carousel) that the operator publishes when the
-// account's quota allows, retrying and recording every decision in its status.
+// account's quota allows, retrying and recording every decision in its status. Its content is fixed once
+// the first attempt has started; the Ready condition's reason says why a post waits or failed.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=ttpost,categories=tiktok
 // +kubebuilder:printcolumn:name="Account",type=string,JSONPath=".spec.accountRef.name"
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=".status.phase"
 // +kubebuilder:printcolumn:name="Attempts",type=integer,JSONPath=".status.attempts"
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
 // +kubebuilder:printcolumn:name="Next Attempt",type=string,JSONPath=".status.nextAttemptTime",priority=1
 // +kubebuilder:printcolumn:name="Post ID",type=string,JSONPath=".status.postIDs[0]",priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=".metadata.creationTimestamp"
-// The content lock is one rule, not one per field: the API server evaluates a root rule on every
-// status write too, and at 10,000 posts fourteen rules cost it a tenth of its CPU. An unchanged spec
-// (every status write) is settled by one comparison before the fields are compared one by one; a
-// boolean left out counts as false, so writing an explicit false later is no change. The message
-// names the first field that changed; the field path is spec.
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || ((!has(oldSelf.status.attempts) || oldSelf.status.attempts == 0) && (!has(oldSelf.status.publishID) || size(oldSelf.status.publishID) == 0)) || self.spec == oldSelf.spec || (self.spec.accountRef == oldSelf.spec.accountRef && (has(self.spec.mode) ? has(oldSelf.spec.mode) && self.spec.mode == oldSelf.spec.mode : !has(oldSelf.spec.mode)) && (has(self.spec.video) ? has(oldSelf.spec.video) && self.spec.video == oldSelf.spec.video : !has(oldSelf.spec.video)) && (has(self.spec.photo) ? has(oldSelf.spec.photo) && self.spec.photo == oldSelf.spec.photo : !has(oldSelf.spec.photo)) && (has(self.spec.title) ? has(oldSelf.spec.title) && self.spec.title == oldSelf.spec.title : !has(oldSelf.spec.title)) && (has(self.spec.description) ? has(oldSelf.spec.description) && self.spec.description == oldSelf.spec.description : !has(oldSelf.spec.description)) && (has(self.spec.privacyLevel) ? has(oldSelf.spec.privacyLevel) && self.spec.privacyLevel == oldSelf.spec.privacyLevel : !has(oldSelf.spec.privacyLevel)) && (has(self.spec.disableComment) && self.spec.disableComment) == (has(oldSelf.spec.disableComment) && oldSelf.spec.disableComment) && (has(self.spec.disableDuet) && self.spec.disableDuet) == (has(oldSelf.spec.disableDuet) && oldSelf.spec.disableDuet) && (has(self.spec.disableStitch) && self.spec.disableStitch) == (has(oldSelf.spec.disableStitch) && oldSelf.spec.disableStitch) && (has(self.spec.brandContent) && self.spec.brandContent) == (has(oldSelf.spec.brandContent) && oldSelf.spec.brandContent) && (has(self.spec.brandOrganic) && self.spec.brandOrganic) == (has(oldSelf.spec.brandOrganic) && oldSelf.spec.brandOrganic) && (has(self.spec.aiGenerated) && self.spec.aiGenerated) == (has(oldSelf.spec.aiGenerated) && oldSelf.spec.aiGenerated) && (has(self.spec.autoAddMusic) && self.spec.autoAddMusic) == (has(oldSelf.spec.autoAddMusic) && oldSelf.spec.autoAddMusic))",messageExpression="'spec.' + (self.spec.accountRef != oldSelf.spec.accountRef ? 'accountRef' : !(has(self.spec.mode) ? has(oldSelf.spec.mode) && self.spec.mode == oldSelf.spec.mode : !has(oldSelf.spec.mode)) ? 'mode' : !(has(self.spec.video) ? has(oldSelf.spec.video) && self.spec.video == oldSelf.spec.video : !has(oldSelf.spec.video)) ? 'video' : !(has(self.spec.photo) ? has(oldSelf.spec.photo) && self.spec.photo == oldSelf.spec.photo : !has(oldSelf.spec.photo)) ? 'photo' : !(has(self.spec.title) ? has(oldSelf.spec.title) && self.spec.title == oldSelf.spec.title : !has(oldSelf.spec.title)) ? 'title' : !(has(self.spec.description) ? has(oldSelf.spec.description) && self.spec.description == oldSelf.spec.description : !has(oldSelf.spec.description)) ? 'description' : !(has(self.spec.privacyLevel) ? has(oldSelf.spec.privacyLevel) && self.spec.privacyLevel == oldSelf.spec.privacyLevel : !has(oldSelf.spec.privacyLevel)) ? 'privacyLevel' : (has(self.spec.disableComment) && self.spec.disableComment) != (has(oldSelf.spec.disableComment) && oldSelf.spec.disableComment) ? 'disableComment' : (has(self.spec.disableDuet) && self.spec.disableDuet) != (has(oldSelf.spec.disableDuet) && oldSelf.spec.disableDuet) ? 'disableDuet' : (has(self.spec.disableStitch) && self.spec.disableStitch) != (has(oldSelf.spec.disableStitch) && oldSelf.spec.disableStitch) ? 'disableStitch' : (has(self.spec.brandContent) && self.spec.brandContent) != (has(oldSelf.spec.brandContent) && oldSelf.spec.brandContent) ? 'brandContent' : (has(self.spec.brandOrganic) && self.spec.brandOrganic) != (has(oldSelf.spec.brandOrganic) && oldSelf.spec.brandOrganic) ? 'brandOrganic' : (has(self.spec.aiGenerated) && self.spec.aiGenerated) != (has(oldSelf.spec.aiGenerated) && oldSelf.spec.aiGenerated) ? 'aiGenerated' : 'autoAddMusic') + ' cannot change once the first attempt has started (status.attempts > 0): delete and recreate the TikTokPost to change it'",fieldPath=".spec",reason=FieldValueForbidden
 type TikTokPost struct {
 	metav1.TypeMeta   `json:",inline"`

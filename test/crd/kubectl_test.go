@@ -73,19 +73,7 @@ func TestKubectlExplain(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.resource, func(t *testing.T) {
-			var out, stderr string
-			var err error
-			// The API server publishes a new CRD's OpenAPI a moment after the CRD is established.
-			for deadline := time.Now().Add(30 * time.Second); ; {
-				out, stderr, err = kubectl(t, "", "explain", c.resource)
-				if err == nil || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(500 * time.Millisecond)
-			}
-			if err != nil {
-				t.Fatalf("kubectl explain %s: %v\n%s", c.resource, err, stderr)
-			}
+			out := explain(t, c.resource)
 			flat := strings.Join(strings.Fields(out), " ")
 			for _, w := range c.want {
 				if !strings.Contains(flat, w) {
@@ -94,6 +82,38 @@ func TestKubectlExplain(t *testing.T) {
 			}
 		})
 	}
+	// The type's description is for users: implementation notes (the content lock's cost to the API
+	// server) stay in the Go source.
+	t.Run("tiktokpost", func(t *testing.T) {
+		out := explain(t, "tiktokpost")
+		if !strings.Contains(strings.Join(strings.Fields(out), " "), "is one TikTok post") {
+			t.Errorf("kubectl explain tiktokpost does not show the type's description:\n%s", out)
+		}
+		for _, bad := range []string{"CPU", "one rule, not one per field"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("kubectl explain tiktokpost shows an implementation note (%q):\n%s", bad, out)
+			}
+		}
+	})
+}
+
+// explain runs `kubectl explain resource`, waiting for the API server to publish the CRD's OpenAPI.
+func explain(t *testing.T, resource string) string {
+	t.Helper()
+	var out, stderr string
+	var err error
+	// The API server publishes a new CRD's OpenAPI a moment after the CRD is established.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		out, stderr, err = kubectl(t, "", "explain", resource)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("kubectl explain %s: %v\n%s", resource, err, stderr)
+	}
+	return out
 }
 
 // Short names, the tiktok category and the printer columns.
@@ -133,14 +153,73 @@ func TestKubectlGetColumns(t *testing.T) {
 		t.Fatalf("status not stored: %v %+v", err, got.Status)
 	}
 
+	// A Failed post says why, and so does a stalled account.
+	failed := newVideoPost(ns, "failed-teaser")
+	failed.Spec.AccountRef.Name = "brand-stalled"
+	if err := k8sClient.Create(ctx(t), failed); err != nil {
+		t.Fatal(err)
+	}
+	failed.Status = v1alpha1.TikTokPostStatus{
+		Phase: v1alpha1.PhaseFailed, Attempts: 3,
+		Conditions: []metav1.Condition{
+			{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonMaxAttemptsExceeded,
+				Message: "3 attempts failed", LastTransitionTime: metav1.Now()},
+			{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonMaxAttemptsExceeded,
+				Message: "3 attempts failed", LastTransitionTime: metav1.Now()},
+		},
+	}
+	if err := k8sClient.Status().Update(ctx(t), failed); err != nil {
+		t.Fatal(err)
+	}
+	stalled := &v1alpha1.AccountQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "brand-stalled"},
+		Spec:       v1alpha1.AccountQuotaSpec{CredentialsSecretRef: v1alpha1.LocalObjectReference{Name: "creds"}},
+	}
+	if err := k8sClient.Create(ctx(t), stalled); err != nil {
+		t.Fatal(err)
+	}
+	stalled.Status = v1alpha1.AccountQuotaStatus{
+		Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: v1alpha1.ReasonCredentialsInvalid, Message: "invalid_grant", LastTransitionTime: metav1.Now()}},
+	}
+	if err := k8sClient.Status().Update(ctx(t), stalled); err != nil {
+		t.Fatal(err)
+	}
+
+	// The rows, cell by cell (an empty cell prints as blanks).
+	rows := []struct {
+		args []string
+		name string
+		want map[string]string
+	}{
+		{[]string{"get", "ttpost", "-n", ns}, "failed-teaser", map[string]string{"ACCOUNT": "brand-stalled", "PHASE": "Failed",
+			"ATTEMPTS": "3", "READY": "False", "REASON": "MaxAttemptsExceeded"}},
+		{[]string{"get", "ttpost", "-n", ns}, "launch-teaser", map[string]string{"PHASE": "Published", "READY": "", "REASON": ""}},
+		{[]string{"get", "aq", "-n", ns}, "brand-stalled", map[string]string{"READY": "False", "REASON": "CredentialsInvalid", "WAITING": ""}},
+		{[]string{"get", "aq", "-n", ns}, "brand-main", map[string]string{"READY": "True", "REASON": "AccountReady", "WAITING": "12"}},
+	}
+	for _, r := range rows {
+		out, stderr, err := kubectl(t, "", r.args...)
+		if err != nil {
+			t.Errorf("kubectl %v: %v\n%s", r.args, err, stderr)
+			continue
+		}
+		got := tableRow(out, r.name)
+		for col, want := range r.want {
+			if v, ok := got[col]; !ok || v != want {
+				t.Errorf("kubectl %v: %s of %s is %q (column found: %v), want %q:\n%s", r.args, col, r.name, v, ok, want, out)
+			}
+		}
+	}
+
 	checks := []struct {
 		args []string
 		want []string
 	}{
-		{[]string{"get", "ttpost", "-n", ns, "-o", "wide"}, []string{"ACCOUNT", "PHASE", "ATTEMPTS", "NEXT ATTEMPT", "POST ID", "AGE",
+		{[]string{"get", "ttpost", "-n", ns, "-o", "wide"}, []string{"ACCOUNT", "PHASE", "ATTEMPTS", "READY", "REASON", "NEXT ATTEMPT", "POST ID", "AGE",
 			"launch-teaser", "brand-main", "Published", "7301234567890123456", next.Format(time.RFC3339)}},
-		{[]string{"get", "ttpost", "-n", ns}, []string{"ACCOUNT", "PHASE", "ATTEMPTS", "AGE"}},
-		{[]string{"get", "aq", "-n", ns, "-o", "wide"}, []string{"READY", "WAITING", "PUBLISHED 24H", "THROTTLED UNTIL", "True", "12", "9", throttled.Format(time.RFC3339)}},
+		{[]string{"get", "ttpost", "-n", ns}, []string{"ACCOUNT", "PHASE", "ATTEMPTS", "READY", "REASON", "AGE"}},
+		{[]string{"get", "aq", "-n", ns, "-o", "wide"}, []string{"READY", "REASON", "WAITING", "PUBLISHED 24H", "THROTTLED UNTIL", "True", "12", "9", throttled.Format(time.RFC3339)}},
 		{[]string{"get", "tiktok", "-n", ns}, []string{"tiktokpost.publish.tiktok-operator.dev/launch-teaser",
 			"accountquota.publish.tiktok-operator.dev/brand-main"}},
 	}
@@ -169,4 +248,41 @@ func TestKubectlGetColumns(t *testing.T) {
 	if strings.Contains(out, "POST ID") || strings.Contains(out, "NEXT ATTEMPT") {
 		t.Errorf("priority-1 columns shown without -o wide:\n%s", out)
 	}
+}
+
+// tableRow reads the row named name of kubectl's table output, cell by cell: a column starts where its
+// header starts (headers and cells are left-aligned, and a cell may be blank).
+func tableRow(out, name string) map[string]string {
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) == 0 {
+		return nil
+	}
+	header := lines[0]
+	var starts []int
+	for i := range header {
+		if header[i] != ' ' && (i == 0 || (i >= 2 && header[i-1] == ' ' && header[i-2] == ' ')) {
+			starts = append(starts, i)
+		}
+	}
+	cell := func(line string, k int) string {
+		from, to := starts[k], len(line)
+		if k+1 < len(starts) && starts[k+1] < to {
+			to = starts[k+1]
+		}
+		if from >= len(line) {
+			return ""
+		}
+		return strings.TrimSpace(line[from:to])
+	}
+	for _, line := range lines[1:] {
+		if cell(line, 0) != name {
+			continue
+		}
+		row := map[string]string{}
+		for k := range starts {
+			row[cell(header, k)] = cell(line, k)
+		}
+		return row
+	}
+	return nil
 }

@@ -113,6 +113,7 @@ var operatorMetricNames = []string{
 	"tiktok_api_requests_total", "tiktok_api_request_duration_seconds", "tiktok_rate_limited_total",
 	"tiktok_quota_used", "tiktok_quota_limit", "tiktok_posts", "tiktok_publish_latency_seconds",
 	"tiktok_backoff_seconds", "tiktok_operator_status_writes_total",
+	"tiktok_operator_account_ready", "tiktok_operator_refresh_token_expiration_timestamp_seconds",
 }
 
 // dashboardQueries returns every PromQL expression of the dashboard: panel targets and the metric
