@@ -81,8 +81,9 @@ func TestChartDryRun(t *testing.T) {
 			"--set", "podAnnotations.example\\.com/owner=growth", "--set", "logging.level=debug"},
 		watched: []string{"team-a", "team-b"},
 		// The manager's rights are a Role in each watched namespace, nothing cluster-wide.
-		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
-			"ClusterRole": 4, "ClusterRoleBinding": 1, "Role": 3, "RoleBinding": 3, "ServiceMonitor": 1,
+		// The ServiceMonitor brings its scraper's ServiceAccount, token Secret and metrics-reader binding.
+		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 2, "Secret": 1, "Deployment": 1, "Service": 1,
+			"ClusterRole": 4, "ClusterRoleBinding": 2, "Role": 3, "RoleBinding": 3, "ServiceMonitor": 1,
 			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1},
 		needsMonitorCRD: true,
 	}, {
