@@ -29,6 +29,7 @@ func TestChartLint(t *testing.T) {
 		"everything on": {"--set", "metrics.serviceMonitor.enabled=true", "--set", "watchNamespaces={a,b}",
 			"--set", "secretWritePolicy.enabled=true",
 			"--set", "accountSelector=shard=1", "--set", "extraLabels.team=growth",
+			"--set", "networkPolicy.enabled=true",
 			"--set", "podDisruptionBudget.enabled=true", "--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://p:3128"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -55,7 +56,22 @@ func TestChartDryRun(t *testing.T) {
 		namespace: "tiktok-operator",
 		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
 			"ClusterRole": 5, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "ServiceMonitor": 0,
-			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1, "PodDisruptionBudget": 0},
+			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1, "PodDisruptionBudget": 0,
+			"NetworkPolicy": 0},
+	}, {
+		name:      "network policy, narrowed API server, DNS peers, proxy egress",
+		namespace: "tiktok-netpol",
+		flags: []string{"--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServer.cidrs={10.96.0.1/32,fd00::1/128}",
+			"--set", "networkPolicy.dnsTo[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=kube-system",
+			"--set", "networkPolicy.extraEgress[0].to[0].ipBlock.cidr=10.0.0.5/32",
+			"--set", "networkPolicy.extraEgress[0].ports[0].port=3128",
+			"--set", "networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=monitoring"},
+		kinds: map[string]int{"Deployment": 1, "NetworkPolicy": 1},
+	}, {
+		name:      "network policy without metrics",
+		namespace: "tiktok-netpol-nometrics",
+		flags:     []string{"--set", "networkPolicy.enabled=true", "--set", "metrics.enabled=false"},
+		kinds:     map[string]int{"Deployment": 1, "NetworkPolicy": 1},
 	}, {
 		name:      "proxy env, volumes, spread, digest, disruption budget",
 		namespace: "tiktok-pdb",
