@@ -28,7 +28,9 @@ func TestChartLint(t *testing.T) {
 		"defaults": nil,
 		"everything on": {"--set", "metrics.serviceMonitor.enabled=true", "--set", "watchNamespaces={a,b}",
 			"--set", "secretWritePolicy.enabled=true",
-			"--set", "accountSelector=shard=1", "--set", "extraLabels.team=growth"},
+			"--set", "accountSelector=shard=1", "--set", "extraLabels.team=growth",
+			"--set", "networkPolicy.enabled=true",
+			"--set", "podDisruptionBudget.enabled=true", "--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://p:3128"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			mustRun(t, nil, helm, append([]string{"lint", "--strict", chartDir}, flags...)...)
@@ -54,7 +56,37 @@ func TestChartDryRun(t *testing.T) {
 		namespace: "tiktok-operator",
 		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
 			"ClusterRole": 5, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1, "ServiceMonitor": 0,
-			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1},
+			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1, "PodDisruptionBudget": 0,
+			"NetworkPolicy": 0},
+	}, {
+		name:      "network policy, narrowed API server, DNS peers, proxy egress",
+		namespace: "tiktok-netpol",
+		flags: []string{"--set", "networkPolicy.enabled=true", "--set", "networkPolicy.apiServer.cidrs={10.96.0.1/32,fd00::1/128}",
+			"--set", "networkPolicy.dnsTo[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=kube-system",
+			"--set", "networkPolicy.extraEgress[0].to[0].ipBlock.cidr=10.0.0.5/32",
+			"--set", "networkPolicy.extraEgress[0].ports[0].port=3128",
+			"--set", "networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.name=monitoring"},
+		kinds: map[string]int{"Deployment": 1, "NetworkPolicy": 1},
+	}, {
+		name:      "network policy without metrics",
+		namespace: "tiktok-netpol-nometrics",
+		flags:     []string{"--set", "networkPolicy.enabled=true", "--set", "metrics.enabled=false"},
+		kinds:     map[string]int{"Deployment": 1, "NetworkPolicy": 1},
+	}, {
+		name:      "proxy env, volumes, spread, digest, disruption budget",
+		namespace: "tiktok-pdb",
+		flags: []string{"--set", "replicaCount=2", "--set", "podDisruptionBudget.enabled=true",
+			"--set", "podDisruptionBudget.minAvailable=50%",
+			"--set", "image.digest=sha256:" + strings.Repeat("ab", 32),
+			"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy.example.com:3128",
+			"--set", "extraEnv[1].name=NO_PROXY", "--set", "extraEnv[1].value=10.0.0.0/8\\,.svc",
+			"--set", "volumes[0].name=proxy-ca", "--set", "volumes[0].configMap.name=proxy-ca",
+			"--set", "volumeMounts[0].name=proxy-ca", "--set", "volumeMounts[0].mountPath=/etc/ssl/proxy",
+			"--set", "volumeMounts[0].readOnly=true",
+			"--set", "topologySpreadConstraints[0].maxSkew=1", "--set", "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+			"--set", "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+			"--set", "topologySpreadConstraints[0].labelSelector.matchLabels.control-plane=controller-manager"},
+		kinds: map[string]int{"Deployment": 1, "PodDisruptionBudget": 1},
 	}, {
 		name:      "sharded, some namespaces, ServiceMonitor, extra labels",
 		namespace: "tiktok-shard-a",
@@ -65,8 +97,9 @@ func TestChartDryRun(t *testing.T) {
 			"--set", "podAnnotations.example\\.com/owner=growth", "--set", "logging.level=debug"},
 		watched: []string{"team-a", "team-b"},
 		// The manager's rights are a Role in each watched namespace, nothing cluster-wide.
-		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 1, "Deployment": 1, "Service": 1,
-			"ClusterRole": 4, "ClusterRoleBinding": 1, "Role": 3, "RoleBinding": 3, "ServiceMonitor": 1,
+		// The ServiceMonitor brings its scraper's ServiceAccount, token Secret and metrics-reader binding.
+		kinds: map[string]int{"CustomResourceDefinition": 2, "ServiceAccount": 2, "Secret": 1, "Deployment": 1, "Service": 1,
+			"ClusterRole": 4, "ClusterRoleBinding": 2, "Role": 3, "RoleBinding": 3, "ServiceMonitor": 1,
 			"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1},
 		needsMonitorCRD: true,
 	}, {
@@ -102,6 +135,19 @@ func TestChartDryRun(t *testing.T) {
 			dep := answered[objKey(onlyOne(t, rest, "Deployment"))]
 			if strategy, _, _ := unstructured.NestedString(dep.Object, "spec", "strategy", "type"); strategy == "" {
 				t.Errorf("the dry-run Deployment has no defaulted spec.strategy.type")
+			}
+			// A disruption budget must select the manager's pods, or it guards nothing.
+			podLabels, _, _ := unstructured.NestedStringMap(dep.Object, "spec", "template", "metadata", "labels")
+			for _, pdb := range byKind(rest, "PodDisruptionBudget") {
+				sel, _, _ := unstructured.NestedStringMap(pdb.Object, "spec", "selector", "matchLabels")
+				if len(sel) == 0 {
+					t.Errorf("%s has no selector.matchLabels", objKey(pdb))
+				}
+				for k, v := range sel {
+					if podLabels[k] != v {
+						t.Errorf("%s selects %s=%s, which the pods do not carry (%v)", objKey(pdb), k, v, podLabels)
+					}
+				}
 			}
 		})
 	}
@@ -189,6 +235,27 @@ func TestChartValuesReachManager(t *testing.T) {
 			if n := fmt.Sprint(lookup(dep.Object, "spec", "replicas")); n != "3" {
 				t.Errorf("replicas = %s, want 3", n)
 			}
+		},
+	}, {
+		name: "digest over tag, proxy env, volumes, spread",
+		flags: []string{"--set", "image.tag=v9", "--set", "image.digest=sha256:" + strings.Repeat("0f", 32),
+			"--set", "extraEnv[0].name=HTTPS_PROXY", "--set", "extraEnv[0].value=http://proxy.example.com:3128",
+			"--set", "extraEnv[1].name=NO_PROXY", "--set", "extraEnv[1].valueFrom.configMapKeyRef.name=proxy",
+			"--set", "extraEnv[1].valueFrom.configMapKeyRef.key=no_proxy",
+			"--set", "volumes[0].name=proxy-ca", "--set", "volumes[0].secret.secretName=proxy-ca",
+			"--set", "volumeMounts[0].name=proxy-ca", "--set", "volumeMounts[0].mountPath=/etc/ssl/proxy",
+			"--set", "topologySpreadConstraints[0].maxSkew=1", "--set", "topologySpreadConstraints[0].topologyKey=zone",
+			"--set", "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"},
+		check: func(t *testing.T, dep *unstructured.Unstructured) {
+			wantString(t, dep, "ghcr.io/tiktok-operator/tiktok-operator@sha256:"+strings.Repeat("0f", 32),
+				"spec", "template", "spec", "containers", "0", "image")
+			wantString(t, dep, "HTTPS_PROXY", "spec", "template", "spec", "containers", "0", "env", "0", "name")
+			wantString(t, dep, "http://proxy.example.com:3128", "spec", "template", "spec", "containers", "0", "env", "0", "value")
+			wantString(t, dep, "no_proxy", "spec", "template", "spec", "containers", "0", "env", "1", "valueFrom",
+				"configMapKeyRef", "key")
+			wantString(t, dep, "proxy-ca", "spec", "template", "spec", "volumes", "0", "secret", "secretName")
+			wantString(t, dep, "/etc/ssl/proxy", "spec", "template", "spec", "containers", "0", "volumeMounts", "0", "mountPath")
+			wantString(t, dep, "zone", "spec", "template", "spec", "topologySpreadConstraints", "0", "topologyKey")
 		},
 	}}
 	for _, tc := range cases {

@@ -79,3 +79,98 @@ func assertMonitorSelectsService(t *testing.T, monitor, svc *unstructured.Unstru
 		}
 	}
 }
+
+// TestChartServiceMonitor checks the chart's ServiceMonitor beyond the dry-run: labels honoured, the token
+// sent as an `authorization` from a Secret (never the deprecated bearerTokenFile), and TLS verified against
+// a CA when one is given, skipped only when asked.
+func TestChartServiceMonitor(t *testing.T) {
+	render := func(t *testing.T, flags ...string) []*unstructured.Unstructured {
+		t.Helper()
+		return renderChart(t, "tiktok", "ops", append([]string{"--set", "metrics.serviceMonitor.enabled=true"}, flags...)...)
+	}
+	endpoint := func(t *testing.T, objs []*unstructured.Unstructured) map[string]any {
+		t.Helper()
+		endpoints, _, _ := unstructured.NestedSlice(onlyOne(t, objs, "ServiceMonitor").Object, "spec", "endpoints")
+		if len(endpoints) != 1 {
+			t.Fatalf("the ServiceMonitor has %d endpoints, want 1", len(endpoints))
+		}
+		e, _ := endpoints[0].(map[string]any)
+		if _, ok := e["bearerTokenFile"]; ok {
+			t.Errorf("the endpoint uses the deprecated bearerTokenFile: %v", e)
+		}
+		if _, ok := e["bearerTokenSecret"]; ok {
+			t.Errorf("the endpoint uses the deprecated bearerTokenSecret: %v", e)
+		}
+		return e
+	}
+	serverName := "tiktok-tiktok-operator-metrics.ops.svc"
+
+	t.Run("defaults: honorLabels, the scraper's token, the self-signed certificate", func(t *testing.T) {
+		objs := render(t)
+		e := endpoint(t, objs)
+		if e["honorLabels"] != true {
+			t.Errorf("honorLabels = %v, want true (else namespace becomes exported_namespace)", e["honorLabels"])
+		}
+		if lookup(e, "authorization", "type") != "Bearer" {
+			t.Errorf("authorization.type = %v, want Bearer", lookup(e, "authorization", "type"))
+		}
+		secret := onlyOne(t, objs, "Secret")
+		if lookup(e, "authorization", "credentials", "name") != secret.GetName() || lookup(e, "authorization", "credentials", "key") != "token" {
+			t.Errorf("authorization.credentials = %v, want %s/token", lookup(e, "authorization", "credentials"), secret.GetName())
+		}
+		wantString(t, secret, "kubernetes.io/service-account-token", "type")
+		sa := secret.GetAnnotations()["kubernetes.io/service-account.name"]
+		bound := false
+		for _, b := range byKind(objs, "ClusterRoleBinding") {
+			if lookup(b.Object, "roleRef", "name") == "tiktok-tiktok-operator-metrics-reader" &&
+				lookup(b.Object, "subjects", "0", "name") == sa && lookup(b.Object, "subjects", "0", "namespace") == "ops" {
+				bound = true
+			}
+		}
+		if !bound {
+			t.Errorf("no ClusterRoleBinding gives ServiceAccount ops/%s the metrics-reader ClusterRole", sa)
+		}
+		if lookup(e, "tlsConfig", "insecureSkipVerify") != true {
+			t.Errorf("tlsConfig = %v, want insecureSkipVerify (the documented default)", e["tlsConfig"])
+		}
+	})
+	t.Run("CA-verified TLS from a ConfigMap", func(t *testing.T) {
+		e := endpoint(t, render(t, "--set", "metrics.serviceMonitor.tls.ca.configMap.name=metrics-ca"))
+		if lookup(e, "tlsConfig", "insecureSkipVerify") != nil {
+			t.Errorf("tlsConfig = %v: skips verification although a CA is given", e["tlsConfig"])
+		}
+		if lookup(e, "tlsConfig", "ca", "configMap", "name") != "metrics-ca" || lookup(e, "tlsConfig", "ca", "configMap", "key") != "ca.crt" {
+			t.Errorf("tlsConfig.ca = %v, want configMap metrics-ca/ca.crt", lookup(e, "tlsConfig", "ca"))
+		}
+		if lookup(e, "tlsConfig", "serverName") != serverName {
+			t.Errorf("tlsConfig.serverName = %v, want the Service's name %s", lookup(e, "tlsConfig", "serverName"), serverName)
+		}
+	})
+	t.Run("CA from a Secret, own server name, own token Secret", func(t *testing.T) {
+		objs := render(t, "--set", "metrics.serviceMonitor.tls.ca.secret.name=metrics-tls",
+			"--set", "metrics.serviceMonitor.tls.serverName=metrics.example.com",
+			"--set", "metrics.serviceMonitor.authorization.createTokenSecret=false",
+			"--set", "metrics.serviceMonitor.authorization.secretName=prom-token")
+		e := endpoint(t, objs)
+		if lookup(e, "tlsConfig", "ca", "secret", "name") != "metrics-tls" || lookup(e, "tlsConfig", "serverName") != "metrics.example.com" {
+			t.Errorf("tlsConfig = %v, want ca from Secret metrics-tls and serverName metrics.example.com", e["tlsConfig"])
+		}
+		if lookup(e, "authorization", "credentials", "name") != "prom-token" {
+			t.Errorf("authorization = %v, want credentials from prom-token", e["authorization"])
+		}
+		if n := len(byKind(objs, "Secret")); n != 0 {
+			t.Errorf("the chart renders %d Secrets, want none when the token Secret is the user's", n)
+		}
+	})
+	t.Run("no skipped verification unless asked", func(t *testing.T) {
+		e := endpoint(t, render(t, "--set", "metrics.serviceMonitor.tls.insecureSkipVerify=false"))
+		if lookup(e, "tlsConfig", "insecureSkipVerify") != nil || lookup(e, "tlsConfig", "serverName") != serverName {
+			t.Errorf("tlsConfig = %v, want only serverName %s", e["tlsConfig"], serverName)
+		}
+	})
+	t.Run("honorLabels off", func(t *testing.T) {
+		if e := endpoint(t, render(t, "--set", "metrics.serviceMonitor.honorLabels=false")); e["honorLabels"] != false {
+			t.Errorf("honorLabels = %v, want false", e["honorLabels"])
+		}
+	})
+}

@@ -57,10 +57,15 @@ The ServiceAccount the manager runs as.
 {{- end }}
 
 {{/*
-The manager's image: repository:tag, the tag defaulting to the chart's appVersion.
+The manager's image: repository@digest when image.digest is set (the tag is then ignored: a digest pins
+the bytes), else repository:tag, the tag defaulting to the chart's appVersion.
 */}}
 {{- define "tiktok-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
 {{- end }}
 
 {{/*
