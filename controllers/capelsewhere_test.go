@@ -1,0 +1,114 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+)
+
+// Another app of the creator made 7 of the day's 15 direct posts, 22 h ago (they leave TikTok's window
+// 2 h from now). 15 posts are queued: 8 go, the 9th is refused (spam_risk_too_many_posts) although the
+// operator's own window holds 8 < 15. The account's direct posts are held for the retry interval (1 h,
+// sooner than its oldest own post's exit in 24 h): the AccountQuota shows Throttled=True
+// DailyCapReachedElsewhere with throttledUntil, the waiting posts project to then, and one probe goes
+// (refused: the other app's posts are still in the window), then one more an hour later, which passes,
+// and the other 6 follow. At most 2 refusals, not one per waiting post per backoff (before: 712 over the
+// 2 h, each of the 7 waiting posts retrying at least once a minute, its backoff's max).
+func TestDailyCapReachedElsewhereHoldsThenProbesOnce(t *testing.T) {
+	w := newWorld(t, nil)
+	w.account("brand", nil)
+	t0 := w.clk.Now()
+	if err := w.sim.RecordForeignPosts("brand", 7, t0.Add(-22*time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 15)
+	due := map[string]time.Time{}
+	for i := range names {
+		names[i] = fmt.Sprintf("p%02d", i)
+		w.post(names[i], "brand", nil)
+		due[names[i]] = t0
+	}
+	refusals := func() int {
+		return w.sim.Stats().Get("brand", tiktoksim.EndpointVideoInit).Errors["spam_risk_too_many_posts"]
+	}
+	checkedHold, holdEnd := false, time.Time{}
+	for step := 0; len(due) > 0 && step < 20000; step++ {
+		name := ""
+		for n, d := range due {
+			if name == "" || d.Before(due[name]) || d.Equal(due[name]) && n < name {
+				name = n
+			}
+		}
+		if d := due[name]; d.After(w.clk.Now()) {
+			w.clk.SetTime(d)
+		}
+		if w.clk.Now().After(t0.Add(26 * time.Hour)) {
+			break
+		}
+		res, err := w.posts.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}})
+		p := w.get(name)
+		switch {
+		case ended(p.Status.Phase) && err == nil:
+			delete(due, name)
+		case err != nil:
+			due[name] = w.clk.Now().Add(10 * time.Millisecond)
+		default:
+			due[name] = w.clk.Now().Add(max(res.RequeueAfter, time.Millisecond))
+		}
+		if refusals() == 1 && !checkedHold && p.Status.LastError != nil {
+			checkedHold, holdEnd = true, w.checkHeld(t)
+		}
+		// A waiting post, once reconciled during the hold, projects to its end.
+		if checkedHold && w.clk.Now().Before(holdEnd) && p.Status.Phase == v1alpha1.PhaseQueued {
+			if a := p.Status.NextAttemptTime; a == nil || a.Time.Before(holdEnd.Add(-time.Second)) {
+				t.Errorf("%s: nextAttemptTime %v during the hold, before its end %s", name, a, holdEnd)
+			}
+		}
+	}
+	if !checkedHold {
+		t.Fatal("no refusal: the foreign posts did not count")
+	}
+	for _, n := range names {
+		if p := w.get(n); p.Status.Phase != v1alpha1.PhasePublished {
+			t.Errorf("%s: %s", n, describe(p))
+		}
+	}
+	st := w.sim.Stats().Get("brand", tiktoksim.EndpointVideoInit)
+	t.Logf("video inits %d, refusals %d, last publish at t0+%s", st.Calls, refusals(), w.clk.Now().Sub(t0))
+	if r := refusals(); r > 2 {
+		t.Errorf("%d daily-cap refusals, want at most 2 (the first and the probe)", r)
+	}
+	if st.Calls != 15+refusals() {
+		t.Errorf("%d video inits for 15 posts and %d refusals", st.Calls, refusals())
+	}
+}
+
+// checkHeld: right after the first refusal the account shows the hold; it returns the hold's end.
+func (w *world) checkHeld(t *testing.T) time.Time {
+	t.Helper()
+	if _, err := w.reconcileAccount("brand"); err != nil {
+		t.Fatal(err)
+	}
+	aq := &v1alpha1.AccountQuota{}
+	if err := w.raw.Get(context.Background(), client.ObjectKey{Namespace: testNS, Name: "brand"}, aq); err != nil {
+		t.Fatal(err)
+	}
+	c := apimeta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionThrottled)
+	if c == nil || c.Status != "True" || c.Reason != v1alpha1.ReasonDailyCapReachedElsewhere {
+		t.Fatalf("Throttled condition %+v, want True DailyCapReachedElsewhere", c)
+	}
+	hold := w.clk.Now().Add(time.Hour)
+	if u := aq.Status.ThrottledUntil; u == nil || u.Time.Before(hold.Add(-time.Second)) || u.After(hold.Add(2*time.Second)) {
+		t.Fatalf("throttledUntil %v, want about %s (the refusal plus the 1 h retry interval)", u, hold)
+	}
+	return hold
+}
