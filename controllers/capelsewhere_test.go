@@ -24,21 +24,47 @@ import (
 // and the other 6 follow. At most 2 refusals, not one per waiting post per backoff (before: 712 over the
 // 2 h, each of the 7 waiting posts retrying at least once a minute, its backoff's max).
 func TestDailyCapReachedElsewhereHoldsThenProbesOnce(t *testing.T) {
+	capElsewhere(t, capCase{foreign: 7, posts: 15, endpoint: tiktoksim.EndpointVideoInit,
+		code: "spam_risk_too_many_posts", reason: v1alpha1.ReasonDailyCapReachedElsewhere, done: v1alpha1.PhasePublished})
+}
+
+// The same for the pending-share cap: another app left 3 of the creator's 5 pending shares 22 h ago; 5
+// inbox posts: 2 go, the 3rd is refused (spam_risk_too_many_pending_share), PendingShareCapReachedElsewhere,
+// one probe an hour later (refused), the next passes: at most 2 refusals, all 5 delivered.
+func TestPendingShareCapReachedElsewhereHoldsThenProbesOnce(t *testing.T) {
+	capElsewhere(t, capCase{foreign: 3, posts: 5, inbox: true, endpoint: tiktoksim.EndpointInboxInit,
+		code: "spam_risk_too_many_pending_share", reason: v1alpha1.ReasonPendingShareCapReachedElsewhere,
+		done: v1alpha1.PhaseDelivered})
+}
+
+type capCase struct {
+	foreign, posts int
+	inbox          bool
+	endpoint, code string
+	reason         string
+	done           v1alpha1.Phase
+}
+
+func capElsewhere(t *testing.T, c capCase) {
 	w := newWorld(t, nil)
 	w.account("brand", nil)
 	t0 := w.clk.Now()
-	if err := w.sim.RecordForeignPosts("brand", 7, t0.Add(-22*time.Hour), false); err != nil {
+	if err := w.sim.RecordForeignPosts("brand", c.foreign, t0.Add(-22*time.Hour), c.inbox); err != nil {
 		t.Fatal(err)
 	}
-	names := make([]string, 15)
+	names := make([]string, c.posts)
 	due := map[string]time.Time{}
 	for i := range names {
 		names[i] = fmt.Sprintf("p%02d", i)
-		w.post(names[i], "brand", nil)
+		w.post(names[i], "brand", func(s *v1alpha1.TikTokPostSpec) {
+			if c.inbox {
+				s.Mode = v1alpha1.ModeUpload
+			}
+		})
 		due[names[i]] = t0
 	}
 	refusals := func() int {
-		return w.sim.Stats().Get("brand", tiktoksim.EndpointVideoInit).Errors["spam_risk_too_many_posts"]
+		return w.sim.Stats().Get("brand", c.endpoint).Errors[c.code]
 	}
 	checkedHold, holdEnd := false, time.Time{}
 	for step := 0; len(due) > 0 && step < 20000; step++ {
@@ -65,7 +91,7 @@ func TestDailyCapReachedElsewhereHoldsThenProbesOnce(t *testing.T) {
 			due[name] = w.clk.Now().Add(max(res.RequeueAfter, time.Millisecond))
 		}
 		if refusals() == 1 && !checkedHold && p.Status.LastError != nil {
-			checkedHold, holdEnd = true, w.checkHeld(t)
+			checkedHold, holdEnd = true, w.checkHeld(t, c.reason)
 		}
 		// A waiting post, once reconciled during the hold, projects to its end.
 		if checkedHold && w.clk.Now().Before(holdEnd) && p.Status.Phase == v1alpha1.PhaseQueued {
@@ -78,22 +104,22 @@ func TestDailyCapReachedElsewhereHoldsThenProbesOnce(t *testing.T) {
 		t.Fatal("no refusal: the foreign posts did not count")
 	}
 	for _, n := range names {
-		if p := w.get(n); p.Status.Phase != v1alpha1.PhasePublished {
+		if p := w.get(n); p.Status.Phase != c.done {
 			t.Errorf("%s: %s", n, describe(p))
 		}
 	}
-	st := w.sim.Stats().Get("brand", tiktoksim.EndpointVideoInit)
-	t.Logf("video inits %d, refusals %d, last publish at t0+%s", st.Calls, refusals(), w.clk.Now().Sub(t0))
+	st := w.sim.Stats().Get("brand", c.endpoint)
+	t.Logf("inits %d, refusals %d, last publish at t0+%s", st.Calls, refusals(), w.clk.Now().Sub(t0))
 	if r := refusals(); r > 2 {
 		t.Errorf("%d daily-cap refusals, want at most 2 (the first and the probe)", r)
 	}
-	if st.Calls != 15+refusals() {
-		t.Errorf("%d video inits for 15 posts and %d refusals", st.Calls, refusals())
+	if st.Calls != c.posts+refusals() {
+		t.Errorf("%d inits for %d posts and %d refusals", st.Calls, c.posts, refusals())
 	}
 }
 
 // checkHeld: right after the first refusal the account shows the hold; it returns the hold's end.
-func (w *world) checkHeld(t *testing.T) time.Time {
+func (w *world) checkHeld(t *testing.T, reason string) time.Time {
 	t.Helper()
 	if _, err := w.reconcileAccount("brand"); err != nil {
 		t.Fatal(err)
@@ -103,8 +129,8 @@ func (w *world) checkHeld(t *testing.T) time.Time {
 		t.Fatal(err)
 	}
 	c := apimeta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionThrottled)
-	if c == nil || c.Status != "True" || c.Reason != v1alpha1.ReasonDailyCapReachedElsewhere {
-		t.Fatalf("Throttled condition %+v, want True DailyCapReachedElsewhere", c)
+	if c == nil || c.Status != "True" || c.Reason != reason {
+		t.Fatalf("Throttled condition %+v, want True %s", c, reason)
 	}
 	hold := w.clk.Now().Add(time.Hour)
 	if u := aq.Status.ThrottledUntil; u == nil || u.Time.Before(hold.Add(-time.Second)) || u.After(hold.Add(2*time.Second)) {
