@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
 )
 
@@ -37,9 +38,17 @@ func TestPendingShareCapReachedElsewhereHoldsThenProbesOnce(t *testing.T) {
 		done: v1alpha1.PhaseDelivered})
 }
 
+// A restart during the hold: the hold comes back from the AccountQuota's status (throttledUntil with the
+// condition's reason), not as a cooldown of every call, and no post is refused again at once: still at
+// most 2 refusals (3 if the restart forgets the hold).
+func TestCapHoldSurvivesARestart(t *testing.T) {
+	capElsewhere(t, capCase{foreign: 7, posts: 15, endpoint: tiktoksim.EndpointVideoInit, restart: true,
+		code: "spam_risk_too_many_posts", reason: v1alpha1.ReasonDailyCapReachedElsewhere, done: v1alpha1.PhasePublished})
+}
+
 type capCase struct {
 	foreign, posts int
-	inbox          bool
+	inbox, restart bool
 	endpoint, code string
 	reason         string
 	done           v1alpha1.Phase
@@ -66,7 +75,7 @@ func capElsewhere(t *testing.T, c capCase) {
 	refusals := func() int {
 		return w.sim.Stats().Get("brand", c.endpoint).Errors[c.code]
 	}
-	checkedHold, holdEnd := false, time.Time{}
+	checkedHold, holdEnd, restarted := false, time.Time{}, false
 	for step := 0; len(due) > 0 && step < 20000; step++ {
 		name := ""
 		for n, d := range due {
@@ -92,9 +101,25 @@ func capElsewhere(t *testing.T, c capCase) {
 		}
 		if refusals() == 1 && !checkedHold && p.Status.LastError != nil {
 			checkedHold, holdEnd = true, w.checkHeld(t, c.reason)
+			if c.restart {
+				w.restart()
+				w.readyAccount("brand")
+				restarted = true
+			}
+		}
+		// Once the new process has taken the account over (the previous one's Lease lapsed) and rebuilt
+		// its windows from the status, the hold is back, and not as a cooldown of every call.
+		if key := accountKey(testNS, "brand"); restarted && w.posts.Engine.Usage(key, w.clk.Now()) != nil {
+			restarted = false
+			if h := w.posts.Engine.CapHold(key, pacing.CallDirectVideoInit, w.clk.Now()); h.Before(holdEnd.Add(-time.Second)) {
+				t.Fatalf("after the restart the hold ends at %s, want %s", h, holdEnd)
+			}
+			if until, _ := w.posts.Engine.Cooldown(key); until.After(w.clk.Now()) {
+				t.Fatalf("after the restart the account cools down until %s: the hold came back as a cooldown", until)
+			}
 		}
 		// A waiting post, once reconciled during the hold, projects to its end.
-		if checkedHold && w.clk.Now().Before(holdEnd) && p.Status.Phase == v1alpha1.PhaseQueued {
+		if checkedHold && !restarted && w.clk.Now().Before(holdEnd) && p.Status.Phase == v1alpha1.PhaseQueued {
 			if a := p.Status.NextAttemptTime; a == nil || a.Time.Before(holdEnd.Add(-time.Second)) {
 				t.Errorf("%s: nextAttemptTime %v during the hold, before its end %s", name, a, holdEnd)
 			}
