@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
 // view fills the dashboard part of the status from the engine: usage of every window, the cooldown,
@@ -48,6 +49,12 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 		setThrottled(&st.Conditions, s.aq.Generation, true, v1alpha1.ReasonRateLimited,
 			fmt.Sprintf("TikTok answered 429 unexpectedly; the account cools down until %s", until.UTC().Format(time.RFC3339)))
 		s.due(until)
+	} else if hold, reason, what := r.capHold(s.key, now); !hold.IsZero() {
+		st.ThrottledUntil = &metav1.Time{Time: hold.Truncate(time.Second).Add(time.Second)}
+		setThrottled(&st.Conditions, s.aq.Generation, true, reason, fmt.Sprintf(
+			"TikTok refused a post by the account's %s, which the operator's own posts do not fill (other apps of the "+
+				"creator posted); its posts wait until %s, then one probes", what, hold.UTC().Format(time.RFC3339)))
+		s.due(hold)
 	} else {
 		setThrottled(&st.Conditions, s.aq.Generation, false, "", "")
 	}
@@ -68,6 +75,20 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 		}
 		s.due(next)
 	}
+}
+
+// capHold is the later running hold of the account's daily and pending-share caps (see
+// pacing.Engine.CapReached), with its condition reason and the cap's name; zero if none.
+func (r *AccountQuotaReconciler) capHold(key string, now time.Time) (time.Time, string, string) {
+	daily := r.Engine.CapHold(key, pacing.CallDirectVideoInit, now)
+	pending := r.Engine.CapHold(key, pacing.CallInboxVideoInit, now)
+	if pending.After(daily) {
+		return pending, v1alpha1.ReasonPendingShareCapReachedElsewhere, "pending-share cap"
+	}
+	if !daily.IsZero() {
+		return daily, v1alpha1.ReasonDailyCapReachedElsewhere, "daily cap of direct posts"
+	}
+	return time.Time{}, "", ""
 }
 
 // queueStatus counts the account's posts by where they are (from the cache).

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -387,7 +388,16 @@ func microOf(ns int64, up bool) metav1.MicroTime {
 func stateOf(st v1alpha1.AccountQuotaStatus) pacing.State {
 	var s pacing.State
 	if st.ThrottledUntil != nil {
-		s.ThrottledUntil = st.ThrottledUntil.UnixNano()
+		// status.throttledUntil is the cooldown, or the hold of a cap when the Throttled condition says so
+		// (see AccountQuotaReconciler.capHold): a hold must not come back as a cooldown of every call.
+		switch c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionThrottled); {
+		case c != nil && c.Reason == v1alpha1.ReasonDailyCapReachedElsewhere:
+			s.DailyHeldUntil = st.ThrottledUntil.UnixNano()
+		case c != nil && c.Reason == v1alpha1.ReasonPendingShareCapReachedElsewhere:
+			s.PendingHeldUntil = st.ThrottledUntil.UnixNano()
+		default:
+			s.ThrottledUntil = st.ThrottledUntil.UnixNano()
+		}
 	}
 	s.ConsecutiveThrottles = int(st.ConsecutiveThrottles)
 	cp := st.Checkpoint

@@ -23,6 +23,11 @@ type Options struct {
 	// AccountStatusInterval is the least time between two status writes of one AccountQuota: usage and
 	// queue figures change with every call, so they are coalesced.
 	AccountStatusInterval time.Duration
+	// CapRetryInterval bounds the hold of an account's daily or pending-share cap after a refusal its own
+	// count does not explain (other apps of the creator posted): the posts wait until the oldest post of
+	// the operator's own 24 h log leaves the window, or this long, whichever is sooner, then one probes
+	// (default 1 h).
+	CapRetryInterval time.Duration
 	// AccountStatusQPS bounds the coalesced (non-urgent) AccountQuota status writes of the whole process,
 	// per second. A fleet whose queues all move at once (a bulk apply) would otherwise write every account
 	// every AccountStatusInterval, competing with the posts' own writes; under the budget each account
@@ -93,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.AccountStatusInterval <= 0 {
 		o.AccountStatusInterval = 5 * time.Second
+	}
+	if o.CapRetryInterval <= 0 {
+		o.CapRetryInterval = time.Hour
 	}
 	if o.AccountStatusQPS <= 0 {
 		o.AccountStatusQPS = 10

@@ -80,6 +80,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	}
 	answered := r.Clock.Now()
 	r.finishAddFinalizer(s, fin)
+	r.capRefused(s, err, answered) // before Complete frees the next in line: the hold is in place first
 	r.Engine.Complete(res, sent, answered, engineOutcome(err))
 	r.kickHead(s.acctKey)
 
@@ -160,6 +161,25 @@ var capCodes = map[string]bool{
 	"spam_risk_too_many_posts":         true,
 	"spam_risk_too_many_pending_share": true,
 	"reached_active_user_cap":          true,
+}
+
+// Codes of a refusal by the account's daily or pending-share cap: they count every app of the creator.
+var accountCapCodes = map[string]bool{
+	"spam_risk_too_many_posts":         true,
+	"spam_risk_too_many_pending_share": true,
+}
+
+// capRefused tells the engine of a refusal by the account's daily or pending-share cap. If its own count
+// does not explain it (other apps posted), the engine holds the cap window until the oldest post of its
+// own log leaves it, or for Options.CapRetryInterval: the waiting posts project to then and one probes,
+// instead of each retrying after its own backoff into the same refusal.
+func (r *TikTokPostReconciler) capRefused(s *postScope, err error, answered time.Time) {
+	var te *tiktok.Error
+	if err == nil || !errors.As(err, &te) || !accountCapCodes[te.Code] {
+		return
+	}
+	r.Engine.CapReached(s.acctKey, callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
+	r.kickAccount(s.account) // its status shows the hold
 }
 
 // attemptFailed records a failed init call and decides: retry later, or fail for good.
@@ -244,6 +264,12 @@ func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter
 	next := at.Add(delay)
 	if until, _ := r.Engine.Cooldown(s.acctKey); until.After(next) {
 		next = until
+	}
+	if reason == v1alpha1.ReasonQuotaExhausted {
+		// A cap held after a refusal (see capRefused): the post waits for the hold's end, not a backoff.
+		if until := r.Engine.CapHold(s.acctKey, callOf(spec), at); !until.IsZero() {
+			next = until
+		}
 	}
 	if spec.Deadline != nil && next.After(spec.Deadline.Time) {
 		r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf("the next attempt (not before %s) would come after the deadline %s%s",

@@ -80,6 +80,13 @@ const (
 	ReasonCreatorInfoFailed  = "CreatorInfoFailed"
 	ReasonInvalidSpec        = "InvalidSpec"
 
+	// ReasonDailyCapReachedElsewhere (ReasonPendingShareCapReachedElsewhere), on an AccountQuota's
+	// Throttled condition: TikTok refused a post by the account's daily (pending-share) cap, which the
+	// operator's own posts do not fill: other apps of the creator posted. The cap is held until
+	// status.throttledUntil, then one post probes.
+	ReasonDailyCapReachedElsewhere        = "DailyCapReachedElsewhere"
+	ReasonPendingShareCapReachedElsewhere = "PendingShareCapReachedElsewhere"
+
 	// Event reasons of a refreshed token pair whose Secret is no longer the account's (spec.credentialsSecretRef
 	// changed, or the Secret was deleted and created again, before the pair was written): the pair goes back
 	// to the Secret it was refreshed from, or is dropped when that Secret is gone. Never into another Secret.

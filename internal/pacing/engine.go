@@ -48,6 +48,7 @@ type account struct {
 	probing     [numWindows]bool   // eff was raised one step and no probe has confirmed it yet
 	probeID     [numWindows]uint64 // the probe call out (0: none)
 	guard       [numWindows]int64  // restart guard: window considered full until then
+	capHold     [numWindows]int64  // cap window held full until then: TikTok refused, others posted (CapReached)
 	minInterval int64
 	maxInFlight int64
 

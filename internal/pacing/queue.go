@@ -140,7 +140,7 @@ func (a *account) mayGo(it *qitem, now int64) bool {
 		}
 		if capFull[w] == 0 {
 			capFull[w] = 1
-			if a.count(int(w), now) >= a.eff[w] {
+			if a.capHold[w] > now || a.count(int(w), now) >= a.eff[w] {
 				capFull[w] = 2
 			}
 		}
@@ -176,9 +176,7 @@ func (q *queue) vearliest(a *account, w int, t int64) int64 {
 		ends = ends[:copy(ends, ends[i:])]
 		q.vends[w] = ends
 	}
-	if a.guard[w] > t {
-		t = a.guard[w]
-	}
+	t = max(t, a.guard[w], a.capHold[w])
 	eff := a.eff[w]
 	if eff <= 0 {
 		return never

@@ -18,6 +18,10 @@ type State struct {
 	LastDelay time.Duration `json:"lastDelay,omitempty"`
 	// Adaptive lists the windows whose effective limit is below the configured one.
 	Adaptive []AdaptiveState `json:"adaptive,omitempty"`
+	// DailyHeldUntil and PendingHeldUntil end the holds of the daily and pending-share caps after a
+	// refusal the own count did not explain (Unix ns, 0 none; see CapReached).
+	DailyHeldUntil   int64 `json:"dailyHeldUntil,omitempty"`
+	PendingHeldUntil int64 `json:"pendingHeldUntil,omitempty"`
 }
 
 // CallRecord is one call in State.
@@ -51,9 +55,15 @@ func (e *Engine) Snapshot(account string) State {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.advance(e.clk.Now())
+	now := a.advance(e.clk.Now())
 	s := State{ThrottledUntil: a.throttledUntil, EpisodeStart: a.episodeStart,
 		ConsecutiveThrottles: a.consecutive, LastDelay: a.lastDelay}
+	if a.capHold[winDaily] > now {
+		s.DailyHeldUntil = a.capHold[winDaily]
+	}
+	if a.capHold[winPending] > now {
+		s.PendingHeldUntil = a.capHold[winPending]
+	}
 	if len(a.log) > 0 {
 		s.Calls = make([]CallRecord, 0, len(a.log))
 	}
@@ -101,6 +111,8 @@ func (e *Engine) Restore(account string, s State) {
 	a.episodeStart = max(a.episodeStart, s.EpisodeStart)
 	a.consecutive = max(a.consecutive, s.ConsecutiveThrottles)
 	a.lastDelay = max(a.lastDelay, s.LastDelay)
+	a.capHold[winDaily] = max(a.capHold[winDaily], s.DailyHeldUntil)
+	a.capHold[winPending] = max(a.capHold[winPending], s.PendingHeldUntil)
 	for _, ad := range s.Adaptive {
 		for w := range numWindows {
 			if windowNames[w] == ad.Name && ad.Effective < a.eff[w] {

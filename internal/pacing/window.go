@@ -102,9 +102,7 @@ func (e *entry) lowEnd(win, maxInFlight, now int64) int64 {
 func (a *account) earliestWin(w int, now int64, low bool) int64 {
 	eff := a.eff[w]
 	t := now
-	if a.guard[w] > t {
-		t = a.guard[w]
-	}
+	t = max(t, a.guard[w], a.capHold[w])
 	if eff <= 0 {
 		return never
 	}

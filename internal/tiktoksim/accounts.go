@@ -3,6 +3,7 @@ package tiktoksim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 )
@@ -209,4 +210,26 @@ func (s *Server) issueTokens(rec *tokenRec, oldRefresh string, now time.Time) re
 // oauthErrBody is the token endpoint's error shape: OAuth's, with TikTok's log_id.
 func oauthErrBody(code, desc, logID string) map[string]any {
 	return map[string]any{keyError: code, "error_description": desc, "log_id": logID}
+}
+
+// RecordForeignPosts records n direct posts (inbox shares with pending) another app of the creator made
+// at at: they count against the account's daily cap (pending-share cap) as TikTok's caps count every
+// app, but the simulator holds no post for them. at must not be after the simulator's clock.
+func (s *Server) RecordForeignPosts(name string, n int, at time.Time, pending bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.acct[name]
+	if !ok {
+		return fmt.Errorf("foreign posts: no account %q", name)
+	}
+	l := &a.dailyLog
+	if pending {
+		l = &a.pendingLog
+	}
+	i := slices.IndexFunc(l.times, func(t time.Time) bool { return t.After(at) }) // the log stays in order
+	if i < 0 {
+		i = len(l.times)
+	}
+	l.times = slices.Insert(l.times, i, slices.Repeat([]time.Time{at}, n)...)
+	return nil
 }
