@@ -15,6 +15,7 @@ func benchServer(b *testing.B, n int, limits map[string]Limit) (*Server, []strin
 	b.Helper()
 	cfg := DefaultConfig()
 	cfg.Limits = limits
+	cfg.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if limits == nil {
 		cfg.Limits = map[string]Limit{}
 		cfg.DailyPosts.Requests, cfg.PendingShares.Requests = 0, 0

@@ -61,8 +61,10 @@ type Config struct {
 	RotateRefreshTokens bool `json:"rotate_refresh_tokens"`
 	// Processing controls what happens after an init is accepted.
 	Processing Processing `json:"processing"`
-	// VerifiedURLPrefixes are the media URL prefixes the app owns; a PULL_FROM_URL outside them gets
-	// url_ownership_unverified. Empty accepts every https URL.
+	// VerifiedURLPrefixes are the media URL prefixes the app owner verified with TikTok; a PULL_FROM_URL
+	// outside them gets 403 url_ownership_unverified (media-transfer). Empty means nothing is verified, so
+	// every PULL_FROM_URL is refused, as TikTok refuses an app that verified nothing: a configuration that
+	// pulls media must list its prefixes (FILE_UPLOAD needs none).
 	VerifiedURLPrefixes []string `json:"verified_url_prefixes,omitempty"`
 	// Accounts known at start; more can be added at run time.
 	Accounts []Account `json:"accounts,omitempty"`

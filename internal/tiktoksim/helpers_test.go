@@ -28,6 +28,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Accounts = []Account{{Name: "alice", ClientKey: "ck", ClientSecret: "secret-alice", AccessToken: "act.alice", RefreshToken: "rft.alice"}}
+	cfg.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -61,7 +61,7 @@ func TestLimitsArePerTokenAndEndpoint(t *testing.T) {
 	if a := h.call(pathVideo, "act.bob", pullVideo("x", "SELF_ONLY")); a.status != http.StatusOK {
 		t.Fatalf("bob's first video init: HTTP %d %s", a.status, a.raw)
 	}
-	if a := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "https://x/v.mp4"}}); a.status != http.StatusOK {
+	if a := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "https://cdn.example.com/v.mp4"}}); a.status != http.StatusOK {
 		t.Fatalf("alice's inbox init after video init limit: HTTP %d %s", a.status, a.raw)
 	}
 }

@@ -77,6 +77,11 @@ func TestStrictAsTikTok(t *testing.T) {
 		{name: "4 GiB + 1 byte", method: "POST", path: pathInbox, contentType: jsonType, auth: true,
 			body:   `{"source_info":{"source":"FILE_UPLOAD","video_size":4294967297,"chunk_size":67108864,"total_chunk_count":64}}`,
 			status: 400, code: "invalid_param", source: "media-transfer: video up to 4 GB"},
+		// 6. PULL_FROM_URL only from a prefix the app verified; by default nothing is verified.
+		{name: "PULL_FROM_URL with no verified prefix", cfg: func(c *Config) { c.VerifiedURLPrefixes = nil },
+			method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`,
+			status: 403, code: "url_ownership_unverified", source: "media-transfer: the domain or URL prefix must be verified by the app owner"},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
