@@ -91,6 +91,9 @@ func newWorld(t *testing.T, simCfg func(*tiktoksim.Config)) *world {
 	clk := testclock.NewFakeClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
 	cfg := tiktoksim.DefaultConfig()
 	cfg.Processing.Delay = tiktoksim.Duration(3 * time.Second)
+	// The app verified the CDN's prefix (PULL_FROM_URL); the media server serves FILE_UPLOAD, which
+	// TikTok does not check.
+	cfg.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if simCfg != nil {
 		simCfg(&cfg)
 	}

@@ -44,6 +44,7 @@ func simConfig(cfg config) tiktoksim.Config {
 	c.DailyPosts = tiktoksim.Limit{Requests: cfg.DailyCap, Window: day}
 	c.PendingShares = tiktoksim.Limit{Requests: cfg.DailyCap, Window: day}
 	c.Processing.Delay = tiktoksim.Duration(cfg.ProcessingDelay)
+	c.VerifiedURLPrefixes = []string{cdnPrefix} // outsidePrefix stays unverified
 	return c
 }
 

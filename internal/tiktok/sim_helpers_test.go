@@ -40,6 +40,7 @@ func newEnv(t *testing.T, mutate func(*tiktoksim.Config), opts ...func(*tiktok.O
 		Name: "alice", ClientKey: aliceKey, ClientSecret: aliceSecret,
 		AccessToken: aliceAccess, RefreshToken: aliceRefresh,
 	}}
+	cfg.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if mutate != nil {
 		mutate(&cfg)
 	}

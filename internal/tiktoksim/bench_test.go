@@ -15,6 +15,7 @@ func benchServer(b *testing.B, n int, limits map[string]Limit) (*Server, []strin
 	b.Helper()
 	cfg := DefaultConfig()
 	cfg.Limits = limits
+	cfg.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if limits == nil {
 		cfg.Limits = map[string]Limit{}
 		cfg.DailyPosts.Requests, cfg.PendingShares.Requests = 0, 0
@@ -54,7 +55,7 @@ func serveLoop(b *testing.B, s *Server, path string, toks []string, body []byte,
 func BenchmarkServeStatusFetch(b *testing.B) {
 	s, toks := benchServer(b, 1, nil)
 	w := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodPost, pathVideo, strings.NewReader(`{"post_info":{"privacy_level":"SELF_ONLY"},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`))
+	req := httptest.NewRequest(http.MethodPost, pathVideo, strings.NewReader(`{"post_info":{"privacy_level":"SELF_ONLY","brand_content_toggle":false},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`))
 	req.Header.Set("Authorization", "Bearer "+toks[0])
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	s.ServeHTTP(w, req)
@@ -64,7 +65,7 @@ func BenchmarkServeStatusFetch(b *testing.B) {
 
 func BenchmarkServeVideoInit(b *testing.B) {
 	s, toks := benchServer(b, 100, nil)
-	body := []byte(`{"post_info":{"title":"bench","privacy_level":"PUBLIC_TO_EVERYONE"},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`)
+	body := []byte(`{"post_info":{"title":"bench","privacy_level":"PUBLIC_TO_EVERYONE","brand_content_toggle":false},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`)
 	serveLoop(b, s, pathVideo, toks, body, 200)
 }
 

@@ -61,9 +61,17 @@ type Config struct {
 	RotateRefreshTokens bool `json:"rotate_refresh_tokens"`
 	// Processing controls what happens after an init is accepted.
 	Processing Processing `json:"processing"`
-	// VerifiedURLPrefixes are the media URL prefixes the app owns; a PULL_FROM_URL outside them gets
-	// url_ownership_unverified. Empty accepts every https URL.
+	// VerifiedURLPrefixes are the media URL prefixes the app owner verified with TikTok; a PULL_FROM_URL
+	// outside them gets 403 url_ownership_unverified (media-transfer). Empty means nothing is verified, so
+	// every PULL_FROM_URL is refused, as TikTok refuses an app that verified nothing: a configuration that
+	// pulls media must list its prefixes (FILE_UPLOAD needs none).
 	VerifiedURLPrefixes []string `json:"verified_url_prefixes,omitempty"`
+	// Unaudited makes the app one TikTok has not audited: it may post only SELF_ONLY, only to private
+	// accounts (CreatorInfo.Private), else 403 unaudited_client_can_only_post_to_private_accounts, and to
+	// at most ActiveUserCap distinct users per rolling 24 hours (403 reached_active_user_cap) (guidelines).
+	Unaudited bool `json:"unaudited"`
+	// ActiveUserCap is the unaudited app's number of distinct users a day; 0 means 5.
+	ActiveUserCap int `json:"active_user_cap,omitempty"`
 	// Accounts known at start; more can be added at run time.
 	Accounts []Account `json:"accounts,omitempty"`
 	// Faults injected at random into API and upload answers (never into /sim).
@@ -120,6 +128,10 @@ type Account struct {
 	RefreshToken string      `json:"refresh_token"`
 	Creator      CreatorInfo `json:"creator"`
 	Banned       bool        `json:"banned"`
+	// Scopes the creator granted the app; empty means video.publish and video.upload. A call needing a
+	// scope not granted gets 401 scope_not_authorized: creator_info, direct posts (video and photo) need
+	// video.publish, inbox uploads (video and photo) video.upload, status/fetch either.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // CreatorInfo is what creator_info answers for an account. Empty privacy options mean all four;
@@ -133,6 +145,9 @@ type CreatorInfo struct {
 	CommentDisabled         bool     `json:"comment_disabled"`
 	DuetDisabled            bool     `json:"duet_disabled"`
 	StitchDisabled          bool     `json:"stitch_disabled"`
+	// Private marks a private account, the only kind an unaudited app may post to. creator_info does not
+	// answer it.
+	Private bool `json:"private"`
 }
 
 // DefaultConfig returns TikTok's documented values: 6/min per init endpoint per token, 30/min

@@ -29,8 +29,9 @@ type videoSource struct {
 
 type videoInitBody struct {
 	PostInfo *struct {
-		Title        string `json:"title"`
-		PrivacyLevel string `json:"privacy_level"`
+		Title              string `json:"title"`
+		PrivacyLevel       string `json:"privacy_level"`
+		BrandContentToggle *bool  `json:"brand_content_toggle"`
 	} `json:"post_info"`
 	SourceInfo *videoSource `json:"source_info"`
 }
@@ -39,9 +40,10 @@ type photoInitBody struct {
 	MediaType string `json:"media_type"`
 	PostMode  string `json:"post_mode"`
 	PostInfo  struct {
-		Title        string `json:"title"`
-		Description  string `json:"description"`
-		PrivacyLevel string `json:"privacy_level"`
+		Title              string `json:"title"`
+		Description        string `json:"description"`
+		PrivacyLevel       string `json:"privacy_level"`
+		BrandContentToggle *bool  `json:"brand_content_toggle"`
 	} `json:"post_info"`
 	SourceInfo struct {
 		Source          string   `json:"source"`
@@ -60,7 +62,75 @@ func (c *call) invalid(format string, args ...any) reply {
 
 func (c *call) ok(data any) reply { return reply{status: http.StatusOK, body: okBody(data, c.logID)} }
 
+// Scopes of the content endpoints.
+const (
+	scopePublish = "video.publish"
+	scopeUpload  = "video.upload"
+)
+
+// defaultScopes are an account's scopes when its configuration names none.
+var defaultScopes = []string{scopePublish, scopeUpload}
+
+// checkScope answers 401 scope_not_authorized unless the account granted one of scopes.
+func (s *Server) checkScope(c *call, scopes ...string) (reply, bool) {
+	granted := c.acct.Scopes
+	if len(granted) == 0 {
+		granted = defaultScopes
+	}
+	for _, sc := range scopes {
+		if slices.Contains(granted, sc) {
+			return reply{}, false
+		}
+	}
+	return c.fail(http.StatusUnauthorized, "scope_not_authorized", "the user did not authorize the scope "+strings.Join(scopes, " or ")), true
+}
+
+// checkUnaudited holds an unaudited app to private accounts, to SELF_ONLY for direct posts (guidelines),
+// and to its cap of distinct users a day.
+func (s *Server) checkUnaudited(c *call, direct bool, privacy string) (reply, bool) {
+	if !s.cfg.Unaudited {
+		return reply{}, false
+	}
+	if !c.acct.Creator.Private || (direct && privacy != "SELF_ONLY") {
+		return c.fail(http.StatusForbidden, "unaudited_client_can_only_post_to_private_accounts",
+			"an unaudited client can only post SELF_ONLY to private accounts"), true
+	}
+	if s.activeUserCapReached(c.acct, c.now) {
+		return c.fail(http.StatusForbidden, "reached_active_user_cap", "the app reached its cap of active users a day"), true
+	}
+	return reply{}, false
+}
+
+// activeUserCapReached: the app is unaudited, reached its cap of distinct users over the last 24 hours,
+// and a is not one of them.
+func (s *Server) activeUserCapReached(a *account, now time.Time) bool {
+	if !s.cfg.Unaudited {
+		return false
+	}
+	limit := s.cfg.ActiveUserCap
+	if limit <= 0 {
+		limit = 5
+	}
+	since := now.Add(-24 * time.Hour)
+	if t, ok := s.active[a.Name]; ok && t.After(since) {
+		return false
+	}
+	n := 0
+	for _, t := range s.active {
+		if t.After(since) {
+			n++
+		}
+	}
+	return n >= limit
+}
+
+// accepted records that the app posted for a (an accepted init), for the active-user cap.
+func (s *Server) accepted(a *account, now time.Time) { s.active[a.Name] = now }
+
 func (s *Server) creatorInfo(c *call) reply {
+	if r, bad := s.checkScope(c, scopePublish); bad {
+		return r
+	}
 	a := c.acct
 	data := map[string]any{
 		"creator_avatar_url":          a.Creator.AvatarURL,
@@ -79,6 +149,8 @@ func (s *Server) creatorInfo(c *call) reply {
 		code, msg = "spam_risk_user_banned_from_posting", "the user is banned from posting"
 	case s.dailyCapReached(a, c.now):
 		code, msg = "spam_risk_too_many_posts", "the daily post cap is reached"
+	case s.activeUserCapReached(a, c.now):
+		code, msg = "reached_active_user_cap", "the app reached its cap of active users a day"
 	}
 	return reply{status: http.StatusOK, body: map[string]any{
 		"data": data, keyError: map[string]string{"code": code, "message": msg, "log_id": c.logID},
@@ -89,6 +161,12 @@ func (s *Server) videoInit(c *call) reply {
 	var b videoInitBody
 	if err := json.Unmarshal(c.body, &b); err != nil || b.PostInfo == nil || b.SourceInfo == nil {
 		return c.invalid("want post_info and source_info")
+	}
+	if r, bad := s.checkScope(c, scopePublish); bad {
+		return r
+	}
+	if b.PostInfo.BrandContentToggle == nil {
+		return c.invalid("post_info.brand_content_toggle is required")
 	}
 	if r, bad := s.checkAccount(c); bad {
 		return r
@@ -102,10 +180,14 @@ func (s *Server) videoInit(c *call) reply {
 	if r, bad := s.checkVideoSource(c, b.SourceInfo); bad {
 		return r
 	}
+	if r, bad := s.checkUnaudited(c, true, b.PostInfo.PrivacyLevel); bad {
+		return r
+	}
 	if s.dailyCapReached(c.acct, c.now) {
 		return c.fail(http.StatusForbidden, "spam_risk_too_many_posts", "the daily post cap is reached")
 	}
 	c.acct.dailyLog.add(c.now)
+	s.accepted(c.acct, c.now)
 	p := s.newPost(c, ModeDirectPost, MediaVideo, b.SourceInfo, b.PostInfo.Title, b.PostInfo.PrivacyLevel)
 	return c.ok(s.initData(c, p))
 }
@@ -115,16 +197,23 @@ func (s *Server) inboxInit(c *call) reply {
 	if err := json.Unmarshal(c.body, &b); err != nil || b.SourceInfo == nil {
 		return c.invalid("want source_info")
 	}
+	if r, bad := s.checkScope(c, scopeUpload); bad {
+		return r
+	}
 	if r, bad := s.checkAccount(c); bad {
 		return r
 	}
 	if r, bad := s.checkVideoSource(c, b.SourceInfo); bad {
 		return r
 	}
+	if r, bad := s.checkUnaudited(c, false, ""); bad {
+		return r
+	}
 	if s.pendingCapReached(c.acct, c.now) {
 		return c.fail(http.StatusForbidden, "spam_risk_too_many_pending_share", "too many pending shares")
 	}
 	c.acct.pendingLog.add(c.now)
+	s.accepted(c.acct, c.now)
 	p := s.newPost(c, ModeMediaUpload, MediaVideo, b.SourceInfo, "", "")
 	return c.ok(s.initData(c, p))
 }
@@ -150,6 +239,16 @@ func (s *Server) contentInit(c *call) reply {
 	case len(utf16.Encode([]rune(b.PostInfo.Description))) > 4000:
 		return c.invalid("description is at most 4000 characters")
 	}
+	scope := scopeUpload
+	if b.PostMode == ModeDirectPost {
+		scope = scopePublish
+	}
+	if r, bad := s.checkScope(c, scope); bad {
+		return r
+	}
+	if b.PostMode == ModeDirectPost && b.PostInfo.BrandContentToggle == nil {
+		return c.invalid("post_info.brand_content_toggle is required")
+	}
 	if r, bad := s.checkAccount(c); bad {
 		return r
 	}
@@ -163,21 +262,31 @@ func (s *Server) contentInit(c *call) reply {
 		if r, bad := s.checkPrivacy(c, b.PostInfo.PrivacyLevel, true); bad {
 			return r
 		}
+		if r, bad := s.checkUnaudited(c, true, b.PostInfo.PrivacyLevel); bad {
+			return r
+		}
 		if s.dailyCapReached(c.acct, c.now) {
 			return c.fail(http.StatusForbidden, "spam_risk_too_many_posts", "the daily post cap is reached")
 		}
 		c.acct.dailyLog.add(c.now)
 	} else {
+		if r, bad := s.checkUnaudited(c, false, ""); bad {
+			return r
+		}
 		if s.pendingCapReached(c.acct, c.now) {
 			return c.fail(http.StatusForbidden, "spam_risk_too_many_pending_share", "too many pending shares")
 		}
 		c.acct.pendingLog.add(c.now)
 	}
+	s.accepted(c.acct, c.now)
 	p := s.newPost(c, b.PostMode, MediaPhoto, src, b.PostInfo.Title, b.PostInfo.PrivacyLevel)
 	return c.ok(s.initData(c, p))
 }
 
 func (s *Server) statusFetch(c *call) reply {
+	if r, bad := s.checkScope(c, scopePublish, scopeUpload); bad {
+		return r
+	}
 	p, r, bad := s.lookupPost(c)
 	if bad {
 		return r
@@ -234,9 +343,6 @@ func (s *Server) checkPrivacy(c *call, level string, required bool) (reply, bool
 func (s *Server) checkURL(c *call, u string) (reply, bool) {
 	if !strings.HasPrefix(u, "https://") {
 		return c.invalid("media URLs must be https"), true
-	}
-	if len(s.cfg.VerifiedURLPrefixes) == 0 {
-		return reply{}, false
 	}
 	for _, p := range s.cfg.VerifiedURLPrefixes {
 		if strings.HasPrefix(u, p) {

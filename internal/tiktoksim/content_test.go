@@ -11,7 +11,7 @@ import (
 func TestProcessingLifecycle(t *testing.T) {
 	photo := func(mode, privacy string) map[string]any {
 		return map[string]any{"media_type": "PHOTO", "post_mode": mode,
-			"post_info":   map[string]any{"title": "p", "privacy_level": privacy},
+			"post_info":   map[string]any{"title": "p", "privacy_level": privacy, "brand_content_toggle": false},
 			"source_info": map[string]any{"source": "PULL_FROM_URL", "photo_images": []string{"https://cdn.example.com/1.jpg"}}}
 	}
 	for _, tc := range []struct {
@@ -64,7 +64,7 @@ func TestProcessingLifecycle(t *testing.T) {
 func TestInitRefusals(t *testing.T) {
 	long := strings.Repeat("é", 2201)
 	fileSrc := func(size, chunk, count int64) map[string]any {
-		return map[string]any{"post_info": map[string]any{"privacy_level": "SELF_ONLY"},
+		return map[string]any{"post_info": map[string]any{"privacy_level": "SELF_ONLY", "brand_content_toggle": false},
 			"source_info": map[string]any{"source": "FILE_UPLOAD", "video_size": size, "chunk_size": chunk, "total_chunk_count": count}}
 	}
 	for _, tc := range []struct {
@@ -80,7 +80,7 @@ func TestInitRefusals(t *testing.T) {
 		{"banned", func(c *Config) { c.Accounts[0].Banned = true }, pathVideo, pullVideo("t", "SELF_ONLY"), 403, "spam_risk_user_banned_from_posting"},
 		{"title too long", nil, pathVideo, pullVideo(long, "SELF_ONLY"), 400, "invalid_param"},
 		{"no privacy", nil, pathVideo, pullVideo("t", ""), 400, "invalid_param"},
-		{"http URL", nil, pathVideo, map[string]any{"post_info": map[string]any{"privacy_level": "SELF_ONLY"}, "source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "http://cdn.example.com/v.mp4"}}, 400, "invalid_param"},
+		{"http URL", nil, pathVideo, map[string]any{"post_info": map[string]any{"privacy_level": "SELF_ONLY", "brand_content_toggle": false}, "source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "http://cdn.example.com/v.mp4"}}, 400, "invalid_param"},
 		{"bad chunk count", nil, pathVideo, fileSrc(50_000_123, 10_000_000, 6), 400, "invalid_param"},
 		{"chunk too small", nil, pathVideo, fileSrc(50_000_000, 1_000_000, 50), 400, "invalid_param"},
 		{"small file not whole", nil, pathVideo, fileSrc(1000, 500, 2), 400, "invalid_param"},

@@ -28,6 +28,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Accounts = []Account{{Name: "alice", ClientKey: "ck", ClientSecret: "secret-alice", AccessToken: "act.alice", RefreshToken: "rft.alice"}}
+	cfg.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -94,7 +95,7 @@ func (h *harness) do(req *http.Request) answer {
 
 func pullVideo(title, privacy string) map[string]any {
 	return map[string]any{
-		"post_info":   map[string]any{"title": title, "privacy_level": privacy},
+		"post_info":   map[string]any{"title": title, "privacy_level": privacy, "brand_content_toggle": false},
 		"source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "https://cdn.example.com/v.mp4"},
 	}
 }

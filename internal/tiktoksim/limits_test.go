@@ -61,7 +61,7 @@ func TestLimitsArePerTokenAndEndpoint(t *testing.T) {
 	if a := h.call(pathVideo, "act.bob", pullVideo("x", "SELF_ONLY")); a.status != http.StatusOK {
 		t.Fatalf("bob's first video init: HTTP %d %s", a.status, a.raw)
 	}
-	if a := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "https://x/v.mp4"}}); a.status != http.StatusOK {
+	if a := h.call(pathInbox, h.tok, map[string]any{"source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "https://cdn.example.com/v.mp4"}}); a.status != http.StatusOK {
 		t.Fatalf("alice's inbox init after video init limit: HTTP %d %s", a.status, a.raw)
 	}
 }
@@ -132,7 +132,7 @@ func TestDailyAndPendingCaps(t *testing.T) {
 	})
 	photo := func(mode string) map[string]any {
 		return map[string]any{"media_type": "PHOTO", "post_mode": mode,
-			"post_info":   map[string]any{"title": "p", "privacy_level": "SELF_ONLY"},
+			"post_info":   map[string]any{"title": "p", "privacy_level": "SELF_ONLY", "brand_content_toggle": false},
 			"source_info": map[string]any{"source": "PULL_FROM_URL", "photo_images": []string{"https://cdn.example.com/1.jpg"}}}
 	}
 	inbox := map[string]any{"source_info": map[string]any{"source": "PULL_FROM_URL", "video_url": "https://cdn.example.com/v.mp4"}}

@@ -24,6 +24,7 @@ type Server struct {
 	last    time.Time // latest time seen; time never goes backwards inside the simulator
 	seq     int64
 	acct    map[string]*account  // by name
+	active  map[string]time.Time // account name -> last accepted init, for the unaudited app's user cap
 	access  map[string]*tokenRec // by access token
 	refresh map[string]*tokenRec // by refresh token
 	rate    map[rateKey]*rateState
@@ -67,6 +68,7 @@ func New(cfg Config, opts ...Option) *Server {
 	s := &Server{
 		clock:   clock.RealClock{},
 		acct:    map[string]*account{},
+		active:  map[string]time.Time{},
 		access:  map[string]*tokenRec{},
 		refresh: map[string]*tokenRec{},
 		rate:    map[rateKey]*rateState{},

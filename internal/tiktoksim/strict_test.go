@@ -6,9 +6,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
-const formType = "application/x-www-form-urlencoded"
+const (
+	formType = "application/x-www-form-urlencoded"
+	jsonType = "application/json; charset=UTF-8"
+)
 
 // strictRow is one difference between TikTok and the lenient simulator: the request, TikTok's answer
 // (status, code) and where that answer comes from.
@@ -29,10 +33,7 @@ type strictRow struct {
 // Every answer carries a log_id, in TikTok's envelope: {"error":{"code","message","log_id"}} on the
 // content endpoints and uploads, OAuth's {"error","error_description","log_id"} on the token endpoint.
 func TestStrictAsTikTok(t *testing.T) {
-	const (
-		goodForm = "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=rft.alice"
-		jsonType = "application/json; charset=UTF-8"
-	)
+	const goodForm = "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=rft.alice"
 	rows := []strictRow{
 		// 1. OAuth errors are HTTP 200 by default (reported by client authors); "http" keeps 400/401.
 		{name: "refresh with an unknown refresh token", method: "POST", path: pathToken, contentType: formType,
@@ -77,6 +78,42 @@ func TestStrictAsTikTok(t *testing.T) {
 		{name: "4 GiB + 1 byte", method: "POST", path: pathInbox, contentType: jsonType, auth: true,
 			body:   `{"source_info":{"source":"FILE_UPLOAD","video_size":4294967297,"chunk_size":67108864,"total_chunk_count":64}}`,
 			status: 400, code: "invalid_param", source: "media-transfer: video up to 4 GB"},
+		// 6. PULL_FROM_URL only from a prefix the app verified; by default nothing is verified.
+		{name: "PULL_FROM_URL with no verified prefix", cfg: func(c *Config) { c.VerifiedURLPrefixes = nil },
+			method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`,
+			status: 403, code: "url_ownership_unverified", source: "media-transfer: the domain or URL prefix must be verified by the app owner"},
+		// 7. Unaudited apps post SELF_ONLY to private accounts only; scopes; required post_info fields.
+		{name: "unaudited app, public post to a private account", cfg: unaudited(true),
+			method: "POST", path: pathVideo, contentType: jsonType, auth: true, body: directPost("PUBLIC_TO_EVERYONE"),
+			status: 403, code: "unaudited_client_can_only_post_to_private_accounts", source: "guidelines: unaudited clients post SELF_ONLY only"},
+		{name: "unaudited app, SELF_ONLY to a public account", cfg: unaudited(false),
+			method: "POST", path: pathVideo, contentType: jsonType, auth: true, body: directPost("SELF_ONLY"),
+			status: 403, code: "unaudited_client_can_only_post_to_private_accounts", source: "guidelines: unaudited clients post to private accounts only"},
+		{name: "unaudited app, inbox upload to a public account", cfg: unaudited(false),
+			method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`,
+			status: 403, code: "unaudited_client_can_only_post_to_private_accounts", source: "guidelines: private accounts only (inbox included: deliberate reading)"},
+		{name: "direct post without video.publish", cfg: scopes("video.upload"),
+			method: "POST", path: pathVideo, contentType: jsonType, auth: true, body: directPost("SELF_ONLY"),
+			status: 401, code: "scope_not_authorized", source: "direct-post: scope video.publish"},
+		{name: "creator_info without video.publish", cfg: scopes("video.upload"),
+			method: "POST", path: pathCreator, contentType: jsonType, auth: true,
+			status: 401, code: "scope_not_authorized", source: "creator-info: scope video.publish"},
+		{name: "inbox upload without video.upload", cfg: scopes("video.publish"),
+			method: "POST", path: pathInbox, contentType: jsonType, auth: true,
+			body:   `{"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`,
+			status: 401, code: "scope_not_authorized", source: "upload: scope video.upload"},
+		{name: "photo direct post without video.publish", cfg: scopes("video.upload"),
+			method: "POST", path: pathPhoto, contentType: jsonType, auth: true,
+			body:   `{"media_type":"PHOTO","post_mode":"DIRECT_POST","post_info":{"privacy_level":"SELF_ONLY","brand_content_toggle":false},"source_info":{"source":"PULL_FROM_URL","photo_images":["https://cdn.example.com/1.jpg"]}}`,
+			status: 401, code: "scope_not_authorized", source: "photo: video.publish or video.upload (direct post: video.publish, deliberate reading)"},
+		{name: "status/fetch with no posting scope", cfg: scopes("user.info.basic"),
+			method: "POST", path: pathStatus, contentType: jsonType, auth: true, body: `{"publish_id":"x"}`,
+			status: 401, code: "scope_not_authorized", source: "status: video.upload or video.publish"},
+		{name: "direct post without brand_content_toggle", method: "POST", path: pathVideo, contentType: jsonType, auth: true,
+			body:   `{"post_info":{"privacy_level":"SELF_ONLY"},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`,
+			status: 400, code: "invalid_param", source: "direct-post: brand_content_toggle required"},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,9 +127,32 @@ func TestStrictAsTikTok(t *testing.T) {
 	}
 }
 
+// unaudited flags the app unaudited and alice's account private or not.
+func unaudited(private bool) func(*Config) {
+	return func(c *Config) {
+		c.Unaudited = true
+		c.Accounts[0].Creator.Private = private
+	}
+}
+
+// scopes sets the scopes alice granted.
+func scopes(s ...string) func(*Config) { return func(c *Config) { c.Accounts[0].Scopes = s } }
+
+// directPost is a valid Direct Post video init body with privacy level p.
+func directPost(p string) string {
+	return `{"post_info":{"privacy_level":"` + p + `","brand_content_toggle":false},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`
+}
+
 // TestStrictAdmits: what TikTok documents still works.
 func TestStrictAdmits(t *testing.T) {
 	for _, tc := range []strictRow{
+		{name: "unaudited app, SELF_ONLY to a private account", cfg: unaudited(true), method: "POST", path: pathVideo,
+			contentType: jsonType, auth: true, body: directPost("SELF_ONLY"), status: 200},
+		{name: "status/fetch with video.upload only", cfg: scopes("video.upload"), method: "POST", path: pathStatus,
+			contentType: jsonType, auth: true, body: `{"publish_id":"x"}`, status: 400, code: "invalid_publish_id"},
+		{name: "photo upload with video.upload only", cfg: scopes("video.upload"), method: "POST", path: pathPhoto, contentType: jsonType, auth: true,
+			body:   `{"media_type":"PHOTO","post_mode":"MEDIA_UPLOAD","post_info":{"brand_content_toggle":false},"source_info":{"source":"PULL_FROM_URL","photo_images":["https://cdn.example.com/1.jpg"]}}`,
+			status: 200},
 		{name: "bare application/json", method: "POST", path: pathCreator, contentType: "application/json", auth: true, status: 200},
 		{name: "lower-case charset", method: "POST", path: pathCreator, contentType: "application/json; charset=utf-8", auth: true, status: 200},
 		{name: "form with a charset", method: "POST", path: pathToken, contentType: formType + "; charset=UTF-8",
@@ -224,5 +284,35 @@ func TestUploadContentType(t *testing.T) {
 				checkEnvelope(t, false, a.raw)
 			}
 		})
+	}
+}
+
+// TestUnauditedActiveUserCap: an unaudited app reaches at most ActiveUserCap distinct users a day
+// (guidelines: reached_active_user_cap); users it already reached keep posting, and creator_info says so
+// with HTTP 200 (creator-info).
+func TestUnauditedActiveUserCap(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Unaudited = true
+		c.ActiveUserCap = 2
+		c.AccessTokenTTL = Duration(48 * time.Hour)
+		c.Accounts[0].Creator.Private = true
+		for _, n := range []string{"bob", "carol"} {
+			c.Accounts = append(c.Accounts, Account{Name: n, AccessToken: "act." + n, Creator: CreatorInfo{Private: true}})
+		}
+	})
+	for _, tok := range []string{h.tok, "act.bob", h.tok} {
+		if a := h.call(pathVideo, tok, pullVideo("x", "SELF_ONLY")); a.status != http.StatusOK {
+			t.Fatalf("%s: HTTP %d %s", tok, a.status, a.raw)
+		}
+	}
+	if a := h.call(pathVideo, "act.carol", pullVideo("x", "SELF_ONLY")); a.status != http.StatusForbidden || a.code != "reached_active_user_cap" {
+		t.Fatalf("third user: HTTP %d %s", a.status, a.raw)
+	}
+	if a := h.call(pathCreator, "act.carol", nil); a.status != http.StatusOK || a.code != "reached_active_user_cap" {
+		t.Fatalf("third user's creator_info: HTTP %d %s", a.status, a.raw)
+	}
+	h.clk.Step(24*time.Hour + time.Second)
+	if a := h.call(pathVideo, "act.carol", pullVideo("x", "SELF_ONLY")); a.status != http.StatusOK {
+		t.Fatalf("third user a day later: HTTP %d %s", a.status, a.raw)
 	}
 }

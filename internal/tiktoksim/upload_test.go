@@ -13,7 +13,7 @@ import (
 func (h *harness) fileInit(size, chunk, count int64) (string, string) {
 	h.t.Helper()
 	a := h.call(pathVideo, h.tok, map[string]any{
-		"post_info":   map[string]any{"privacy_level": "PUBLIC_TO_EVERYONE", "title": "file"},
+		"post_info":   map[string]any{"privacy_level": "PUBLIC_TO_EVERYONE", "title": "file", "brand_content_toggle": false},
 		"source_info": map[string]any{"source": "FILE_UPLOAD", "video_size": size, "chunk_size": chunk, "total_chunk_count": count},
 	})
 	if a.status != http.StatusOK {
@@ -101,7 +101,7 @@ func TestUploadURLExpires(t *testing.T) {
 func TestPublicURLConfig(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PublicURL = "https://sim.example/" })
 	a := h.call(pathVideo, h.tok, map[string]any{
-		"post_info":   map[string]any{"privacy_level": "SELF_ONLY"},
+		"post_info":   map[string]any{"privacy_level": "SELF_ONLY", "brand_content_toggle": false},
 		"source_info": map[string]any{"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10, "total_chunk_count": 1},
 	})
 	if u, _ := a.data["upload_url"].(string); !strings.HasPrefix(u, "https://sim.example/upload/?upload_id=") {

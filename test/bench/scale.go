@@ -52,6 +52,7 @@ func (s scale) simConfig(realLimit int) tiktoksim.Config {
 	c.DailyPosts = tiktoksim.Limit{Requests: benchDailyCap, Window: day}
 	c.PendingShares = tiktoksim.Limit{Requests: benchDailyCap, Window: day}
 	c.Processing.Delay = tiktoksim.Duration(s.d(tiktokProcessing))
+	c.VerifiedURLPrefixes = []string{mediaPrefix}
 	return c
 }
 

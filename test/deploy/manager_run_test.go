@@ -163,6 +163,7 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 func simConfig() tiktoksim.Config {
 	c := tiktoksim.DefaultConfig()
 	c.Processing.Delay = tiktoksim.Duration(300 * time.Millisecond)
+	c.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	return c
 }
 

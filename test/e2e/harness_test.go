@@ -77,6 +77,7 @@ func newEnvWindow(t *testing.T, window time.Duration, simCfg func(*tiktoksim.Con
 	c.DailyPosts = tiktoksim.Limit{Requests: 1000, Window: tiktoksim.Duration(24 * time.Hour)}
 	c.PendingShares = tiktoksim.Limit{Requests: 1000, Window: tiktoksim.Duration(24 * time.Hour)}
 	c.Processing.Delay = tiktoksim.Duration(300 * time.Millisecond)
+	c.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	if simCfg != nil {
 		simCfg(&c)
 	}

@@ -35,6 +35,7 @@ func SimConfig(l Limits) tiktoksim.Config {
 	c.DailyPosts = tiktoksim.Limit{Requests: 100000, Window: tiktoksim.Duration(24 * time.Hour)}
 	c.PendingShares = tiktoksim.Limit{Requests: 100000, Window: tiktoksim.Duration(24 * time.Hour)}
 	c.Processing.Delay = tiktoksim.Duration(300 * time.Millisecond)
+	c.VerifiedURLPrefixes = []string{"https://cdn.example.com/"}
 	return c
 }
 
