@@ -153,29 +153,18 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 	if err != nil {
 		return ctrl.Result{RequeueAfter: time.Second}
 	}
-	c, err := r.TikTok.forAccount(s.account)
-	if err != nil {
-		return ctrl.Result{RequeueAfter: accountWait} // EndpointNotAllowed: nothing is sent; the account's change wakes it
+	ps, at, wait, err := r.fetchStatus(ctx, s, tok)
+	if wait != nil {
+		if err != nil {
+			m.nextPoll = r.Clock.Now().Add(wait.RequeueAfter) // a 429: the account cools down
+		}
+		return *wait
 	}
-	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
-	if !d.Granted {
-		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}
-	}
-	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
-	ps, err := c.FetchStatus(callCtx, tok, st.PublishID)
-	cancel()
-	answered = r.Clock.Now()
-	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
+	answered = at
 	if err != nil {
 		te := asTikTokError(err)
 		switch tiktok.ClassOf(err) {
-		case tiktok.RateLimited:
-			until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, te.RetryAfter)
-			m.nextPoll = until
-			return ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}
 		case tiktok.TokenInvalid:
-			r.Tokens.invalidate(s.acctKey, tok)
-			r.kickAccount(s.account)
 			return next()
 		case tiktok.Terminal:
 			r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok refused the status query for publish id %s: %s: %s",
@@ -189,6 +178,37 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 		return res
 	}
 	return next()
+}
+
+// fetchStatus asks status/fetch for the post's publish id, inside the account's window. wait is set when
+// the caller must come back later and do nothing else now: no call was made (the endpoint is not admitted,
+// or no slot yet; err nil), or TikTok answered 429 (err set; the account cools down). A token TikTok refused
+// is handed to the account's refresh here; every other outcome is the caller's to judge.
+func (r *TikTokPostReconciler) fetchStatus(ctx context.Context, s *postScope, tok tiktok.AccessToken) (
+	ps *tiktok.PublishStatus, answered time.Time, wait *ctrl.Result, err error) {
+	c, cerr := r.TikTok.forAccount(s.account)
+	if cerr != nil {
+		// EndpointNotAllowed: nothing is sent; the account's change wakes the post.
+		return nil, time.Time{}, &ctrl.Result{RequeueAfter: accountWait}, nil
+	}
+	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
+	if !d.Granted {
+		return nil, time.Time{}, &ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
+	}
+	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
+	ps, err = c.FetchStatus(callCtx, tok, s.status().PublishID)
+	cancel()
+	answered = r.Clock.Now()
+	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
+	switch tiktok.ClassOf(err) {
+	case tiktok.RateLimited:
+		until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, asTikTokError(err).RetryAfter)
+		return nil, answered, &ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, err
+	case tiktok.TokenInvalid:
+		r.Tokens.invalidate(s.acctKey, tok)
+		r.kickAccount(s.account)
+	}
+	return ps, answered, nil, err
 }
 
 // judgeStatus acts on TikTok's answer to status/fetch for a post it has: Published, Delivered, Failed or a

@@ -10,7 +10,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
-	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 )
 
@@ -133,29 +132,12 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 	if err != nil {
 		return ctrl.Result{RequeueAfter: time.Second}, nil // the account's reconcile reports the credentials
 	}
-	c, err := r.TikTok.forAccount(s.account)
-	if err != nil {
-		return ctrl.Result{RequeueAfter: accountWait}, nil // EndpointNotAllowed: nothing is sent
+	ps, answered, wait, err := r.fetchStatus(ctx, s, tok)
+	if wait != nil {
+		return *wait, nil
 	}
-	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
-	if !d.Granted {
-		return ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
-	}
-	callCtx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
-	ps, err := c.FetchStatus(callCtx, tok, st.PublishID)
-	cancel()
-	answered := r.Clock.Now()
-	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
 	if err != nil {
-		te := asTikTokError(err)
-		switch tiktok.ClassOf(err) {
-		case tiktok.RateLimited:
-			until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, te.RetryAfter)
-			return ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, nil
-		case tiktok.TokenInvalid:
-			r.Tokens.invalidate(s.acctKey, tok)
-			r.kickAccount(s.account)
-		case tiktok.Terminal:
+		if te := asTikTokError(err); tiktok.ClassOf(err) == tiktok.Terminal {
 			r.fail(s, v1alpha1.ReasonUploadFailed, fmt.Sprintf(
 				"the upload of publish id %s was interrupted and TikTok refused to say how far it got: %s: %s",
 				st.PublishID, errorCode(te), te.Message))
