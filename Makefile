@@ -89,9 +89,10 @@ bench-scale: manifests control-plane ## Measure 1k, 5k and 10k posts (10 per acc
 ##@ Build
 
 .PHONY: build
-build: generate ## Build the manager and simulator binaries into bin/.
+build: generate ## Build the manager, the simulator and the kubectl plugin (kubectl-tiktok) into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/manager ./cmd/manager
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/tiktok-sim ./cmd/tiktok-sim
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(LOCALBIN)/kubectl-tiktok ./cmd/kubectl-tiktok
 
 .PHONY: run
 run: manifests generate ## Run the manager from your host against the current kubeconfig.

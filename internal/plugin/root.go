@@ -1,0 +1,74 @@
+// Package plugin holds the commands of kubectl-tiktok, the tiktok-operator's kubectl plugin. Each command
+// is a file (connect.go, status.go, retry.go, post.go); root.go wires them to the kubectl conventions
+// (--kubeconfig, --context, -n/--namespace through cli-runtime's ConfigFlags).
+package plugin
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	publishv1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+)
+
+// Options is what every command shares: the kubectl flags and the terminal.
+type Options struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+}
+
+// NewRootCommand builds `kubectl tiktok` with its subcommands.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	// kubectl's --client-key (a TLS key file) would shadow connect's --client-key (the TikTok app's client
+	// key, as TikTok names it); the kubeconfig still carries a TLS key for whoever uses one.
+	flags.KeyFile = nil
+	o := &Options{ConfigFlags: flags, IOStreams: streams}
+	root := &cobra.Command{
+		Use:           "kubectl-tiktok",
+		Short:         "Connect TikTok creators and watch their posts go out with tiktok-operator",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tiktok"},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	o.ConfigFlags.AddFlags(root.PersistentFlags())
+	root.AddCommand(newConnectCommand(o), newStatusCommand(o), newRetryCommand(o), newPostCommand(o))
+	return root
+}
+
+// Namespace is the namespace the user chose with -n, or their kubeconfig context's.
+func (o *Options) Namespace() (string, error) {
+	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
+	}
+	return ns, nil
+}
+
+// Client is a controller-runtime client for the user's cluster that knows core types and the operator's.
+func (o *Options) Client() (client.Client, error) {
+	cfg, err := o.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := publishv1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	return c, nil
+}
