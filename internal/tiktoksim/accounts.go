@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -185,7 +186,8 @@ func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // issueTokens answers a good refresh: a new access token and, with rotation, a new refresh token
-// that replaces the old one. Callers hold s.mu.
+// that replaces the old one; its scope is what the account granted, the scopes the new token carries.
+// Callers hold s.mu.
 func (s *Server) issueTokens(rec *tokenRec, oldRefresh string, now time.Time) reply {
 	a := rec.account
 	a.AccessToken = s.randomToken("act.")
@@ -202,7 +204,7 @@ func (s *Server) issueTokens(rec *tokenRec, oldRefresh string, now time.Time) re
 		"refresh_token":      a.RefreshToken,
 		"refresh_expires_in": int64(rec.expires.Sub(now) / time.Second),
 		"open_id":            a.OpenID,
-		"scope":              "user.info.basic,video.publish,video.upload",
+		"scope":              strings.Join(grantedScopes(a), ","), // oauth: comma-separated, what the user granted
 		"token_type":         "Bearer",
 	}}
 }

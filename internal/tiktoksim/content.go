@@ -71,12 +71,18 @@ const (
 // defaultScopes are an account's scopes when its configuration names none.
 var defaultScopes = []string{scopePublish, scopeUpload}
 
+// grantedScopes are the scopes the account's creator granted the app: its configured ones, or the
+// defaults. The token endpoint answers them and the content endpoints check them, so the two agree.
+func grantedScopes(a *account) []string {
+	if len(a.Scopes) == 0 {
+		return defaultScopes
+	}
+	return a.Scopes
+}
+
 // checkScope answers 401 scope_not_authorized unless the account granted one of scopes.
 func (s *Server) checkScope(c *call, scopes ...string) (reply, bool) {
-	granted := c.acct.Scopes
-	if len(granted) == 0 {
-		granted = defaultScopes
-	}
+	granted := grantedScopes(c.acct)
 	for _, sc := range scopes {
 		if slices.Contains(granted, sc) {
 			return reply{}, false

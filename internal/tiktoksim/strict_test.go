@@ -26,6 +26,7 @@ type strictRow struct {
 	auth        bool
 	status      int
 	code        string // "" for a success
+	scope       string // the token answer's "scope", checked when not ""
 	source      string
 }
 
@@ -111,6 +112,12 @@ func TestStrictAsTikTok(t *testing.T) {
 		{name: "status/fetch with no posting scope", cfg: scopes("user.info.basic"),
 			method: "POST", path: pathStatus, contentType: jsonType, auth: true, body: `{"publish_id":"x"}`,
 			status: 401, code: "scope_not_authorized", source: "status: video.upload or video.publish"},
+		// The refresh answer's scope is what the account granted, comma-separated (oauth), not a constant.
+		{name: "refresh answers the account's scopes", cfg: scopes("user.info.basic", "video.upload"),
+			method: "POST", path: pathToken, contentType: formType, body: goodForm,
+			status: 200, scope: "user.info.basic,video.upload", source: "oauth: scope, the scopes the user authorized"},
+		{name: "refresh answers the default scopes", method: "POST", path: pathToken, contentType: formType, body: goodForm,
+			status: 200, scope: "video.publish,video.upload", source: "oauth: scope (default: what the account is configured with)"},
 		{name: "direct post without brand_content_toggle", method: "POST", path: pathVideo, contentType: jsonType, auth: true,
 			body:   `{"post_info":{"privacy_level":"SELF_ONLY"},"source_info":{"source":"PULL_FROM_URL","video_url":"https://cdn.example.com/v.mp4"}}`,
 			status: 400, code: "invalid_param", source: "direct-post: brand_content_toggle required"},
@@ -122,7 +129,14 @@ func TestStrictAsTikTok(t *testing.T) {
 				t.Fatalf("%s %s: HTTP %d %q, TikTok answers HTTP %d %q (%s); body %s",
 					tc.method, tc.path, a.status, a.code, tc.status, tc.code, tc.source, a.raw)
 			}
-			checkEnvelope(t, tc.path == pathToken, a.raw)
+			if tc.scope != "" {
+				if got := decodeMap(t, a.raw)["scope"]; got != tc.scope {
+					t.Fatalf("scope %v, TikTok answers %q (%s); body %s", got, tc.scope, tc.source, a.raw)
+				}
+			}
+			if tc.code != "" {
+				checkEnvelope(t, tc.path == pathToken, a.raw)
+			}
 		})
 	}
 }
