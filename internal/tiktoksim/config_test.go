@@ -64,3 +64,34 @@ accounts:
 		}
 	}
 }
+
+// TestDefaultConfigIsStrict: the configuration every harness starts from (and cmd/tiktok-sim without
+// --config) is the strict simulator: OAuth errors as TikTok answers them, no media prefix verified, no
+// Retry-After TikTok does not send, no faults, and the burst rule off because TikTok publishes none
+// (docs/simulator.md). The strict checks themselves (Content-Type, envelopes, chunk rules, scopes,
+// required fields) have no knob at all.
+func TestDefaultConfigIsStrict(t *testing.T) {
+	fromFile, err := LoadConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]Config{"DefaultConfig": DefaultConfig(), "LoadConfig of an empty file": fromFile} {
+		for _, tc := range []struct {
+			field string
+			ok    bool
+		}{
+			{"oauth_error_status is 200", c.OAuthErrorStatus == OAuthErrorStatus200},
+			{"verified_url_prefixes is empty", len(c.VerifiedURLPrefixes) == 0},
+			{"retry_after_header is off", !c.RetryAfterHeader},
+			{"burst is off", !c.Burst.Enabled},
+			{"penalty is off", c.Penalty == 0},
+			{"no fault", c.Faults.ServerError == 0 && c.Faults.ErrorBody200 == 0 && c.Faults.MalformedJSON == 0 && c.Faults.Drop == 0 && c.Faults.Slow == 0},
+			{"the app is audited", !c.Unaudited},
+			{"refresh tokens rotate", c.RotateRefreshTokens},
+		} {
+			if !tc.ok {
+				t.Errorf("%s: want %s", name, tc.field)
+			}
+		}
+	}
+}
