@@ -86,13 +86,11 @@ func setTypeMeta(o runtime.Object) {
 	}
 }
 
-// relative says when t is from now, for people: "now", "in 3m12s", "12s ago". Sub-second parts are
+// relative says when t is from now, for people: "in 3m12s", "12s ago" ("0s ago" for now). Sub-second parts are
 // dropped (status times have a second's precision) and long spans keep two units ("2d3h", "5h12m").
 func relative(t, now time.Time) string {
 	d := t.Sub(now).Round(time.Second)
 	switch {
-	case d == 0:
-		return "now"
 	case d > 0:
 		return "in " + shortDuration(d)
 	default:

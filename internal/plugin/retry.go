@@ -172,8 +172,12 @@ func describeAttempts(out io.Writer, p *publishv1alpha1.TikTokPost, creator stri
 	reason, message := "", ""
 	if cond := meta.FindStatusCondition(st.Conditions, publishv1alpha1.ConditionReady); cond != nil {
 		reason, message = cond.Reason, cond.Message
-		line("Failed", fmt.Sprintf("%s (%s)", relative(cond.LastTransitionTime.Time, now), orDash(reason)))
 	}
+	failed := "-"
+	if t := failedAt(st); t != nil {
+		failed = relative(t.Time, now)
+	}
+	line("Failed", fmt.Sprintf("%s (%s)", failed, orDash(reason)))
 	if message != "" {
 		line("Message", oneLine(message))
 	}

@@ -44,11 +44,21 @@ type Options struct {
 
 // NewRootCommand builds `kubectl tiktok` with its subcommands.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	return newRootCommand(newOptions(streams, clock.RealClock{}))
+}
+
+// newOptions are the shared options with kubectl's flags; tests pass a fake clock.
+func newOptions(streams genericiooptions.IOStreams, clk clock.PassiveClock) *Options {
 	flags := genericclioptions.NewConfigFlags(true)
 	// kubectl's --client-key (a TLS key file) would shadow connect's --client-key (the TikTok app's client
 	// key, as TikTok names it); the kubeconfig still carries a TLS key for whoever uses one.
 	flags.KeyFile = nil
-	o := &Options{ConfigFlags: flags, IOStreams: streams, Clock: clock.RealClock{}}
+	return &Options{ConfigFlags: flags, IOStreams: streams, Clock: clk}
+}
+
+// newRootCommand builds the command tree on o.
+func newRootCommand(o *Options) *cobra.Command {
+	streams := o.IOStreams
 	root := &cobra.Command{
 		Use:   "kubectl-tiktok",
 		Short: "Connect TikTok creators and watch their posts go out with tiktok-operator",

@@ -289,10 +289,9 @@ func postReport(p *publishv1alpha1.TikTokPost) PostReport {
 	}
 	if c := meta.FindStatusCondition(st.Conditions, publishv1alpha1.ConditionReady); c != nil {
 		pr.Reason, pr.Message = c.Reason, c.Message
-		if st.Phase == publishv1alpha1.PhaseFailed {
-			t := c.LastTransitionTime
-			pr.FailedAt = &t
-		}
+	}
+	if st.Phase == publishv1alpha1.PhaseFailed {
+		pr.FailedAt = failedAt(st)
 	}
 	return pr
 }
@@ -356,3 +355,16 @@ func microBefore(a, b *metav1.MicroTime, an, bn string) bool {
 
 // errNoAccounts is printed (not returned) when there is nothing to show.
 var errNoAccounts = errors.New("no AccountQuotas found")
+
+// failedAt is when a Failed post failed: Stalled became True then (Ready stays False from the post's
+// first reconcile, so its transition time is older); the last error's time when Stalled is missing.
+func failedAt(st *publishv1alpha1.TikTokPostStatus) *metav1.Time {
+	if c := meta.FindStatusCondition(st.Conditions, publishv1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		t := c.LastTransitionTime
+		return &t
+	}
+	if st.LastError != nil && st.LastError.Time != nil {
+		return st.LastError.Time
+	}
+	return nil
+}
