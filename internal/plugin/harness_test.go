@@ -14,7 +14,6 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-
 package plugin
 
 import (
@@ -35,8 +34,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -190,7 +189,7 @@ var (
 	// statusFetchUse is the statusFetch row's count: how often the operator polled TikTok while posts
 	// processed depends on timing.
 	statusFetchUse = regexp.MustCompile(`(?m)^statusFetch +\d+`)
-	spaceRun     = regexp.MustCompile(` {2,}`)
+	spaceRun       = regexp.MustCompile(` {2,}`)
 )
 
 // normalise makes the output of a run against a live operator comparable: the relative times become
