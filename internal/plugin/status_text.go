@@ -79,7 +79,7 @@ func (w *textWriter) account(a *AccountReport) {
 		w.line(c.Type, fmt.Sprintf("%s (%s): %s", c.Status, c.Reason, oneLine(c.Message)))
 	}
 	if a.ThrottledUntil != nil {
-		w.line("Cooldown", fmt.Sprintf("until %s (%d unexpected 429s in a row)", w.when(a.ThrottledUntil), a.ConsecutiveThrottles))
+		w.line("Cooldown", fmt.Sprintf("ends %s (%d unexpected 429s in a row)", w.when(a.ThrottledUntil), a.ConsecutiveThrottles))
 	}
 	if cr := a.Creator; cr != nil {
 		s := "@" + cr.Username
