@@ -26,7 +26,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -340,11 +339,3 @@ func (r *operatorRun) startManager() (stop func(), errText string) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-// readyReason is a post's Ready reason.
-func readyReason(p *publishv1alpha1.TikTokPost) string {
-	if c := meta.FindStatusCondition(p.Status.Conditions, publishv1alpha1.ConditionReady); c != nil {
-		return c.Reason
-	}
-	return ""
-}

@@ -105,15 +105,18 @@ The name defaults to ACCOUNT-YYYYMMDD-HHMMSS (UTC).`,
 	f := cmd.Flags()
 	f.StringVar(&po.name, "name", "", "Name of the TikTokPost (default ACCOUNT-YYYYMMDD-HHMMSS)")
 	f.StringVar(&po.videoURL, "video-url", "", "The video's https:// URL (spec.video.url); required")
-	f.StringVar(&po.transfer, "transfer", "", "How the video reaches TikTok: PullFromURL (TikTok downloads it; the default) or FileUpload (the operator uploads it)")
+	f.StringVar(&po.transfer, "transfer", "",
+		"How the video reaches TikTok: PullFromURL (TikTok downloads it; the default) or FileUpload (the operator uploads it)")
 	f.StringVar(&po.title, "title", "", "The caption (spec.title), at most 2200 characters")
-	f.StringVar(&po.privacy, "privacy", "", "Who sees the post (spec.privacyLevel): "+strings.Join(privacyLevels, ", ")+"; required for DirectPost")
+	f.StringVar(&po.privacy, "privacy", "",
+		"Who sees the post (spec.privacyLevel): "+strings.Join(privacyLevels, ", ")+"; required for DirectPost")
 	f.StringVar(&po.mode, "mode", "", "DirectPost (publish on the profile; the default) or Upload (a draft in the creator's inbox)")
 	f.StringVar(&po.at, "at", "", "Earliest send time (spec.publishAt): RFC 3339, or a duration from now such as +2h")
 	f.StringVar(&po.deadline, "deadline", "", "Give up if TikTok has not accepted the post by then (spec.deadline): RFC 3339 or +duration")
 	f.Int32Var(&po.priority, "priority", 0, "Order among the account's posts, higher first (-1000000 to 1000000)")
 	f.Int32Var(&po.maxAttempts, "max-attempts", 0, "Init calls before the post fails with MaxAttemptsExceeded (1 to 100; default 10)")
-	f.StringVar(&po.onUncertain, "on-uncertain-outcome", "", "Fail (default: never a duplicate) or Retry (a duplicate is possible) after an unrecorded init answer")
+	f.StringVar(&po.onUncertain, "on-uncertain-outcome", "",
+		"Fail (default: never a duplicate) or Retry (a duplicate is possible) after an unrecorded init answer")
 	f.BoolVar(&po.disableComment, "disable-comment", false, "Turn comments off for this post")
 	f.BoolVar(&po.disableDuet, "disable-duet", false, "Turn duets off for this post")
 	f.BoolVar(&po.disableStitch, "disable-stitch", false, "Turn stitches off for this post")
@@ -121,7 +124,8 @@ The name defaults to ACCOUNT-YYYYMMDD-HHMMSS (UTC).`,
 	f.BoolVar(&po.brandOrganic, "brand-organic", false, "Promotes the creator's own business")
 	f.BoolVar(&po.aiGenerated, "ai-generated", false, "Label the content as AI-generated")
 	f.BoolVar(&po.suspend, "suspend", false, "Create the post suspended (kept out of the queue until spec.suspend is false)")
-	f.StringVar(&po.dryRun, "dry-run", dryRunNone, "none (create it), client (print it, create nothing) or server (the API server validates it, stores nothing)")
+	f.StringVar(&po.dryRun, "dry-run", dryRunNone,
+		"none (create it), client (print it, create nothing) or server (the API server validates it, stores nothing)")
 	f.Lookup("dry-run").NoOptDefVal = dryRunClient
 	addOutputFlag(cmd, &po.output)
 	return cmd
@@ -181,7 +185,8 @@ func parseWhen(flag, field, s string, now time.Time) (*metav1.Time, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimPrefix(s, "+"))
 	if err != nil || d < 0 {
-		return nil, fmt.Errorf("%s (%s) %q: must be an RFC 3339 time such as 2026-12-24T18:00:00Z or a duration from now such as +2h", flag, field, s)
+		return nil, fmt.Errorf("%s (%s) %q: must be an RFC 3339 time such as 2026-12-24T18:00:00Z or a duration from now such as +2h",
+			flag, field, s)
 	}
 	return &metav1.Time{Time: now.Add(d).UTC().Truncate(time.Second)}, nil
 }

@@ -56,23 +56,37 @@ func validatePost(p *publishv1alpha1.TikTokPost) error {
 		return fmt.Errorf("--name (metadata.name) %q: %s", p.Name, strings.Join(errs, "; "))
 	}
 	if n := s.AccountRef.Name; n == "" || len(n) > maxAccountRefLen || len(validation.IsDNS1123Subdomain(n)) > 0 {
-		return fmt.Errorf("ACCOUNT (spec.accountRef.name) %q: must name an AccountQuota: a lowercase DNS name of 1 to %d characters", n, maxAccountRefLen)
+		return fmt.Errorf("ACCOUNT (spec.accountRef.name) %q: must name an AccountQuota: a lowercase DNS name of 1 to %d characters",
+			n, maxAccountRefLen)
 	}
 	if s.Mode != "" && s.Mode != publishv1alpha1.ModeDirectPost && s.Mode != publishv1alpha1.ModeUpload {
 		return fmt.Errorf("--mode (spec.mode) %q: must be DirectPost or Upload", s.Mode)
 	}
-	v := s.Video
+	if err := validateVideo(s.Video); err != nil {
+		return err
+	}
+	return validateContent(s)
+}
+
+// validateVideo checks spec.video: the URL TikTok pulls (or the operator downloads) and the transfer.
+func validateVideo(v *publishv1alpha1.VideoSource) error {
 	switch {
 	case v.URL == "":
 		return fmt.Errorf("--video-url (spec.video.url) is required: the video's https:// URL")
 	case len(v.URL) > maxVideoURLLength:
 		return fmt.Errorf("--video-url (spec.video.url): at most %d characters, got %d", maxVideoURLLength, len(v.URL))
 	case !httpsURL.MatchString(v.URL):
-		return fmt.Errorf("--video-url (spec.video.url) %q: must be an https:// URL with a host and no user@ (TikTok pulls media over https only)", v.URL)
+		return fmt.Errorf("--video-url (spec.video.url) %q: must be an https:// URL with a host and no user@ "+
+			"(TikTok pulls media over https only)", v.URL)
 	}
 	if v.Transfer != "" && v.Transfer != publishv1alpha1.TransferPullFromURL && v.Transfer != publishv1alpha1.TransferFileUpload {
 		return fmt.Errorf("--transfer (spec.video.transfer) %q: must be PullFromURL or FileUpload", v.Transfer)
 	}
+	return nil
+}
+
+// validateContent checks the caption, the privacy level and the scheduling fields.
+func validateContent(s *publishv1alpha1.TikTokPostSpec) error {
 	if n := utf8.RuneCountInString(s.Title); n > maxTitleLength {
 		return fmt.Errorf("--title (spec.title): at most %d characters for a video post, got %d", maxTitleLength, n)
 	}
@@ -80,8 +94,8 @@ func validatePost(p *publishv1alpha1.TikTokPost) error {
 		return fmt.Errorf("--title (spec.title): must be valid UTF-8")
 	}
 	if s.PrivacyLevel == "" && s.Mode != publishv1alpha1.ModeUpload {
-		return fmt.Errorf("--privacy (spec.privacyLevel) is required for DirectPost (TikTok requires post_info.privacy_level and the creator's explicit choice): one of %s",
-			strings.Join(privacyLevels, ", "))
+		return fmt.Errorf("--privacy (spec.privacyLevel) is required for DirectPost (TikTok requires post_info.privacy_level "+
+			"and the creator's explicit choice): one of %s", strings.Join(privacyLevels, ", "))
 	}
 	if s.PrivacyLevel != "" && !contains(privacyLevels, string(s.PrivacyLevel)) {
 		return fmt.Errorf("--privacy (spec.privacyLevel) %q: must be one of %s", s.PrivacyLevel, strings.Join(privacyLevels, ", "))
