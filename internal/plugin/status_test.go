@@ -165,3 +165,33 @@ func TestStatusRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStatusReport measures status's own work at scale (the list calls aside): sorting 10,000
+// posts of 100 accounts into queues, in-flight and failure lists, and writing the text.
+func BenchmarkStatusReport(b *testing.B) {
+	aq, _ := syntheticAccount()
+	var aqs []publishv1alpha1.AccountQuota
+	var posts []publishv1alpha1.TikTokPost
+	phases := []publishv1alpha1.Phase{"Queued", "Queued", "Scheduled", "Processing", "Published", "Published", "Failed"}
+	for a := range 100 {
+		x := aq
+		x.Name = fmt.Sprintf("acct-%03d", a)
+		aqs = append(aqs, x)
+		for i := range 100 {
+			posts = append(posts, publishv1alpha1.TikTokPost{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p-%03d-%03d", a, i), Namespace: "marketing"},
+				Spec:       publishv1alpha1.TikTokPostSpec{AccountRef: publishv1alpha1.LocalObjectReference{Name: x.Name}},
+				Status: publishv1alpha1.TikTokPostStatus{Phase: phases[i%len(phases)], QueuePosition: int32(100 - i),
+					NextAttemptTime: at(time.Duration(i) * time.Minute)},
+			})
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rep := buildReport(append([]publishv1alpha1.AccountQuota(nil), aqs...), posts, maxFailuresShown)
+		var out bytes.Buffer
+		if err := writeStatusText(&out, rep, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
