@@ -148,6 +148,24 @@ func TestDemoRunsToTheEnd(t *testing.T) {
 			t.Errorf("the output lacks %q", want)
 		}
 	}
+	// The demo ends with the plugin's status of every account (the last part of the output).
+	_, status, found := strings.Cut(text, "kubectl tiktok status -A\n")
+	if !found {
+		t.Errorf("the output does not end with kubectl tiktok status -A")
+	}
+	for _, a := range sampleAccounts {
+		if !strings.Contains(status, "ACCOUNT  "+namespace+"/"+a.Name) {
+			t.Errorf("kubectl tiktok status -A does not show account %s", a.Name)
+		}
+	}
+	if n := len(regexp.MustCompile(`(?m)^Ready +True \(AccountReady\)$`).FindAllString(status, -1)); n != len(sampleAccounts) {
+		t.Errorf("kubectl tiktok status -A shows %d accounts Ready, want %d", n, len(sampleAccounts))
+	}
+	for _, want := range []string{"QUEUE: empty", "IN FLIGHT: none", "MediaURLNotAllowed", "PrivacyLevelNotAllowed"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("kubectl tiktok status -A lacks %q", want)
+		}
+	}
 	if strings.Contains(text, "\x1b[") {
 		t.Errorf("plain output contains terminal escapes")
 	}

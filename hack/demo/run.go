@@ -20,8 +20,9 @@ import (
 )
 
 // run is the whole demo: control plane, simulator, media server, accounts, manager, posts, the live
-// view until every post has ended, and the summary. Everything it starts is stopped and its temporary
-// folder removed before it returns, also when ctx is cancelled (Ctrl-C), so a second run starts clean.
+// view until every post has ended, the summary, and `kubectl tiktok status -A` of the accounts.
+// Everything it starts is stopped and its temporary folder removed before it returns, also when ctx is
+// cancelled (Ctrl-C), so a second run starts clean.
 func run(ctx context.Context, cfg config, out io.Writer) (*summary, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -133,6 +134,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (*summary, error) {
 	sum.Elapsed = time.Since(started)
 	sum.secrets = secrets
 	sum.print(out, cfg)
+	if err := printPluginStatus(ctx, out, kubeconfig); err != nil {
+		return nil, err
+	}
 	return sum, nil
 }
 
