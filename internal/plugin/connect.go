@@ -46,6 +46,7 @@ type connectOptions struct {
 	secretName    string
 	scopes        []string
 	endpoint      string
+	endpointGiven bool // --endpoint was on the command line
 	mediaPrefixes []string
 	noBrowser     bool
 	timeout       time.Duration
@@ -110,6 +111,7 @@ func newConnectCommand(o *Options) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c.account = args[0]
+			c.endpointGiven = cmd.Flags().Changed("endpoint")
 			if err := c.validate(); err != nil {
 				return err
 			}
@@ -125,7 +127,8 @@ func newConnectCommand(o *Options) *cobra.Command {
 	f.StringVar(&c.secretName, "secret-name", "", "the credentials Secret's name (default: the AccountQuota's, or ACCOUNT-tiktok)")
 	f.StringSliceVar(&c.scopes, "scopes", defaultScopes, "the scopes to ask the creator for (comma-separated)")
 	f.StringVar(&c.endpoint, "endpoint", tiktok.DefaultBaseURL,
-		"TikTok's API base URL, written to the AccountQuota's spec.endpoint (http:// only to a loopback address, for tiktok-sim)")
+		"TikTok's API base URL, written to the AccountQuota's spec.endpoint (http:// only to a loopback address, for tiktok-sim); "+
+			"default: the existing AccountQuota's")
 	f.StringArrayVar(&c.mediaPrefixes, "allowed-media-prefix", nil,
 		"an https:// URL prefix the account's media may come from (spec.allowedMediaPrefixes); repeat for several")
 	f.BoolVar(&c.noBrowser, "no-browser", false, "print the authorize URL instead of opening a browser")

@@ -58,6 +58,9 @@ func (c *connectOptions) plan(ctx context.Context, kc client.Client, ns string) 
 				"leave --secret-name out to update that one", t.secretName, ns, c.account, ref)
 		}
 		t.secretName = ref
+		if !c.endpointGiven && aq.Spec.Endpoint != "" {
+			c.endpoint = aq.Spec.Endpoint // authorize again where the account lives
+		}
 	}
 	if t.secretName == "" {
 		t.secretName = c.account + "-tiktok"
@@ -124,7 +127,7 @@ func (c *connectOptions) write(ctx context.Context, kc client.Client, t connectT
 	aq := &v1alpha1.AccountQuota{ObjectMeta: metav1.ObjectMeta{Namespace: t.ns, Name: c.account}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, kc, aq, func() error {
 		aq.Spec.CredentialsSecretRef.Name = t.secretName
-		if aq.ResourceVersion == "" || c.endpointSet() {
+		if c.endpointSet() { // else the AccountQuota keeps its endpoint, or takes the default: TikTok's
 			aq.Spec.Endpoint = strings.TrimRight(c.endpoint, "/")
 		}
 		if len(c.mediaPrefixes) > 0 {

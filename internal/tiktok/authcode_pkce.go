@@ -57,7 +57,7 @@ func NewCodeVerifier() (CodeVerifier, error) {
 
 // CodeChallenge is the code_challenge for v as TikTok's Login Kit for Desktop computes it: the SHA-256 of
 // the verifier, HEX-encoded (lower case). This is TikTok's quirk: RFC 7636's S256 is base64url of the
-// same digest, and TikTok refuses it ("Code verifier or code challenge is invalid."). docs/connect.md
+// same digest, and TikTok refuses it ("Code verifier or code challenge is invalid."). docs/getting-started.md
 // gives the sources.
 func CodeChallenge(v CodeVerifier) string {
 	sum := sha256.Sum256([]byte(v))
