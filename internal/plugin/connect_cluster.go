@@ -81,7 +81,7 @@ func (c *connectOptions) plan(ctx context.Context, kc client.Client, ns string) 
 		return t, fmt.Errorf("reading Secret %s/%s: %w", ns, t.secretName, err)
 	}
 	if sec.Labels[v1alpha1.CredentialsLabel] != v1alpha1.CredentialsLabelValue {
-		return t, fmt.Errorf("Secret %s/%s exists without the label %s=%s: connect writes only credentials Secrets; "+
+		return t, fmt.Errorf("the Secret %s/%s exists without the label %s=%s: connect writes only credentials Secrets; "+
 			"choose another name with --secret-name, or label it first", ns, t.secretName, v1alpha1.CredentialsLabel, v1alpha1.CredentialsLabelValue)
 	}
 	if t.clientSecret == "" {
@@ -101,7 +101,7 @@ func (c *connectOptions) write(ctx context.Context, kc client.Client, t connectT
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: t.ns, Name: t.secretName}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, kc, sec, func() error {
 		if sec.ResourceVersion != "" && sec.Labels[v1alpha1.CredentialsLabel] != v1alpha1.CredentialsLabelValue {
-			return fmt.Errorf("Secret %s/%s lost the label %s=%s: not written", t.ns, t.secretName,
+			return fmt.Errorf("the Secret %s/%s lost the label %s=%s: not written", t.ns, t.secretName,
 				v1alpha1.CredentialsLabel, v1alpha1.CredentialsLabelValue)
 		}
 		if sec.Labels == nil {
@@ -166,11 +166,11 @@ func (c *connectOptions) waitReady(ctx context.Context, kc client.Client, ns str
 			last = meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionReady)
 			if last != nil && last.Status == metav1.ConditionTrue && aq.Status.ObservedGeneration == aq.Generation && aq.Status.Creator != nil {
 				cr := aq.Status.Creator
-				fmt.Fprintf(c.Out, "AccountQuota %s/%s is Ready: creator @%s", ns, c.account, cr.Username)
+				c.printf("AccountQuota %s/%s is Ready: creator @%s", ns, c.account, cr.Username)
 				if cr.Nickname != "" {
-					fmt.Fprintf(c.Out, " (%s)", cr.Nickname)
+					c.printf(" (%s)", cr.Nickname)
 				}
-				fmt.Fprintf(c.Out, "\nPrivacy levels TikTok allows: %s\n", strings.Join(cr.PrivacyLevelOptions, ", "))
+				c.printf("\nPrivacy levels TikTok allows: %s\n", strings.Join(cr.PrivacyLevelOptions, ", "))
 				return nil
 			}
 		}

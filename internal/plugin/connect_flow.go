@@ -58,9 +58,14 @@ func (c *connectOptions) run(ctx context.Context) error {
 	if err := c.write(ctx, kc, t, tok); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.Out, "Wrote Secret %s/%s and AccountQuota %s/%s; waiting for the operator to report it Ready...\n",
+	c.printf("Wrote Secret %s/%s and AccountQuota %s/%s; waiting for the operator to report it Ready...\n",
 		ns, t.secretName, ns, c.account)
 	return c.waitReady(ctx, kc, ns)
+}
+
+// printf writes to the terminal; a terminal that cannot be written to is no reason to stop.
+func (c *connectOptions) printf(format string, args ...any) {
+	_, _ = fmt.Fprintf(c.Out, format, args...)
 }
 
 // flowResult is what the loopback listener learned from the redirect.
@@ -99,13 +104,13 @@ func (c *connectOptions) authorize(ctx context.Context, secret tiktok.ClientSecr
 		_ = srv.Shutdown(sctx) // lets the last page reach the browser
 	}()
 
-	fmt.Fprintf(c.Out, "Authorize %s for the TikTok app %s in your browser:\n\n  %s\n\n", c.account, c.clientKey, authURL)
+	c.printf("Authorize %s for the TikTok app %s in your browser:\n\n  %s\n\n", c.account, c.clientKey, authURL)
 	if !c.noBrowser {
 		if err := openBrowser(authURL); err != nil {
-			fmt.Fprintf(c.Out, "Could not open a browser (%v): open the URL above yourself.\n", err)
+			c.printf("Could not open a browser (%v): open the URL above yourself.\n", err)
 		}
 	}
-	fmt.Fprintf(c.Out, "Waiting for TikTok's redirect to %s (up to %s)...\n", redirectURI, c.timeout)
+	c.printf("Waiting for TikTok's redirect to %s (up to %s)...\n", redirectURI, c.timeout)
 	select {
 	case r := <-done:
 		return r.tok, r.err
@@ -149,14 +154,16 @@ func (h *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case q.Get("error") != "":
 		res.err = fmt.Errorf("TikTok answered error=%s (%s): the creator did not authorize the app; nothing was written to the cluster",
 			truncateText(q.Get("error"), 64), truncateText(q.Get("error_description"), 200))
-		writePage(w, http.StatusOK, "Not authorized", "The app was not authorized ("+q.Get("error")+"). Nothing was changed. You may close this tab.")
+		writePage(w, http.StatusOK, "Not authorized",
+			"The app was not authorized ("+q.Get("error")+"). Nothing was changed. You may close this tab.")
 	case q.Get("code") == "":
 		res.err = errors.New("TikTok's redirect carried neither a code nor an error: nothing was written to the cluster")
 		writePage(w, http.StatusBadRequest, "Sign-in failed", "The redirect carried no authorization code. Nothing was changed.")
 	default:
 		res.tok, res.err = h.exchange(r.Context(), tiktok.AuthCode(q.Get("code")))
 		if res.err != nil {
-			res.err = fmt.Errorf("TikTok refused the authorization code: %w; nothing was written to the cluster, run kubectl tiktok connect again", res.err)
+			res.err = fmt.Errorf("TikTok refused the authorization code: %w; nothing was written to the cluster, "+
+				"run kubectl tiktok connect again", res.err)
 			writePage(w, http.StatusBadGateway, "Sign-in failed", "TikTok refused the authorization code. Nothing was changed. "+
 				"See the terminal for the reason, and run kubectl tiktok connect again.")
 		} else {

@@ -89,7 +89,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.authorizeDecision(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		writeHTML(w, http.StatusMethodNotAllowed, pageError, map[string]string{"Field": "method", "Detail": "GET or POST"})
+		errorPage(w, http.StatusMethodNotAllowed, "method", "GET or POST")
 	}
 }
 
@@ -133,7 +133,7 @@ func (s *Server) authorizePage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if field != "" {
-		writeHTML(w, http.StatusBadRequest, pageError, map[string]string{"Field": field, "Detail": detail})
+		errorPage(w, http.StatusBadRequest, field, detail)
 		return
 	}
 	writeHTML(w, http.StatusOK, pageConsent, map[string]any{
@@ -147,7 +147,7 @@ func (s *Server) authorizeDecision(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	form, perr := parseForm(body, err)
 	if perr != nil || !isMediaType(r, "application/x-www-form-urlencoded") {
-		writeHTML(w, http.StatusBadRequest, pageError, map[string]string{"Field": "form", "Detail": "want the consent form"})
+		errorPage(w, http.StatusBadRequest, "form", "want the consent form")
 		return
 	}
 	s.mu.Lock()
@@ -156,8 +156,8 @@ func (s *Server) authorizeDecision(w http.ResponseWriter, r *http.Request) {
 	delete(s.login.consents, form.Get("consent_id"))
 	if c == nil || !now.Before(c.expires) {
 		s.mu.Unlock()
-		writeHTML(w, http.StatusBadRequest, pageError, map[string]string{"Field": "consent_id",
-			"Detail": "this consent page expired or was answered already: start the sign-in again"})
+		errorPage(w, http.StatusBadRequest, "consent_id",
+			"this consent page expired or was answered already: start the sign-in again")
 		return
 	}
 	q := url.Values{"state": {c.state}}
@@ -168,11 +168,11 @@ func (s *Server) authorizeDecision(w http.ResponseWriter, r *http.Request) {
 		q.Set("error_description", "The user denied the authorization.")
 	case !slices.Contains(c.creators, handle):
 		s.mu.Unlock()
-		writeHTML(w, http.StatusBadRequest, pageError, map[string]string{"Field": "creator", "Detail": "not a creator signed in"})
+		errorPage(w, http.StatusBadRequest, "creator", "not a creator signed in")
 		return
 	default:
 		code := s.randomToken("code.")
-		s.login.codes[code] = &authCode{account: s.accountFor(c.app, handle, now), clientKey: c.app.ClientKey,
+		s.login.codes[code] = &authCode{account: s.accountFor(c.app, handle), clientKey: c.app.ClientKey,
 			redirectURI: c.redirectURI, challenge: c.challenge, scopes: c.scopes, expires: now.Add(codeTTL)}
 		q.Set("code", code)
 		q.Set("scopes", strings.Join(c.scopes, ","))
@@ -198,7 +198,7 @@ func (s *Server) creatorsOf(app *App) []string {
 
 // accountFor is the app's account of the creator with this handle, created on the creator's first
 // authorization. Callers hold s.mu.
-func (s *Server) accountFor(app *App, handle string, now time.Time) *account {
+func (s *Server) accountFor(app *App, handle string) *account {
 	for _, a := range s.acct {
 		if a.ClientKey == app.ClientKey && a.Creator.Username == handle {
 			return a
@@ -253,7 +253,9 @@ var pageConsent = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
 <ul>{{range .Scopes}}<li id="scope-{{.}}">{{.}}</li>{{end}}</ul>
 <form id="consent" method="post" action="{{.Action}}">
 <input type="hidden" name="consent_id" value="{{.ID}}">
-<label>Signed in as <select name="creator" id="creator">{{range $i, $c := .Creators}}<option value="{{$c}}"{{if eq $i 0}} selected{{end}}>@{{$c}}</option>{{end}}</select></label>
+<label>Signed in as <select name="creator" id="creator">
+{{range $i, $c := .Creators}}<option value="{{$c}}"{{if eq $i 0}} selected{{end}}>@{{$c}}</option>
+{{end}}</select></label>
 <button type="submit" id="authorize" name="decision" value="authorize">Authorize</button>
 <button type="submit" id="deny" name="decision" value="deny">Deny</button>
 </form>
@@ -268,6 +270,11 @@ var pageError = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 <p>If you're a developer, correct the following and try again: <code id="field">{{.Field}}</code> ({{.Detail}})</p>
 </body></html>
 `))
+
+// errorPage answers with the error page naming the parameter to correct.
+func errorPage(w http.ResponseWriter, status int, field, detail string) {
+	writeHTML(w, status, pageError, map[string]string{"Field": field, "Detail": detail})
+}
 
 func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
 	h := w.Header()

@@ -258,3 +258,23 @@ func TestAppConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfigReadsApps(t *testing.T) {
+	cfg, err := LoadConfig([]byte(`
+apps:
+  - client_key: sim-desktop-app
+    client_secret: sim-desktop-secret
+    redirect_uris: ["http://127.0.0.1:*/callback/"]
+    creators: [alice]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Apps) != 1 || cfg.Apps[0].Creators[0] != "alice" || !cfg.Apps[0].redirectAllowed("http://127.0.0.1:8123/callback/") {
+		t.Fatalf("apps: %+v", cfg.Apps)
+	}
+	if _, err := LoadConfig([]byte("apps: [{client_key: k, client_secret: s, redirect_uris: [\"https://x.example:*/cb/\"]}]")); err == nil ||
+		!strings.Contains(err.Error(), "apps[0].redirect_uris[0]") {
+		t.Fatalf("a wildcard port on a public host: %v, want an error naming apps[0].redirect_uris[0]", err)
+	}
+}

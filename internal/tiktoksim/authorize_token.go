@@ -76,6 +76,11 @@ func (s *Server) exchangeCode(form url.Values, now time.Time, oauthErr func(int,
 	}}, a.Name
 }
 
+// unreserved reports whether r is one of RFC 3986's unreserved characters, the verifier's alphabet.
+func unreserved(r rune) bool {
+	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)
+}
+
 // verifierMatches checks a code_verifier (RFC 7636: 43 to 128 unreserved characters) against the hex
 // challenge, case aside.
 func verifierMatches(verifier, challenge string) bool {
@@ -83,7 +88,7 @@ func verifierMatches(verifier, challenge string) bool {
 		return false
 	}
 	for _, r := range verifier {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)) {
+		if !unreserved(r) {
 			return false
 		}
 	}
