@@ -97,6 +97,10 @@ func (c *connectOptions) plan(ctx context.Context, kc client.Client, ns string) 
 // write creates or updates the labelled credentials Secret, then the AccountQuota that names it (so the
 // operator never sees the AccountQuota without its Secret). Limits are left to their defaults.
 func (c *connectOptions) write(ctx context.Context, kc client.Client, t connectTarget, tok *tiktok.Token) error {
+	if tok.RefreshToken == "" {
+		// The operator could use such a grant for a day at most and then lose the account.
+		return fmt.Errorf("TikTok's answer carries no refresh token: nothing was written to the cluster; run connect again")
+	}
 	now := time.Now()
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: t.ns, Name: t.secretName}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, kc, sec, func() error {
