@@ -128,7 +128,8 @@ func (s *Server) randomToken(prefix string) string {
 	return fmt.Sprintf("%s%016x%016x", prefix, s.rng.Uint64(), s.rng.Uint64())
 }
 
-// serveOAuth is POST /v2/oauth/token/ with grant_type=refresh_token, form-encoded only. Errors use
+// serveOAuth is POST /v2/oauth/token/ with grant_type=refresh_token or authorization_code (authorize_token.go),
+// form-encoded only. Errors use
 // OAuth's shape ({"error": "invalid_grant", "error_description": ..., "log_id": ...}) with HTTP 200 by
 // default, as client authors report TikTok answers (Config.OAuthErrorStatus "http" gives 400/401).
 func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
@@ -158,8 +159,10 @@ func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) {
 		rep = oauthErr(http.StatusBadRequest, "invalid_request", "want an application/x-www-form-urlencoded body")
 	case form.Get("grant_type") == "":
 		rep = oauthErr(http.StatusBadRequest, "invalid_request", "grant_type is missing")
+	case form.Get("grant_type") == "authorization_code":
+		rep, acctName = s.exchangeCode(form, now, oauthErr)
 	case form.Get("grant_type") != "refresh_token":
-		rep = oauthErr(http.StatusBadRequest, "unsupported_grant_type", "only refresh_token is simulated")
+		rep = oauthErr(http.StatusBadRequest, "unsupported_grant_type", "only refresh_token and authorization_code are simulated")
 	default:
 		rec := s.refresh[form.Get("refresh_token")]
 		switch {

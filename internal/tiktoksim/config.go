@@ -74,6 +74,9 @@ type Config struct {
 	ActiveUserCap int `json:"active_user_cap,omitempty"`
 	// Accounts known at start; more can be added at run time.
 	Accounts []Account `json:"accounts,omitempty"`
+	// Apps are the TikTok apps Login Kit knows: the authorize page (/v2/auth/authorize/) and the
+	// authorization_code grant serve only these (authorize.go).
+	Apps []App `json:"apps,omitempty"`
 	// Faults injected at random into API and upload answers (never into /sim).
 	Faults Faults `json:"faults"`
 	// Seed of the random source (faults, tokens, ids); 0 means 1. Same seed, same run.
@@ -132,6 +135,22 @@ type Account struct {
 	// scope not granted gets 401 scope_not_authorized: creator_info, direct posts (video and photo) need
 	// video.publish, inbox uploads (video and photo) video.upload, status/fetch either.
 	Scopes []string `json:"scopes,omitempty"`
+}
+
+// App is one TikTok app as its Login Kit settings register it.
+type App struct {
+	ClientKey    string `json:"client_key"`
+	ClientSecret string `json:"client_secret"`
+	// RedirectURIs are the registered redirect URIs. A desktop app registers a loopback URI whose port
+	// may be the wildcard *, such as http://127.0.0.1:*/callback/ (login-kit-desktop); a request's
+	// redirect_uri must match one exactly, the wildcard port aside.
+	RedirectURIs []string `json:"redirect_uris"`
+	// Scopes the app may ask for; empty means user.info.basic, video.publish and video.upload.
+	Scopes []string `json:"scopes,omitempty"`
+	// Creators are the handles of the creators who may sign in on the consent page (the first is
+	// preselected). A handle that is the username of an account of this app authorizes that account again;
+	// another becomes a new account named after the handle. Empty means the app's accounts.
+	Creators []string `json:"creators,omitempty"`
 }
 
 // CreatorInfo is what creator_info answers for an account. Empty privacy options mean all four;
@@ -211,6 +230,9 @@ func (c Config) Validate() error {
 	case "", OAuthErrorStatus200, OAuthErrorStatusHTTP:
 	default:
 		return fmt.Errorf("sim config: oauth_error_status %q: want %q or %q", c.OAuthErrorStatus, OAuthErrorStatus200, OAuthErrorStatusHTTP)
+	}
+	if err := validateApps(c.Apps); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, a := range c.Accounts {

@@ -33,6 +33,7 @@ type Server struct {
 	order   []*post
 	uploads map[string]*upload // by upload id
 	stats   map[statKey]*endpointStats
+	login   loginKit // Login Kit's consent pages and codes (authorize.go)
 }
 
 // Option configures New.
@@ -76,6 +77,7 @@ func New(cfg Config, opts ...Option) *Server {
 		posts:   map[string]*post{},
 		uploads: map[string]*upload{},
 		stats:   map[statKey]*endpointStats{},
+		login:   loginKit{consents: map[string]*consent{}, codes: map[string]*authCode{}},
 	}
 	for _, o := range opts {
 		o(s)
@@ -130,6 +132,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ep, h = EndpointCancel, s.cancel
 	case "/v2/oauth/token/":
 		s.serveOAuth(w, r)
+		return
+	case AuthorizePath:
+		s.serveAuthorize(w, r)
 		return
 	case "/upload/", "/upload":
 		s.serveUpload(w, r)

@@ -172,7 +172,7 @@ func TestStrictAdmits(t *testing.T) {
 		{name: "form with a charset", method: "POST", path: pathToken, contentType: formType + "; charset=UTF-8",
 			body: "client_key=ck&client_secret=secret-alice&grant_type=refresh_token&refresh_token=rft.alice", status: 200},
 		{name: "other grant type", method: "POST", path: pathToken, contentType: formType,
-			body: "grant_type=authorization_code&code=x", status: 200, code: "unsupported_grant_type"},
+			body: "grant_type=client_credentials", status: 200, code: "unsupported_grant_type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := strictDo(t, tc)
