@@ -255,10 +255,16 @@ func checkWire(ep tiktok.Endpoint, r wireRequest) string {
 			}
 			doc[k] = v[0]
 		}
-		if doc["grant_type"] != "refresh_token" {
-			bad = append(bad, fmt.Sprintf("grant_type %v, the refresh is refresh_token", doc["grant_type"]))
+		req := sh.required
+		switch doc["grant_type"] {
+		case "refresh_token":
+		case "authorization_code": // Login Kit's exchange: the code, its redirect URI and the PKCE verifier
+			req = map[string]kind{"client_key": kString, "client_secret": kString, "grant_type": kString,
+				"code": kString, "redirect_uri": kString, "code_verifier": kString}
+		default:
+			bad = append(bad, fmt.Sprintf("grant_type %v, TikTok's are refresh_token and authorization_code", doc["grant_type"]))
 		}
-		bad = append(bad, checkFields(doc, sh.required, sh.optional)...)
+		bad = append(bad, checkFields(doc, req, sh.optional)...)
 	case "json":
 		doc, err := flattenJSON(r.body)
 		if err != nil {
