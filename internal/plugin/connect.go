@@ -50,6 +50,9 @@ type connectOptions struct {
 	mediaPrefixes []string
 	noBrowser     bool
 	timeout       time.Duration
+	// issuedExpiry is when the access token connect wrote expires: Ready counts only once the operator's
+	// status shows tokens at least that fresh (a re-connected account may already be Ready on the old ones).
+	issuedExpiry time.Time
 }
 
 const connectLong = `Connect a TikTok creator account to tiktok-operator in one command.

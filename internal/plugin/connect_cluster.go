@@ -123,6 +123,9 @@ func (c *connectOptions) write(ctx context.Context, kc client.Client, t connectT
 		sec.Data[v1alpha1.SecretKeyAccessToken] = []byte(tok.AccessToken)
 		sec.Data[v1alpha1.SecretKeyRefreshToken] = []byte(tok.RefreshToken)
 		setExpiry(sec.Data, v1alpha1.SecretKeyAccessTokenExpiresAt, now, tok.ExpiresIn)
+		if tok.ExpiresIn > 0 {
+			c.issuedExpiry = now.Add(time.Duration(tok.ExpiresIn) * time.Second).UTC().Truncate(time.Second)
+		}
 		setExpiry(sec.Data, v1alpha1.SecretKeyRefreshTokenExpiresAt, now, tok.RefreshExpiresIn)
 		return nil
 	}); err != nil {
@@ -159,6 +162,17 @@ func setExpiry(d map[string][]byte, key string, now time.Time, secs int64) {
 	d[key] = []byte(now.Add(time.Duration(secs) * time.Second).UTC().Format(time.RFC3339))
 }
 
+// sawNewTokens says whether the operator's status reflects the tokens connect wrote (or later ones it
+// refreshed): without it, re-connecting an account that was Ready on its old tokens would report Ready at
+// once, before the operator read the new Secret.
+func (c *connectOptions) sawNewTokens(aq *v1alpha1.AccountQuota) bool {
+	if c.issuedExpiry.IsZero() {
+		return true // TikTok gave no lifetime: nothing to compare
+	}
+	t := aq.Status.Token
+	return t != nil && t.AccessTokenExpiresAt != nil && !t.AccessTokenExpiresAt.Time.Before(c.issuedExpiry)
+}
+
 // waitReady polls the AccountQuota until the operator reports it Ready, then prints the creator.
 func (c *connectOptions) waitReady(ctx context.Context, kc client.Client, ns string) error {
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -168,7 +182,8 @@ func (c *connectOptions) waitReady(ctx context.Context, kc client.Client, ns str
 		aq := &v1alpha1.AccountQuota{}
 		if err := kc.Get(ctx, types.NamespacedName{Namespace: ns, Name: c.account}, aq); err == nil {
 			last = meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionReady)
-			if last != nil && last.Status == metav1.ConditionTrue && aq.Status.ObservedGeneration == aq.Generation && aq.Status.Creator != nil {
+			if last != nil && last.Status == metav1.ConditionTrue && aq.Status.ObservedGeneration == aq.Generation &&
+				aq.Status.Creator != nil && c.sawNewTokens(aq) {
 				cr := aq.Status.Creator
 				c.printf("AccountQuota %s/%s is Ready: creator @%s", ns, c.account, cr.Username)
 				if cr.Nickname != "" {

@@ -65,6 +65,7 @@ type world struct {
 
 func newWorld(t *testing.T, registered string) *world {
 	t.Helper()
+	useCluster(t)
 	scfg := tiktoksim.DefaultConfig()
 	scfg.Apps = []tiktoksim.App{{ClientKey: appKey, ClientSecret: appSecret, RedirectURIs: []string{registered},
 		Creators: []string{creator}}}
@@ -80,8 +81,8 @@ func newWorld(t *testing.T, registered string) *world {
 }
 
 // startOperator runs controllers.Setup in this process, watching the test's namespace, allowed to call
-// the simulator.
-func (w *world) startOperator() {
+// the simulator. The function it returns stops the operator (the test's cleanup does too).
+func (w *world) startOperator() (stop func()) {
 	w.t.Helper()
 	allowed, err := controllers.ParseAllowedEndpoints(w.srv.URL)
 	if err != nil {
@@ -105,17 +106,24 @@ func (w *world) startOperator() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				w.t.Errorf("the manager stopped with an error: %v", err)
+			}
+		})
+	}
 	w.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			w.t.Errorf("the manager stopped with an error: %v", err)
-		}
+		stop()
 		for _, s := range w.secrets() {
 			if strings.Contains(logs.String(), s) {
 				w.t.Errorf("the operator's log shows a secret")
 			}
 		}
 	})
+	return stop
 }
 
 // secrets are the app's client secret and the creator's newest tokens.

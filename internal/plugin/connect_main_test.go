@@ -17,70 +17,35 @@ limitations under the License.
 package plugin_test
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"sync"
 	"testing"
 
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/plugin"
 )
 
-// The plugin's tests run against a real kube-apiserver and etcd (envtest), reached through a kubeconfig
-// file as a user's kubectl would.
+// The connect tests run against a real kube-apiserver and etcd (envtest, the package's one control plane,
+// started by the first test that needs it: see harness_test.go), reached through a kubeconfig file as a
+// user's kubectl would. useCluster sets these for the test.
 var (
 	cfg        *rest.Config
 	k8sClient  client.Client
 	kubeconfig string
+	schemeOnce sync.Once
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test`, which builds the control plane "+
-			"(hack/build-control-plane.sh) and sets it")
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	var err error
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "starting the test control plane: %v\n", err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	if err := v1alpha1.AddToScheme(scheme.Scheme); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if k8sClient, err = client.New(cfg, client.Options{Scheme: scheme.Scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "kubectl-tiktok-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	kubeconfig = filepath.Join(dir, "kubeconfig")
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["envtest"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "envtest", Namespace: "default"}
-	kc.CurrentContext = "envtest"
-	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+// useCluster starts the control plane if no test has yet (failing with how to build it when it is
+// missing) and points cfg, k8sClient and kubeconfig at it.
+func useCluster(t *testing.T) {
+	t.Helper()
+	schemeOnce.Do(func() {
+		if err := v1alpha1.AddToScheme(scheme.Scheme); err != nil {
+			t.Fatal(err)
+		}
+	})
+	cfg, k8sClient, kubeconfig = plugin.SharedTestCluster(t)
 }

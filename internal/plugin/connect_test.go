@@ -224,3 +224,33 @@ func TestConnectRefusals(t *testing.T) {
 
 // redirectOf is the redirect URI a redirect went to (without its query).
 func redirectOf(loc *url.URL) string { return loc.Scheme + "://" + loc.Host + loc.Path }
+
+// TestReconnectWaitsForTheNewTokens: connect on an account that is already Ready reports Ready only once
+// the operator has read the Secret connect wrote (its status shows the new access token's expiry), not at
+// once on the old tokens' Ready. With the operator stopped after the first connect, the second must end
+// with its --timeout, although the AccountQuota still says Ready.
+func TestReconnectWaitsForTheNewTokens(t *testing.T) {
+	w := newWorld(t, desktopRedirect)
+	stop := w.startOperator()
+	first := w.connect("erin", "--client-secret-from-file", "-")
+	get(t, consent(t, first.authorizeURL(t), "authorize").String()) // the browser lands on connect's listener
+	if err := first.wait(t); err != nil {
+		t.Fatalf("first connect: %v\n%s", err, first.out.String())
+	}
+	stop()
+	// The second grant must expire at a later second than the first, so that the two expiries differ.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	again := w.connect("erin", "--timeout", "3s")
+	get(t, consent(t, again.authorizeURL(t), "authorize").String())
+	err := again.wait(t)
+	if err == nil || !strings.Contains(err.Error(), "not Ready within --timeout") {
+		t.Fatalf("second connect with no operator to read the new Secret: %v, want the --timeout error\n%s", err, again.out.String())
+	}
+	aq := &v1alpha1.AccountQuota{}
+	if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: w.ns, Name: "erin"}, aq); err != nil {
+		t.Fatal(err)
+	}
+	if !meta.IsStatusConditionTrue(aq.Status.Conditions, v1alpha1.ConditionReady) {
+		t.Fatal("the AccountQuota is not Ready on its old tokens: the test shows nothing")
+	}
+}

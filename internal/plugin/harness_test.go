@@ -86,6 +86,14 @@ func testCluster(t *testing.T) *cluster {
 	return theCluster
 }
 
+// SharedTestCluster is testCluster for the package's external tests (package plugin_test: connect's),
+// so that one test binary starts one control plane.
+func SharedTestCluster(t *testing.T) (*rest.Config, client.Client, string) {
+	t.Helper()
+	c := testCluster(t)
+	return c.cfg, c.client, c.kubeconfig
+}
+
 func startCluster() (*cluster, error) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
