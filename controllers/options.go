@@ -14,11 +14,10 @@ type Options struct {
 	// AccountSelector restricts this process to the AccountQuotas whose labels match, and to their posts:
 	// several releases with disjoint selectors shard a fleet, and an account never splits across processes.
 	AccountSelector labels.Selector
-	// MaxConcurrentReconciles bounds the reconciles running at once, per controller (default 4). Once
-	// queue heads, kicks and a post's reads of its own writes went ahead of the bulk of the work queue,
-	// more workers stopped paying: 10,000 posts are queued in about 60 s with 4 or 16 (the API server's
-	// CPU is the limit, docs/scale.md), and the benchmark's window boundaries lose more with 8 or 16 (each
-	// in-flight write slows the next intent write).
+	// MaxConcurrentReconciles bounds the reconciles running at once, per controller. Once queue heads,
+	// kicks and a post's reads of its own writes went ahead of the bulk of the work queue, more workers
+	// stopped paying: the API server's CPU is the limit at scale, and each write in flight slows the next
+	// intent write at a window's boundary (measured in docs/scale.md and docs/benchmarks.md).
 	MaxConcurrentReconciles int
 	// AccountStatusInterval is the least time between two status writes of one AccountQuota: usage and
 	// queue figures change with every call, so they are coalesced.

@@ -345,7 +345,11 @@ type RecordedCall struct {
 	// (the engine then counts it until sent plus the window, the worst case).
 	// +optional
 	Answered *metav1.MicroTime `json:"answered,omitempty"`
-	// outcome is TikTok's error.code for the call (ok, rate_limit_exceeded, ...), or empty when unknown.
+	// outcome is what the pacing engine made of the call, which decides the windows it still counts in:
+	// Pending (no answer yet when the checkpoint was taken: counted everywhere), Accepted, Rejected (a
+	// certain refusal: its rate window only), Throttled (a 429: its rate window only) or Uncertain (it may
+	// have been taken: counted everywhere). Not TikTok's error code: the posts' attemptHistory and
+	// lastError carry those.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Outcome string `json:"outcome,omitempty"`
