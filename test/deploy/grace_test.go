@@ -1,11 +1,8 @@
 package deploy
 
 import (
-	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,31 +11,16 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// managerDefaults reads the duration flags' defaults from the manager's own --help (the binary built from
-// cmd/manager), so the test follows a change of a default wherever it is written (controllers.DefaultOptions
-// for the controllers' options).
+// managerDefaults reads the duration flags' defaults from the manager's own --help (see managerHelp).
 func managerDefaults(t *testing.T, flags ...string) map[string]time.Duration {
 	t.Helper()
-	out, err := exec.Command(buildManager(t), "--help").CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("manager --help: %v", err)
-	}
-	help := string(out)
+	help := managerHelp(t)
 	defaults := map[string]time.Duration{}
 	for _, flag := range flags {
-		// flag.PrintDefaults: "  -name duration" then the usage, which ends with "(default 30s)".
-		_, usage, ok := strings.Cut(help, "  -"+flag+" duration\n")
-		if ok {
-			usage, _, _ = strings.Cut(usage, "\n  -")
-		}
-		m := regexp.MustCompile(`\(default ([0-9a-zµ.]+)\)`).FindStringSubmatch(usage)
-		if m == nil {
-			t.Fatalf("manager --help: no duration default for --%s:\n%s", flag, help)
-		}
-		d, err := time.ParseDuration(m[1])
+		v := flagDefault(t, help, flag)
+		d, err := time.ParseDuration(v)
 		if err != nil {
-			t.Fatalf("manager --help: --%s default %q: %v", flag, m[1], err)
+			t.Fatalf("manager --help: --%s default %q: %v", flag, v, err)
 		}
 		defaults[flag] = d
 	}
