@@ -16,6 +16,11 @@ GO ?= go
 # make bench runs tiktok-operator's matching burst this many more times and reports the spread.
 BENCH_REPEAT ?= 4
 KUBECTL ?= kubectl
+# UNIT_PACKAGES are the packages whose tests need no API server (make test-unit): the pacing engine, the
+# TikTok client, the simulator, the controllers' decision tests (controller-runtime's fake client and a
+# fake clock). internal/testenv's TestUnitPackagesComplete fails when one is missing here, or when one of
+# them starts a control plane.
+UNIT_PACKAGES = ./api/... ./cmd/... ./controllers/... ./internal/... ./test/apiproxy/...
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -65,6 +70,10 @@ lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver and etcd for the tests into bin/k8s/ (once; about 5 minutes).
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/build-control-plane.sh >/dev/null
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no API server (pacing, client, simulator, controllers' decisions): the fast loop, well under a minute.
+	$(GO) test $(UNIT_PACKAGES) -count=1 $(TEST_ARGS)
 
 .PHONY: test
 test: manifests generate control-plane helm ## Run every test against a real kube-apiserver and etcd (builds them on first use).

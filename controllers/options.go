@@ -14,11 +14,10 @@ type Options struct {
 	// AccountSelector restricts this process to the AccountQuotas whose labels match, and to their posts:
 	// several releases with disjoint selectors shard a fleet, and an account never splits across processes.
 	AccountSelector labels.Selector
-	// MaxConcurrentReconciles bounds the reconciles running at once, per controller (default 4). Once
-	// queue heads, kicks and a post's reads of its own writes went ahead of the bulk of the work queue,
-	// more workers stopped paying: 10,000 posts are queued in about 60 s with 4 or 16 (the API server's
-	// CPU is the limit, docs/scale.md), and the benchmark's window boundaries lose more with 8 or 16 (each
-	// in-flight write slows the next intent write).
+	// MaxConcurrentReconciles bounds the reconciles running at once, per controller. Once queue heads,
+	// kicks and a post's reads of its own writes went ahead of the bulk of the work queue, more workers
+	// stopped paying: the API server's CPU is the limit at scale, and each write in flight slows the next
+	// intent write at a window's boundary (measured in docs/scale.md and docs/benchmarks.md).
 	MaxConcurrentReconciles int
 	// AccountStatusInterval is the least time between two status writes of one AccountQuota: usage and
 	// queue figures change with every call, so they are coalesced.
@@ -89,54 +88,80 @@ type Options struct {
 	AccountLeaseDuration time.Duration
 }
 
+// DefaultOptions are the production defaults, the one place they are written: withDefaults fills a zero
+// field from here, and the manager's flags take their defaults from here. AccountSelector, Clock and
+// Identity are left out: their defaults (everything, the real clock, a name unique to the process) are
+// not values to print in --help.
+func DefaultOptions() Options {
+	return Options{
+		MaxConcurrentReconciles: 4,
+		AccountStatusInterval:   5 * time.Second,
+		CapRetryInterval:        time.Hour,
+		AccountStatusQPS:        10,
+		StatusPollInitial:       2 * time.Second,
+		StatusPollMax:           time.Minute,
+		CreatorInfoTTL:          6 * time.Hour,
+		CallTimeout:             30 * time.Second,
+		UploadTimeout:           time.Hour,
+		ProcessingTimeout:       6 * time.Hour,
+		AccountGoneGrace:        15 * time.Minute,
+		TokenRefreshFraction:    0.8,
+		TokenRefreshMinInterval: time.Minute,
+		AllowedEndpoints:        MustParseAllowedEndpoints(DefaultAllowedEndpoints),
+		AllowedUploadHosts:      MustParseUploadHosts(DefaultAllowedUploadHosts),
+		AccountLeaseDuration:    30 * time.Second,
+	}
+}
+
 func (o Options) withDefaults() Options {
+	d := DefaultOptions()
 	if o.AccountSelector == nil {
 		o.AccountSelector = labels.Everything()
 	}
 	if o.MaxConcurrentReconciles <= 0 {
-		o.MaxConcurrentReconciles = 4
+		o.MaxConcurrentReconciles = d.MaxConcurrentReconciles
 	}
 	if o.AccountStatusInterval <= 0 {
-		o.AccountStatusInterval = 5 * time.Second
+		o.AccountStatusInterval = d.AccountStatusInterval
 	}
 	if o.CapRetryInterval <= 0 {
-		o.CapRetryInterval = time.Hour
+		o.CapRetryInterval = d.CapRetryInterval
 	}
 	if o.AccountStatusQPS <= 0 {
-		o.AccountStatusQPS = 10
+		o.AccountStatusQPS = d.AccountStatusQPS
 	}
 	if o.StatusPollInitial <= 0 {
-		o.StatusPollInitial = 2 * time.Second
+		o.StatusPollInitial = d.StatusPollInitial
 	}
 	if o.StatusPollMax <= 0 {
-		o.StatusPollMax = time.Minute
+		o.StatusPollMax = d.StatusPollMax
 	}
 	if o.CreatorInfoTTL <= 0 {
-		o.CreatorInfoTTL = 6 * time.Hour
+		o.CreatorInfoTTL = d.CreatorInfoTTL
 	}
 	if o.CallTimeout <= 0 {
-		o.CallTimeout = 30 * time.Second
+		o.CallTimeout = d.CallTimeout
 	}
 	if o.UploadTimeout <= 0 {
-		o.UploadTimeout = time.Hour
+		o.UploadTimeout = d.UploadTimeout
 	}
 	if o.ProcessingTimeout <= 0 {
-		o.ProcessingTimeout = 6 * time.Hour
+		o.ProcessingTimeout = d.ProcessingTimeout
 	}
 	if o.AccountGoneGrace <= 0 {
-		o.AccountGoneGrace = 15 * time.Minute
+		o.AccountGoneGrace = d.AccountGoneGrace
 	}
 	if o.TokenRefreshFraction <= 0 || o.TokenRefreshFraction >= 1 {
-		o.TokenRefreshFraction = 0.8
+		o.TokenRefreshFraction = d.TokenRefreshFraction
 	}
 	if o.TokenRefreshMinInterval <= 0 {
-		o.TokenRefreshMinInterval = time.Minute
+		o.TokenRefreshMinInterval = d.TokenRefreshMinInterval
 	}
 	if len(o.AllowedEndpoints) == 0 {
-		o.AllowedEndpoints = MustParseAllowedEndpoints(DefaultAllowedEndpoints)
+		o.AllowedEndpoints = d.AllowedEndpoints
 	}
 	if o.AllowedUploadHosts == nil {
-		o.AllowedUploadHosts = MustParseUploadHosts(DefaultAllowedUploadHosts)
+		o.AllowedUploadHosts = d.AllowedUploadHosts
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
@@ -145,7 +170,7 @@ func (o Options) withDefaults() Options {
 		o.Identity = defaultIdentity()
 	}
 	if o.AccountLeaseDuration <= 0 {
-		o.AccountLeaseDuration = 30 * time.Second
+		o.AccountLeaseDuration = d.AccountLeaseDuration
 	}
 	// A Lease counts whole seconds.
 	o.AccountLeaseDuration = max(o.AccountLeaseDuration.Round(time.Second), time.Second)

@@ -34,46 +34,6 @@ const (
 	JitterDecorrelated JitterStrategy = "Decorrelated"
 )
 
-// Defaults of AccountQuota.spec, TikTok's documented limits (the CRD applies them; they are exported for
-// code that builds an AccountQuota without an API server, such as unit tests).
-const (
-	DefaultEndpoint              = "https://open.tiktokapis.com"
-	DefaultPostInitRequests      = 6
-	DefaultPostInitWindow        = "1m"
-	DefaultStatusFetchRequests   = 30
-	DefaultStatusFetchWindow     = "1m"
-	DefaultCreatorInfoRequests   = 20
-	DefaultCreatorInfoWindow     = "1m"
-	DefaultDailyPostsRequests    = 15
-	DefaultDailyPostsWindow      = "24h"
-	DefaultPendingSharesRequests = 5
-	DefaultPendingSharesWindow   = "24h"
-	DefaultMinInterval           = "1s"
-	DefaultBackoffInitial        = "1s"
-	DefaultBackoffMax            = "10m"
-	DefaultJitter                = JitterFull
-	DefaultAdaptiveCleanWindows  = 10
-	DefaultAdaptiveMaxStretch    = "24h"
-	DefaultAdaptivePenalty       = "0s"
-)
-
-// Names of the calls the pacing engine records (AccountQuota.status.checkpoint.calls[].call) and of the
-// limits it reports (AccountQuota.status.usage[].name).
-const (
-	CallDirectVideoInit = "DirectVideoInit" // POST /v2/post/publish/video/init/
-	CallInboxVideoInit  = "InboxVideoInit"  // POST /v2/post/publish/inbox/video/init/
-	CallDirectPhotoInit = "DirectPhotoInit" // POST /v2/post/publish/content/init/ with DIRECT_POST
-	CallUploadPhotoInit = "UploadPhotoInit" // POST /v2/post/publish/content/init/ with MEDIA_UPLOAD
-	CallStatusFetch     = "StatusFetch"     // POST /v2/post/publish/status/fetch/
-	CallCreatorInfo     = "CreatorInfo"     // POST /v2/post/publish/creator_info/query/
-
-	LimitPostInit      = "postInit"
-	LimitStatusFetch   = "statusFetch"
-	LimitCreatorInfo   = "creatorInfo"
-	LimitDailyPosts    = "dailyPosts"
-	LimitPendingShares = "pendingShares"
-)
-
 // RateLimit is "at most requests calls in any sliding window of length window".
 type RateLimit struct {
 	// requests is the number of calls allowed in any window.
@@ -212,19 +172,19 @@ type AccountQuotaSpec struct {
 	// limits are the quotas the operator keeps for this account. Every limit defaults to TikTok's
 	// documented value.
 	// +optional
-	// +kubebuilder:default={postInit: {requests: 6, window: "1m"}, statusFetch: {requests: 30, window: "1m"}, creatorInfo: {requests: 20, window: "1m"}, dailyPosts: {requests: 15, window: "24h"}, pendingShares: {requests: 5, window: "24h"}, minInterval: "1s"}
+	// +kubebuilder:default={}
 	Limits AccountLimits `json:"limits,omitzero"`
 
 	// backoff is the delay after a failed or throttled call (1s doubling up to 10m, Full jitter by default).
 	// +optional
-	// +kubebuilder:default={initial: "1s", max: "10m", jitter: Full}
+	// +kubebuilder:default={}
 	Backoff BackoffPolicy `json:"backoff,omitzero"`
 
 	// adaptive is how the operator learns a tighter limit from one unexpected 429 and probes back to
 	// spec.limits (a probe after 10 clean windows, at most every 24h after refused probes, no penalty
 	// wait by default).
 	// +optional
-	// +kubebuilder:default={cleanWindows: 10, maxStretch: "24h", penalty: "0s"}
+	// +kubebuilder:default={}
 	Adaptive AdaptivePolicy `json:"adaptive,omitzero"`
 
 	// allowedMediaPrefixes restricts the media URLs of this account's posts: a post whose video or photo
@@ -385,7 +345,11 @@ type RecordedCall struct {
 	// (the engine then counts it until sent plus the window, the worst case).
 	// +optional
 	Answered *metav1.MicroTime `json:"answered,omitempty"`
-	// outcome is TikTok's error.code for the call (ok, rate_limit_exceeded, ...), or empty when unknown.
+	// outcome is what the pacing engine made of the call, which decides the windows it still counts in:
+	// Pending (no answer yet when the checkpoint was taken: counted everywhere), Accepted, Rejected (a
+	// certain refusal: its rate window only), Throttled (a 429: its rate window only) or Uncertain (it may
+	// have been taken: counted everywhere). Not TikTok's error code: the posts' attemptHistory and
+	// lastError carry those.
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Outcome string `json:"outcome,omitempty"`

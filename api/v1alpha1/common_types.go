@@ -19,7 +19,8 @@ package v1alpha1
 // Names shared by the controllers, the chart and the users' manifests.
 const (
 	// RetryAnnotation restarts a Failed TikTokPost: set it to any value different from
-	// status.lastRetryAnnotation and the controller resets the attempts and tries again.
+	// status.lastRetryAnnotation and the controller resets the attempts and tries again (the earlier
+	// attempts stay in status.attemptHistory).
 	RetryAnnotation = "publish.tiktok-operator.dev/retry"
 
 	// CredentialsLabel marks the Secrets the operator may read (value CredentialsLabelValue).

@@ -56,7 +56,6 @@ const (
 	ReasonMediaURLNotAllowed     = "MediaURLNotAllowed"
 	ReasonTikTokRejected         = "TikTokRejected"
 	ReasonProcessingFailed       = "ProcessingFailed"
-	ReasonVideoTooLong           = "VideoTooLong"
 	ReasonUploadFailed           = "UploadFailed"
 	// ReasonProcessingTimeout: TikTok accepted the post but did not finish processing it within the
 	// manager's --processing-timeout (counted from the accepted init call).
@@ -78,7 +77,6 @@ const (
 	ReasonAccountBanned      = "AccountBanned"
 	ReasonAccountReady       = "AccountReady"
 	ReasonCreatorInfoFailed  = "CreatorInfoFailed"
-	ReasonInvalidSpec        = "InvalidSpec"
 
 	// ReasonDailyCapReachedElsewhere (ReasonPendingShareCapReachedElsewhere), on an AccountQuota's
 	// Throttled condition: TikTok refused a post by the account's daily (pending-share) cap, which the

@@ -150,17 +150,16 @@ type PhotoSource struct {
 	Transfer TransferMethod `json:"transfer,omitempty"`
 }
 
+// Implementation notes on the spec's rules and defaults, kept out of the generated description (the
+// measurements are in docs/scale.md): the API server runs these rules on every write of the post,
+// status writes included, and each field a rule reads costs it a copy of the schema's property map, so
+// every rule reads first the field that settles it for most posts (a description or autoAddMusic left
+// out, a privacyLevel set). The booleans and priority have no default written into the object (left
+// out, they are false and 0): a default the API server writes is a field it decodes, validates, tracks
+// in managedFields and sends to every watcher on every write of the post.
+
 // TikTokPostSpec is one post: its content (fixed once the first attempt has started) and how the operator
-// schedules it (editable at any time).
-//
-// The API server runs these rules on every write of the post, status writes included, and each field a
-// rule reads costs it a copy of this schema's property map: every rule reads first the field that
-// settles it for most posts (a description or autoAddMusic left out, a privacyLevel set).
-//
-// The booleans and priority have no default written into the object: left out, they are false and 0.
-// A default the API server writes is a field it decodes, validates, tracks in managedFields and sends to
-// every watcher on every write of the post; nine such fields cost about a sixth of the API server's CPU
-// per create and per status write (docs/scale.md).
+// schedules it (editable at any time). The booleans and priority left out are false and 0.
 // +kubebuilder:validation:XValidation:rule="has(self.video) != has(self.photo)",message="exactly one of spec.video or spec.photo must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.photo) || !has(self.title) || self.title.size() <= 90",message="spec.title must be at most 90 characters for a photo post (2200 for a video post)",fieldPath=".title"
 // +kubebuilder:validation:XValidation:rule="!has(self.description) || self.description.size() == 0 || !has(self.video)",message="spec.description is for photo posts only: put a video's text in spec.title",fieldPath=".description"
@@ -305,7 +304,9 @@ type PostError struct {
 
 // AttemptRecord is one init attempt.
 type AttemptRecord struct {
-	// attempt is the attempt number, from 1.
+	// attempt is the attempt's number in the post's current run, from 1 (status.attempts once its intent
+	// was recorded). The retry annotation starts a new run: numbering restarts at 1, after the earlier
+	// run's entries.
 	// +required
 	Attempt int32 `json:"attempt"`
 	// startTime is when the intent to call was recorded, just before the call.
@@ -318,7 +319,10 @@ type AttemptRecord struct {
 	// while in flight.
 	// +optional
 	Outcome string `json:"outcome,omitempty"`
-	// code is TikTok's error.code for this attempt (ok when accepted). At most 128 characters (cut).
+	// code is why the attempt failed: TikTok's error.code, an operator code (such as
+	// publish_id_unusable), or status/fetch's fail_reason for ProcessingFailed. Empty when the attempt
+	// was accepted or in flight, and when the failure had no code (status.lastError then says what it
+	// was). At most 128 characters (cut).
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Code string `json:"code,omitempty"`
@@ -376,8 +380,9 @@ type TikTokPostStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	Attempts int32 `json:"attempts,omitempty"`
 
-	// lastAttemptTime is when the last init call started (microsecond precision, used for pacing after a
-	// restart). Set with each attempt; cleared by the retry annotation.
+	// lastAttemptTime is when the last init call started (microsecond precision): the startTime of the
+	// newest attemptHistory entry. Set with each attempt; kept by the retry annotation, like
+	// attemptHistory.
 	// +optional
 	LastAttemptTime *metav1.MicroTime `json:"lastAttemptTime,omitempty"`
 
@@ -388,7 +393,7 @@ type TikTokPostStatus struct {
 	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
 
 	// backoffDelay is the jittered delay chosen after the last failed attempt. Set after a failed
-	// attempt; cleared when an attempt is accepted.
+	// attempt; cleared when an attempt is accepted and by the retry annotation.
 	// +optional
 	BackoffDelay *metav1.Duration `json:"backoffDelay,omitempty"`
 
@@ -398,8 +403,11 @@ type TikTokPostStatus struct {
 	// +optional
 	LastError *PostError `json:"lastError,omitempty"`
 
-	// attemptHistory is the last 10 attempts, oldest first. An entry is added when an attempt starts and
-	// completed when it ends; cleared by the retry annotation.
+	// attemptHistory is the last 10 attempts, oldest first, retries included. An entry is added when an
+	// attempt starts (its intent is recorded before the call) and completed when it ends; an attempt the
+	// operator abandoned before sending it is removed. Kept by the retry annotation: those calls reached
+	// TikTok and still count in its windows, and a restarted operator rebuilds the account's pacing from
+	// them.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
@@ -441,7 +449,7 @@ type TikTokPostStatus struct {
 	PostIDs []string `json:"postIDs,omitempty"`
 
 	// publishedAt is when TikTok reported PUBLISH_COMPLETE (or SEND_TO_USER_INBOX for Upload mode).
-	// Set once; cleared by the retry annotation.
+	// Set once; never cleared (the retry annotation acts on Failed posts only, which have none).
 	// +optional
 	PublishedAt *metav1.Time `json:"publishedAt,omitempty"`
 
@@ -454,7 +462,7 @@ type TikTokPostStatus struct {
 // Implementation notes on the content lock (the XValidation rule on the type below), kept out of the
 // generated description (controller-gen uses only the comment block directly above the type):
 // the content lock is one rule, not one per field: the API server evaluates a root rule on every
-// status write too, and at 10,000 posts fourteen rules cost it a tenth of its CPU. An unchanged spec
+// status write too, so one rule per field multiplies that cost (docs/scale.md). An unchanged spec
 // (every status write) is settled by one comparison before the fields are compared one by one; a
 // boolean left out counts as false, so writing an explicit false later is no change. The message
 // names the first field that changed; the field path is spec.

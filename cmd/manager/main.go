@@ -81,6 +81,8 @@ func main() {
 		allowedEndpoints     string
 		allowedUploadHosts   string
 	)
+	// The controllers' options default to controllers.DefaultOptions, written once there.
+	defaults := controllers.DefaultOptions()
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0",
 		"The address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP). 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
@@ -100,23 +102,23 @@ func main() {
 	flag.StringVar(&accountSelector, "account-selector", "",
 		"A label selector: only AccountQuotas that match it (and their posts) are handled by this release. "+
 			"Run several releases with disjoint selectors to shard a large fleet.")
-	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4,
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", defaults.MaxConcurrentReconciles,
 		"How many posts (and accounts) are reconciled at once.")
-	flag.DurationVar(&accountStatusEvery, "account-status-interval", 5*time.Second,
+	flag.DurationVar(&accountStatusEvery, "account-status-interval", defaults.AccountStatusInterval,
 		"The least time between two status writes of one AccountQuota (usage and queue are coalesced).")
-	flag.Float64Var(&accountStatusQPS, "account-status-qps", 10,
+	flag.Float64Var(&accountStatusQPS, "account-status-qps", defaults.AccountStatusQPS,
 		"The most AccountQuota status writes of moved figures (usage, queue) per second, over all accounts; "+
 			"a large fleet's accounts then take turns. Condition changes are written at once.")
-	flag.DurationVar(&statusPollInitial, "status-poll-initial", 2*time.Second,
+	flag.DurationVar(&statusPollInitial, "status-poll-initial", defaults.StatusPollInitial,
 		"The first wait before polling TikTok for a post's processing status; it doubles up to --status-poll-max.")
-	flag.DurationVar(&statusPollMax, "status-poll-max", time.Minute, "The longest wait between two status polls.")
-	flag.DurationVar(&creatorInfoTTL, "creator-info-ttl", 6*time.Hour, "How long creator info is cached.")
-	flag.DurationVar(&tiktokTimeout, "tiktok-timeout", 30*time.Second, "The deadline of one call to TikTok.")
-	flag.DurationVar(&uploadTimeout, "upload-timeout", time.Hour,
+	flag.DurationVar(&statusPollMax, "status-poll-max", defaults.StatusPollMax, "The longest wait between two status polls.")
+	flag.DurationVar(&creatorInfoTTL, "creator-info-ttl", defaults.CreatorInfoTTL, "How long creator info is cached.")
+	flag.DurationVar(&tiktokTimeout, "tiktok-timeout", defaults.CallTimeout, "The deadline of one call to TikTok.")
+	flag.DurationVar(&uploadTimeout, "upload-timeout", defaults.UploadTimeout,
 		"The longest a FileUpload post's transfer may take (TikTok's upload URL lives an hour); then it is retried with a new init.")
-	flag.DurationVar(&processingTimeout, "processing-timeout", 6*time.Hour,
+	flag.DurationVar(&processingTimeout, "processing-timeout", defaults.ProcessingTimeout,
 		"How long TikTok may process an accepted post before it fails with reason ProcessingTimeout.")
-	flag.DurationVar(&accountGoneGrace, "account-gone-grace", 15*time.Minute,
+	flag.DurationVar(&accountGoneGrace, "account-gone-grace", defaults.AccountGoneGrace,
 		"How long a post in flight waits for its deleted AccountQuota to come back before it fails with reason AccountNotFound.")
 	flag.DurationVar(&gracefulShutdownWait, "graceful-shutdown-timeout", 30*time.Second,
 		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
@@ -125,7 +127,7 @@ func main() {
 	flag.StringVar(&identity, "identity", "",
 		"This manager's name in the per-account Leases it holds (default: the host name, '_' and a random suffix). "+
 			"It must be unique to the process.")
-	flag.DurationVar(&accountLease, "account-lease-duration", 30*time.Second,
+	flag.DurationVar(&accountLease, "account-lease-duration", defaults.AccountLeaseDuration,
 		"The duration of the per-account Leases (whole seconds): one manager at a time paces an account; the "+
 			"holder renews its Lease every third of it while the account has work, another manager takes the "+
 			"account over only after it went unrenewed this long.")

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 // controlPlane is a real etcd and kube-apiserver on free loopback ports (envtest), with the CRDs
@@ -25,10 +27,9 @@ func startControlPlane(cfg config, dir string) (*controlPlane, error) {
 		CRDDirectoryPaths:     []string{cfg.CRDDir},
 		ErrorIfCRDPathMissing: true,
 	}
-	restCfg, err := env.Start()
+	restCfg, err := testenv.Start(env)
 	if err != nil {
-		_ = env.Stop()
-		return nil, fmt.Errorf("starting etcd and kube-apiserver from %s: %w", cfg.Assets, err)
+		return nil, err
 	}
 	cp := &controlPlane{env: env, Config: restCfg}
 	user, err := env.AddUser(envtest.User{Name: "demo", Groups: []string{"system:masters"}}, nil)

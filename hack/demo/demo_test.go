@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 // testConfig is the demo shrunk for a test: 12 posts, 6 inits per 3 s windows, 100 ms apart, with the
@@ -27,12 +28,9 @@ func testConfig(t *testing.T) config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(root, "bin", "k8s", "1.37.2-etcd-3.6.16")
-	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		t.Fatalf("no kube-apiserver in %s: run `make test`, which builds the control plane (make control-plane)", assets)
+	assets, err := testenv.Assets("")
+	if err != nil {
+		t.Fatal(err)
 	}
 	sim := filepath.Join(t.TempDir(), "tiktok-sim")
 	build := exec.Command("go", "build", "-o", sim, "./cmd/tiktok-sim")

@@ -35,8 +35,9 @@ type Limits struct {
 	MinInterval time.Duration `json:"minInterval"`
 }
 
-// DefaultLimits returns TikTok's documented limits: 6/1m per init endpoint, 30/1m status fetch,
-// 20/1m creator info, 15/24h direct posts, 5/24h pending shares, 1s between calls.
+// DefaultLimits returns TikTok's documented limits, the one Go definition of them. The AccountQuota CRD
+// writes the same values in its default markers (which cannot name a Go value); a controllers test
+// compares the two.
 func DefaultLimits() Limits {
 	return Limits{
 		PostInit:      Limit{Requests: 6, Window: time.Minute},

@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 // testKube is the API server the test's operator runs share (started by TestMain).
@@ -20,9 +22,9 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test`, which builds the control plane and sets it")
+	assets, err := testenv.Assets("")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test/bench:", err)
 		return 1
 	}
 	root, err := moduleRoot()

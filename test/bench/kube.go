@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
 	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
@@ -54,18 +54,15 @@ func startKube(root, assets string, logger logr.Logger) (*kube, error) {
 	if err := v1alpha1.AddToScheme(sch); err != nil {
 		return nil, fmt.Errorf("building the scheme: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		return nil, fmt.Errorf("no kube-apiserver in %s (run `make control-plane`): %w", assets, err)
-	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                sch,
 	}
-	cfg, err := env.Start()
+	cfg, err := testenv.Start(env)
 	if err != nil {
-		return nil, fmt.Errorf("starting the test control plane: %w", err)
+		return nil, err
 	}
 	// The benchmark's client creates hundreds of posts in a burst: do not let client-go's default
 	// 5 qps throttle make the workload arrive late.

@@ -26,7 +26,6 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	s := aq.Spec
 	checkEq(t, "spec.credentialsSecretRef.name", s.CredentialsSecretRef.Name, "creds")
 	checkEq(t, "spec.endpoint", s.Endpoint, "https://open.tiktokapis.com")
-	checkEq(t, "spec.endpoint (const)", s.Endpoint, v1alpha1.DefaultEndpoint)
 	limits := []struct {
 		name     string
 		got      v1alpha1.RateLimit
@@ -47,7 +46,7 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	checkEq(t, "spec.backoff.initial", s.Backoff.Initial.Duration, time.Second)
 	checkEq(t, "spec.backoff.max", s.Backoff.Max.Duration, 10*time.Minute)
 	checkEq(t, "spec.backoff.jitter", s.Backoff.Jitter, v1alpha1.JitterFull)
-	checkEq(t, "spec.adaptive.cleanWindows", s.Adaptive.CleanWindows, int32(v1alpha1.DefaultAdaptiveCleanWindows))
+	checkEq(t, "spec.adaptive.cleanWindows", s.Adaptive.CleanWindows, int32(10))
 	checkEq(t, "spec.adaptive.maxStretch", s.Adaptive.MaxStretch.Duration, 24*time.Hour)
 	checkEq(t, "spec.adaptive.penalty", s.Adaptive.Penalty.Duration, time.Duration(0))
 	checkEq(t, "spec.suspend", s.Suspend, false)

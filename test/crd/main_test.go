@@ -24,10 +24,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
-
-// defaultAssets is where `make test` (hack/build-control-plane.sh) puts kube-apiserver and etcd.
-const defaultAssets = "bin/k8s/1.37.2-etcd-3.6.16"
 
 var (
 	k8sClient  client.Client
@@ -43,28 +41,13 @@ func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	repoRoot = filepath.Join(filepath.Dir(file), "..", "..")
 
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(repoRoot, defaultAssets)
-	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			fmt.Fprintf(os.Stderr, "test/crd: %s not found in %s (KUBEBUILDER_ASSETS).\n"+
-				"These tests need a real control plane: run `make test` (it builds kube-apiserver and etcd), or\n"+
-				"hack/build-control-plane.sh and then KUBEBUILDER_ASSETS=$PWD/%s go test ./test/crd/...\n",
-				bin, assets, defaultAssets)
-			return 1
-		}
-	}
-
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(repoRoot, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
 	}
-	cfg, err := env.Start()
+	cfg, err := testenv.Start(env)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "test/crd: starting envtest from %s: %v\n", assets, err)
+		fmt.Fprintln(os.Stderr, "test/crd:", err)
 		return 1
 	}
 	defer func() {

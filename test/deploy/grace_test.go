@@ -2,9 +2,7 @@ package deploy
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,23 +11,20 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// managerFlagDefault reads a duration flag's default from cmd/manager/main.go, so the test follows a change
-// of the default rather than repeating it.
-func managerFlagDefault(t *testing.T, flag string) time.Duration {
+// managerDefaults reads the duration flags' defaults from the manager's own --help (see managerHelp).
+func managerDefaults(t *testing.T, flags ...string) map[string]time.Duration {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(repoRoot, "cmd", "manager", "main.go"))
-	if err != nil {
-		t.Fatal(err)
+	help := managerHelp(t)
+	defaults := map[string]time.Duration{}
+	for _, flag := range flags {
+		v := flagDefault(t, help, flag)
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("manager --help: --%s default %q: %v", flag, v, err)
+		}
+		defaults[flag] = d
 	}
-	m := regexp.MustCompile(`"` + regexp.QuoteMeta(flag) + `",\s*(\d+)\*time\.(Second|Minute)`).FindSubmatch(src)
-	if m == nil {
-		t.Fatalf("cmd/manager/main.go: no duration default for --%s in the form N*time.Second", flag)
-	}
-	d, err := time.ParseDuration(string(m[1]) + map[string]string{"Second": "s", "Minute": "m"}[string(m[2])])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return defaults
 }
 
 // graceShortfall checks that the Deployment's terminationGracePeriodSeconds is longer than
@@ -37,11 +32,11 @@ func managerFlagDefault(t *testing.T, flag string) time.Duration {
 // default): a call started just before SIGTERM may take its whole deadline while shutdown waits for it, and
 // a kubelet's SIGKILL in the middle of an init call leaves its outcome uncertain.
 // It returns an error describing the shortfall, nil when the grace period is long enough.
-func graceShortfall(t *testing.T, dep *unstructured.Unstructured) error {
+func graceShortfall(t *testing.T, dep *unstructured.Unstructured, defaults map[string]time.Duration) error {
 	t.Helper()
 	durations := map[string]time.Duration{}
 	for _, flag := range []string{"graceful-shutdown-timeout", "tiktok-timeout"} {
-		durations[flag] = managerFlagDefault(t, flag)
+		durations[flag] = defaults[flag]
 		for _, a := range managerArgs(t, dep) {
 			if v, ok := strings.CutPrefix(a, "--"+flag+"="); ok {
 				d, err := time.ParseDuration(v)
@@ -70,9 +65,10 @@ func graceShortfall(t *testing.T, dep *unstructured.Unstructured) error {
 
 // TestGracePeriodOutlastsShutdown checks the relation for config/ (kustomize) and the chart's values.
 func TestGracePeriodOutlastsShutdown(t *testing.T) {
+	defaults := managerDefaults(t, "graceful-shutdown-timeout", "tiktok-timeout")
 	t.Run("config/default", func(t *testing.T) {
 		objs := decodeObjects(t, mustRun(t, nil, kubectlBin(t), "kustomize", filepath.Join("config", "default")))
-		if err := graceShortfall(t, onlyOne(t, objs, "Deployment")); err != nil {
+		if err := graceShortfall(t, onlyOne(t, objs, "Deployment"), defaults); err != nil {
 			t.Error(err)
 		}
 	})
@@ -83,7 +79,7 @@ func TestGracePeriodOutlastsShutdown(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := decodeObjects(t, mustRun(t, nil, helmBin(t),
 				append([]string{"template", "tiktok", chartDir, "--namespace", "ops"}, flags...)...))
-			if err := graceShortfall(t, onlyOne(t, objs, "Deployment")); err != nil {
+			if err := graceShortfall(t, onlyOne(t, objs, "Deployment"), defaults); err != nil {
 				t.Error(err)
 			}
 		})
@@ -96,7 +92,7 @@ func TestGracePeriodOutlastsShutdown(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs := decodeObjects(t, mustRun(t, nil, helmBin(t),
 				append([]string{"template", "tiktok", chartDir, "--namespace", "ops"}, flags...)...))
-			if err := graceShortfall(t, onlyOne(t, objs, "Deployment")); err == nil {
+			if err := graceShortfall(t, onlyOne(t, objs, "Deployment"), defaults); err == nil {
 				t.Errorf("the check passed %v, whose grace period is too short", flags)
 			}
 		})

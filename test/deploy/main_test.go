@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 var (
@@ -37,11 +38,6 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test`, which builds the control plane "+
-			"(hack/build-control-plane.sh) and sets it")
-		return 1
-	}
 	_, file, _, _ := runtime.Caller(0)
 	repoRoot = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 
@@ -49,8 +45,8 @@ func run(m *testing.M) int {
 	env := &envtest.Environment{}
 	testEnv = env
 	var err error
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "starting the test control plane: %v\n", err)
+	if cfg, err = testenv.Start(env); err != nil {
+		fmt.Fprintln(os.Stderr, "test/deploy:", err)
 		return 1
 	}
 	defer func() { _ = env.Stop() }()

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 var (
@@ -31,11 +32,6 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test`, which builds the control plane "+
-			"(hack/build-control-plane.sh) and sets it")
-		return 1
-	}
 	// Logs that are not a manager's own (client-go's reflectors) go to one buffer the secret checks read.
 	ctrl.SetLogger(zap.New(zap.WriteTo(globalLogs), zap.UseDevMode(true)))
 	_, file, _, _ := runtime.Caller(0)
@@ -45,8 +41,8 @@ func run(m *testing.M) int {
 		ErrorIfCRDPathMissing: true,
 	}
 	var err error
-	if cfg, err = env.Start(); err != nil {
-		fmt.Fprintf(os.Stderr, "starting the test control plane: %v\n", err)
+	if cfg, err = testenv.Start(env); err != nil {
+		fmt.Fprintln(os.Stderr, "test/e2e:", err)
 		return 1
 	}
 	defer func() { _ = env.Stop() }()

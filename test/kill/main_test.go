@@ -28,14 +28,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	// The control plane first: without one, the test says so in one line before a build it cannot use.
+	if cp, err = fleet.StartControlPlane(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "test/kill:", err)
+		return 1
+	}
+	defer func() { _ = cp.Stop() }()
 	if managerBin, err = fleet.BuildManager(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if cp, err = fleet.StartControlPlane(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = cp.Stop() }()
 	return m.Run()
 }

@@ -14,15 +14,15 @@ import (
 // status write, so fewer requests than posts would mean the counting is broken.
 func TestScaleSmall(t *testing.T) {
 	dir := t.TempDir()
-	bin, err := fleet.BuildManager(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cp, err := fleet.StartControlPlane(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cp.Stop() })
+	bin, err := fleet.BuildManager(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := fleet.RunScale(context.Background(), cp, bin, fleet.ScaleSpec{Accounts: 20, Posts: 200,
 		MaxConcurrentReconciles: 4, Timeout: 2 * time.Minute, Quiet: 3 * time.Second, Dir: dir})
 	if err != nil {

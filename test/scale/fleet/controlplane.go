@@ -20,10 +20,8 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
-
-// DefaultAssets is where `make control-plane` puts kube-apiserver and etcd, relative to the repository.
-const DefaultAssets = "bin/k8s/1.37.2-etcd-3.6.16"
 
 // Root is the repository's root directory (found from this file, so it works from any package).
 func Root() string {
@@ -40,21 +38,16 @@ type ControlPlane struct {
 }
 
 // StartControlPlane starts kube-apiserver and etcd with the project's CRDs installed and writes an
-// admin kubeconfig into dir. KUBEBUILDER_ASSETS, when unset, defaults to DefaultAssets.
+// admin kubeconfig into dir, from the binaries in KUBEBUILDER_ASSETS (make test, make bench-scale).
 func StartControlPlane(dir string) (*ControlPlane, error) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		if err := os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(Root(), DefaultAssets)); err != nil {
-			return nil, fmt.Errorf("setting KUBEBUILDER_ASSETS: %w", err)
-		}
-	}
 	// envtest logs through controller-runtime's logger; without one it prints a warning with a stack.
 	logf.SetLogger(logr.Discard())
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(Root(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
-	if _, err := env.Start(); err != nil {
-		return nil, fmt.Errorf("starting the control plane: %w", err)
+	if _, err := testenv.Start(env); err != nil {
+		return nil, err
 	}
 	cp := &ControlPlane{Env: env}
 	if err := cp.init(dir); err != nil {
