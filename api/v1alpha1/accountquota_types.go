@@ -316,7 +316,8 @@ type LimitUsage struct {
 
 // QueueStatus counts this account's posts.
 type QueueStatus struct {
-	// waiting is the number of posts queued for an init call (phases Pending, Scheduled, Queued).
+	// waiting is the number of posts in the account's pacing queue: due, and waiting for an init call (a
+	// Scheduled post joins it at its publishAt, so it is not counted before).
 	// +optional
 	Waiting int32 `json:"waiting,omitempty"`
 	// inFlight is the number of posts between their init call and a final answer (Publishing, Processing).

@@ -40,13 +40,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	publishv1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 // update rewrites the golden files in testdata/ with what the commands print now.
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
-
-// defaultAssets is where make control-plane builds kube-apiserver and etcd, relative to the repository.
-const defaultAssets = "bin/k8s/1.37.2-etcd-3.6.16"
 
 // cluster is the test control plane: a real kube-apiserver and etcd (envtest) with the CRDs, started by
 // the first test that needs it and stopped by TestMain.
@@ -99,21 +97,13 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(root, defaultAssets)
-	}
-	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
-		return nil, fmt.Errorf("no kube-apiserver in %s: run `make control-plane` (or `make test`, which builds it)", assets)
-	}
 	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
-	cfg, err := env.Start()
+	cfg, err := testenv.Start(env) // one line saying to run make test when the control plane is missing
 	if err != nil {
-		return nil, fmt.Errorf("starting the test control plane from %s: %w", assets, err)
+		return nil, fmt.Errorf("internal/plugin: %w", err)
 	}
 	c := &cluster{env: env, cfg: cfg, scheme: runtime.NewScheme()}
 	utilruntime.Must(clientgoscheme.AddToScheme(c.scheme))

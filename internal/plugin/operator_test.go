@@ -268,7 +268,7 @@ func (r *operatorRun) settled(want map[string]publishv1alpha1.Phase) (bool, stri
 	}
 	inits := false
 	for _, u := range aq.Status.Usage {
-		if strings.HasPrefix(u.Name, publishv1alpha1.LimitPostInit) && u.Used == 3 {
+		if strings.HasPrefix(u.Name, "postInit") && u.Used == 3 {
 			inits = true
 		}
 	}
