@@ -186,7 +186,6 @@ func TestFidelity(t *testing.T) {
 	_, err = c.RefreshToken(ctx, tiktok.RefreshRequest{ClientKey: aliceKey, ClientSecret: "cs.WRONG", RefreshToken: tok.RefreshToken})
 	wantError(t, "refresh with a wrong client secret", err, http.StatusOK, "invalid_client", tiktok.Terminal)
 	f.wire("refresh errors", tiktok.EndpointOAuthToken, tiktok.EndpointOAuthToken)
-	acc := tok.AccessToken
 
 	// Login Kit: the creator authorizes on the consent page (a browser's requests, not the client's), then
 	// the client exchanges the code: TikTok's authorization_code form, the same token answer, and OAuth's
@@ -205,7 +204,7 @@ func TestFidelity(t *testing.T) {
 	_, err = c.ExchangeCode(ctx, exch)
 	wantError(t, "a spent authorization code", err, http.StatusOK, "invalid_grant", tiktok.Terminal)
 	f.wire("spent code", tiktok.EndpointOAuthToken)
-	acc = granted.AccessToken
+	acc := granted.AccessToken // the content calls below use the Login Kit grant
 
 	// creator_info: every field; HTTP 200 with an error code (info and error both returned); 401.
 	info, err := c.CreatorInfo(ctx, acc)
