@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,31 @@ import (
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
+
+// Every metric the operator exports carries one prefix, so users select, alert on and rename them as one
+// family (docs/metrics.md lists the older names).
+func TestMetricNamesShareThePrefix(t *testing.T) {
+	fqName := regexp.MustCompile(`fqName: "([^"]*)"`)
+	seen := 0
+	for _, c := range operatorCollectors() {
+		ch := make(chan *prometheus.Desc, 8)
+		c.Describe(ch)
+		close(ch)
+		for d := range ch {
+			m := fqName.FindStringSubmatch(d.String())
+			if m == nil {
+				t.Fatalf("cannot read the name of %s", d)
+			}
+			seen++
+			if !strings.HasPrefix(m[1], metricPrefix) {
+				t.Errorf("metric %s does not start with %s", m[1], metricPrefix)
+			}
+		}
+	}
+	if seen < 11 {
+		t.Errorf("described %d metrics, want the 11 of docs/metrics.md", seen)
+	}
+}
 
 // The quota metrics are read from the engine at scrape time: a call shows at once, a forgotten account
 // disappears, an account the engine does not know is not reported, and two managers of one process that
@@ -37,22 +63,9 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	registry := prometheus.NewPedanticRegistry()
 	registry.MustRegister(c)
 
-	gather := func() map[string]float64 {
-		t.Helper()
-		mfs, err := registry.Gather()
-		if err != nil {
-			t.Fatalf("scrape failed: %v", err)
-		}
-		out := map[string]float64{}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
-			}
-		}
-		return out
-	}
-	const used = `tiktok_quota_used{account="brand",limit="statusFetch",namespace="ns"}`
-	const limit = `tiktok_quota_limit{account="brand",limit="statusFetch",namespace="ns"}`
+	gather := func() map[string]float64 { t.Helper(); return gaugeValues(t, registry) }
+	const used = `tiktok_operator_quota_used{account="brand",limit="statusFetch",namespace="ns"}`
+	const limit = `tiktok_operator_quota_limit{account="brand",limit="statusFetch",namespace="ns"}`
 
 	got := gather()
 	if got[used] != 0 || got[limit] != 30 {
@@ -117,20 +130,7 @@ func TestAccountMetricsReadTheCache(t *testing.T) {
 	col := &accountsCollector{ready: accountStatus.ready, refreshExpiry: accountStatus.refreshExpiry}
 	registry := prometheus.NewPedanticRegistry()
 	registry.MustRegister(col)
-	gather := func() map[string]float64 {
-		t.Helper()
-		mfs, err := registry.Gather()
-		if err != nil {
-			t.Fatalf("scrape failed: %v", err)
-		}
-		out := map[string]float64{}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
-			}
-		}
-		return out
-	}
+	gather := func() map[string]float64 { t.Helper(); return gaugeValues(t, registry) }
 	if got := gather(); len(got) != 0 {
 		t.Fatalf("before the manager set a reader: %v, want no series", got)
 	}
@@ -169,6 +169,23 @@ func TestAccountMetricsReadTheCache(t *testing.T) {
 	if _, ok := got[`tiktok_operator_account_ready{account="stalled",namespace="ns",reason="CredentialsInvalid"}`]; ok {
 		t.Errorf("the old reason's series is still reported: %v", got)
 	}
+}
+
+// gaugeValues scrapes registry and returns each gauge series' value by its name and labels, as
+// `name{label="value",...}` (labels in the order the registry sorts them: by name).
+func gaugeValues(t *testing.T, registry prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := registry.Gather()
+	if err != nil {
+		t.Fatalf("scrape failed: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
+		}
+	}
+	return out
 }
 
 func labelsOfMetric(m *dto.Metric) string {

@@ -80,7 +80,7 @@ func TestDashboardQueriesUseRegisteredMetrics(t *testing.T) {
 	for _, f := range families {
 		observed[f.GetName()] = true
 	}
-	for _, name := range []string{"tiktok_api_requests_total", "tiktok_publish_latency_seconds", "tiktok_quota_used",
+	for _, name := range []string{"tiktok_operator_api_requests_total", "tiktok_operator_publish_latency_seconds", "tiktok_operator_quota_used",
 		"tiktok_operator_status_writes_total", "controller_runtime_reconcile_total", "workqueue_depth"} {
 		if !observed[name] {
 			t.Errorf("after a published post the registry holds no %s", name)
@@ -110,9 +110,9 @@ func TestDashboardQueriesUseRegisteredMetrics(t *testing.T) {
 
 // operatorMetricNames are the operator's own metrics (controllers/metrics.go), as registered.
 var operatorMetricNames = []string{
-	"tiktok_api_requests_total", "tiktok_api_request_duration_seconds", "tiktok_rate_limited_total",
-	"tiktok_quota_used", "tiktok_quota_limit", "tiktok_posts", "tiktok_publish_latency_seconds",
-	"tiktok_backoff_seconds", "tiktok_operator_status_writes_total",
+	"tiktok_operator_api_requests_total", "tiktok_operator_api_request_duration_seconds", "tiktok_operator_rate_limited_total",
+	"tiktok_operator_quota_used", "tiktok_operator_quota_limit", "tiktok_operator_posts", "tiktok_operator_publish_latency_seconds",
+	"tiktok_operator_backoff_seconds", "tiktok_operator_status_writes_total",
 	"tiktok_operator_account_ready", "tiktok_operator_refresh_token_expiration_timestamp_seconds",
 }
 
@@ -229,11 +229,11 @@ func TestPromQLMetricNames(t *testing.T) {
 		expr string
 		want []string
 	}{
-		{`tiktok_posts`, []string{"tiktok_posts"}},
-		{`sum by (phase) (max by (namespace, phase) (tiktok_posts{namespace=~"$namespace"}))`, []string{"tiktok_posts"}},
+		{`tiktok_operator_posts`, []string{"tiktok_operator_posts"}},
+		{`sum by (phase) (max by (namespace, phase) (tiktok_operator_posts{namespace=~"$namespace"}))`, []string{"tiktok_operator_posts"}},
 		{`histogram_quantile(0.95, sum by (le, endpoint) (rate(tiktok_api_request_duration_seconds_bucket[$__rate_interval])))`,
 			[]string{"tiktok_api_request_duration_seconds_bucket"}},
-		{`max by (a) (tiktok_quota_used{x="y,z}"}) / max by (a) (tiktok_quota_limit > 0)`, []string{"tiktok_quota_limit", "tiktok_quota_used"}},
+		{`max by (a) (tiktok_operator_quota_used{x="y,z}"}) / max by (a) (tiktok_operator_quota_limit > 0)`, []string{"tiktok_operator_quota_limit", "tiktok_operator_quota_used"}},
 		{`sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) > 1e3 and on (job) up offset 1h`, []string{"a_count", "a_sum", "up"}},
 		{`rate(x_total{code!="ok"}[1m]) * 2.5`, []string{"x_total"}},
 	} {
