@@ -58,8 +58,15 @@ var (
 			[]string{labelNamespace, labelAccount, "limit"}, nil),
 		sources: map[*quotaSource]struct{}{},
 	}
-	postsByPhase = &postsCollector{desc: prometheus.NewDesc(metricPrefix+"posts",
-		"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil)}
+	postsByPhase = &postsCollector{
+		desc: prometheus.NewDesc(metricPrefix+"posts",
+			"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil),
+		waitingSince: prometheus.NewDesc(metricPrefix+"posts_waiting_since_timestamp_seconds",
+			"The earliest time a post of the namespace still waiting to be sent (phase Pending or Queued) became due: "+
+				"its spec.publishAt, or its creation when it has none; in seconds since the epoch, absent when none waits. "+
+				"time() minus it is how overdue the oldest waiting post is. Read from the cache at scrape time.",
+			[]string{labelNamespace}, nil),
+	}
 	accountStatus = &accountsCollector{
 		ready: prometheus.NewDesc(metricPrefix+"account_ready",
 			"1 when the account's Ready condition is True, 0 otherwise; reason is the Ready condition's reason "+
@@ -91,13 +98,13 @@ var registerOnce sync.Once
 // postsCollector counts posts by phase when Prometheus scrapes, from the manager's cache: no state to
 // keep in step with every transition, and no API call.
 type postsCollector struct {
-	desc   *prometheus.Desc
-	reader atomic.Pointer[client.Reader]
+	desc, waitingSince *prometheus.Desc
+	reader             atomic.Pointer[client.Reader]
 }
 
 func (c *postsCollector) set(r client.Reader) { c.reader.Store(&r) }
 
-func (c *postsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *postsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.waitingSince }
 
 func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.reader.Load()
@@ -113,15 +120,29 @@ func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	type k struct{ ns, phase string }
 	counts := map[k]int{}
+	waiting := map[string]time.Time{} // namespace -> earliest due time of a waiting post
 	for i := range list.Items {
-		p := string(list.Items[i].Status.Phase)
+		post := &list.Items[i]
+		p := post.Status.Phase
 		if p == "" {
-			p = string(v1alpha1.PhasePending)
+			p = v1alpha1.PhasePending
 		}
-		counts[k{list.Items[i].Namespace, p}]++
+		counts[k{post.Namespace, string(p)}]++
+		if p == v1alpha1.PhasePending || p == v1alpha1.PhaseQueued {
+			due := post.CreationTimestamp.Time
+			if post.Spec.PublishAt != nil {
+				due = post.Spec.PublishAt.Time
+			}
+			if earliest, ok := waiting[post.Namespace]; !ok || due.Before(earliest) {
+				waiting[post.Namespace] = due
+			}
+		}
 	}
 	for key, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), key.ns, key.phase)
+	}
+	for ns, due := range waiting {
+		ch <- prometheus.MustNewConstMetric(c.waitingSince, prometheus.GaugeValue, float64(due.Unix()), ns)
 	}
 }
 
@@ -193,6 +214,11 @@ func operatorCollectors() []prometheus.Collector {
 // several managers in one process).
 func registerMetrics() {
 	registerOnce.Do(func() {
+		// Every endpoint's 429 counter exists from the start at 0, so the first 429 after a restart is an
+		// increase() the rate-limit alert sees, not a series appearing at 1 (which increase() reads as 0).
+		for _, ep := range tiktok.Endpoints {
+			rateLimited.WithLabelValues(string(ep))
+		}
 		for _, c := range operatorCollectors() {
 			if err := ctrlmetrics.Registry.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
