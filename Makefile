@@ -145,7 +145,9 @@ undeploy: ## Remove the operator from the cluster. Call with ignore-not-found=tr
 helm-lint: helm ## Lint the chart (values.schema.json included) with the default values and with every option on.
 	$(HELM) lint --strict charts/tiktok-operator
 	$(HELM) lint --strict charts/tiktok-operator --set metrics.serviceMonitor.enabled=true \
-	  --set 'watchNamespaces={team-a,team-b}' --set accountSelector=shard=a --set extraLabels.team=ops
+	  --set 'watchNamespaces={team-a,team-b}' --set accountSelector=shard=a --set extraLabels.team=ops \
+	  --set prometheusRule.enabled=true --set grafanaDashboard.enabled=true \
+	  --set metrics.certManager.enabled=true --set metrics.certManager.issuerRef.name=ca
 
 .PHONY: helm-template
 helm-template: helm ## Render the chart (CRDs included) to stdout, e.g. make helm-template HELM_ARGS='--set replicaCount=2'.
