@@ -226,6 +226,7 @@ func TestManagerServesMetricsWithGivenCertificate(t *testing.T) {
 
 	// A renewal: new files in place; the certwatcher reloads them and new connections get the new one.
 	second := ca.issue(t, 200, certFile, keyFile)
+	renewed := time.Now()
 	waitFor(t, "the renewed certificate served", func() (bool, error) {
 		resp, _, err := scrape()
 		if err != nil {
@@ -233,6 +234,7 @@ func TestManagerServesMetricsWithGivenCertificate(t *testing.T) {
 		}
 		return resp.TLS.PeerCertificates[0].SerialNumber.Cmp(second) == 0, nil
 	}, logs)
+	t.Logf("the renewed certificate was served %v after the files changed", time.Since(renewed).Round(10*time.Millisecond))
 
 	// Without a token the endpoint still refuses: the certificate changed the TLS, not the authorization.
 	resp, err := verifying.Get("https://" + metricsAddr + "/metrics")
