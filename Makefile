@@ -8,6 +8,8 @@ IMG ?= ghcr.io/tiktok-operator/tiktok-operator:dev
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
+# promtool checks and unit-tests the PrometheusRule alerts (test/deploy); prometheus tags its Go module v0.X.
+PROMTOOL_VERSION ?= v0.316.0
 # The test control plane (hack/build-control-plane.sh builds both from the module proxy).
 K8S_VERSION ?= 1.37.2
 ETCD_VERSION ?= 3.6.16
@@ -30,6 +32,7 @@ LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMTOOL_VERSION)
 ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(K8S_VERSION)-etcd-$(ETCD_VERSION)
 
 .PHONY: all
@@ -77,16 +80,16 @@ test-unit: ## Run the tests that need no API server (pacing, client, simulator, 
 	$(GO) test $(UNIT_PACKAGES) -count=1 $(TEST_ARGS)
 
 .PHONY: test
-test: manifests generate control-plane helm ## Run every test against a real kube-apiserver and etcd (builds them on first use).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
+test: manifests generate control-plane helm promtool ## Run every test against a real kube-apiserver and etcd (builds them on first use).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" KUBECTL="$(KUBECTL)" $(GO) test ./... -count=1 -timeout 30m $(TEST_ARGS)
 
 .PHONY: test-short
-test-short: control-plane helm ## Run the tests without regenerating code.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
+test-short: control-plane helm promtool ## Run the tests without regenerating code.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" KUBECTL="$(KUBECTL)" $(GO) test ./... -count=1 -short $(TEST_ARGS)
 
 .PHONY: test-deploy
-test-deploy: manifests control-plane helm ## Run only the packaging tests (test/deploy: kustomize, chart, make deploy).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" KUBECTL="$(KUBECTL)" $(GO) test ./test/deploy/... -count=1 -v $(TEST_ARGS)
+test-deploy: manifests control-plane helm promtool ## Run only the packaging tests (test/deploy: kustomize, chart, make deploy).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" KUBECTL="$(KUBECTL)" $(GO) test ./test/deploy/... -count=1 -v $(TEST_ARGS)
 
 .PHONY: bench
 bench: manifests generate control-plane ## Measure tiktok-operator against a retry loop and a naive operator (~12 min; BENCH_ARGS=-quick: ~2 min).
@@ -152,7 +155,9 @@ undeploy: ## Remove the operator from the cluster. Call with ignore-not-found=tr
 helm-lint: helm ## Lint the chart (values.schema.json included) with the default values and with every option on.
 	$(HELM) lint --strict charts/tiktok-operator
 	$(HELM) lint --strict charts/tiktok-operator --set metrics.serviceMonitor.enabled=true \
-	  --set 'watchNamespaces={team-a,team-b}' --set accountSelector=shard=a --set extraLabels.team=ops
+	  --set 'watchNamespaces={team-a,team-b}' --set accountSelector=shard=a --set extraLabels.team=ops \
+	  --set prometheusRule.enabled=true --set grafanaDashboard.enabled=true \
+	  --set metrics.certManager.enabled=true --set metrics.certManager.issuerRef.name=ca
 
 .PHONY: helm-template
 helm-template: helm ## Render the chart (CRDs included) to stdout, e.g. make helm-template HELM_ARGS='--set replicaCount=2'.
@@ -184,6 +189,12 @@ $(HELM):
 	@mkdir -p $(LOCALBIN)/.helm-build && rm -f $(LOCALBIN)/.helm-build/helm
 	GOBIN=$(LOCALBIN)/.helm-build CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	mv $(LOCALBIN)/.helm-build/helm $(HELM) && rmdir $(LOCALBIN)/.helm-build
+
+# promtool's own command; its module is prometheus itself (a large build, once: a few minutes on 2 cores).
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool into bin/ if needed (checks and unit-tests the alerting rules).
+$(PROMTOOL):
+	$(call go-install-tool,$(PROMTOOL),github.com/prometheus/prometheus/cmd/promtool,$(PROMTOOL_VERSION))
 
 # go-install-tool installs package $2 at version $3 and renames it to $1 (a versioned name, so a bump rebuilds).
 define go-install-tool

@@ -22,6 +22,10 @@ import (
 // The operator's metrics, on controller-runtime's registry (served with its own at /metrics). Labels
 // never carry a token or a post's content: endpoint and code are fixed vocabularies (an error code TikTok
 // does not document counts as "other": see callCode), namespace and account are object names.
+// Every name starts with metricPrefix, so one `{__name__=~"tiktok_operator_.*"}` selects all of them
+// (older releases named most of them without "operator_": docs/metrics.md lists the renames).
+const metricPrefix = "tiktok_operator_"
+
 // Label names.
 const (
 	labelEndpoint  = "endpoint"
@@ -31,53 +35,60 @@ const (
 
 var (
 	apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tiktok_api_requests_total",
+		Name: metricPrefix + "api_requests_total",
 		Help: "Calls to TikTok, by endpoint and answer code (ok, a TikTok error code, http_NNN, or transport).",
 	}, []string{labelEndpoint, "code"})
 	apiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "tiktok_api_request_duration_seconds",
+		Name:    metricPrefix + "api_request_duration_seconds",
 		Help:    "Time from sending a call to TikTok to its answer.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 	}, []string{labelEndpoint})
 	rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tiktok_rate_limited_total",
+		Name: metricPrefix + "rate_limited_total",
 		Help: "Calls TikTok answered with a rate limit (429 / rate_limit_exceeded): each is a sign the pacing model was wrong.",
 	}, []string{labelEndpoint})
 	quotas = &quotaCollector{
-		used: prometheus.NewDesc("tiktok_quota_used",
+		used: prometheus.NewDesc(metricPrefix+"quota_used",
 			"Calls counted in the current window of each limit of an account (read from the pacing engine at scrape time).",
 			[]string{labelNamespace, labelAccount, "limit"}, nil),
-		limit: prometheus.NewDesc("tiktok_quota_limit",
+		limit: prometheus.NewDesc(metricPrefix+"quota_limit",
 			"The effective limit of each window of an account, the number of calls per window the pacing engine allows now: "+
 				"the configured spec.limits value, or the lower limit it learned from an unexpected 429 until probes raise it back "+
 				"(see AccountQuota status.usage[].loweredAt and nextProbeAt).",
 			[]string{labelNamespace, labelAccount, "limit"}, nil),
 		sources: map[*quotaSource]struct{}{},
 	}
-	postsByPhase = &postsCollector{desc: prometheus.NewDesc("tiktok_posts",
-		"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil)}
+	postsByPhase = &postsCollector{
+		desc: prometheus.NewDesc(metricPrefix+"posts",
+			"TikTokPosts by namespace and phase (counted from the cache at scrape time).", []string{labelNamespace, "phase"}, nil),
+		waitingSince: prometheus.NewDesc(metricPrefix+"posts_waiting_since_timestamp_seconds",
+			"The earliest time a post of the namespace still waiting to be sent (phase Pending or Queued) became due: "+
+				"its spec.publishAt, or its creation when it has none; in seconds since the epoch, absent when none waits. "+
+				"time() minus it is how overdue the oldest waiting post is. Read from the cache at scrape time.",
+			[]string{labelNamespace}, nil),
+	}
 	accountStatus = &accountsCollector{
-		ready: prometheus.NewDesc("tiktok_operator_account_ready",
+		ready: prometheus.NewDesc(metricPrefix+"account_ready",
 			"1 when the account's Ready condition is True, 0 otherwise; reason is the Ready condition's reason "+
 				"(empty before the operator first reconciles the account). Read from the cache at scrape time.",
 			[]string{labelNamespace, labelAccount, "reason"}, nil),
-		refreshExpiry: prometheus.NewDesc("tiktok_operator_refresh_token_expiration_timestamp_seconds",
+		refreshExpiry: prometheus.NewDesc(metricPrefix+"refresh_token_expiration_timestamp_seconds",
 			"When the account's refresh token expires (status.token.refreshTokenExpiresAt), in seconds since the "+
 				"epoch; absent while unknown. Read from the cache at scrape time.",
 			[]string{labelNamespace, labelAccount}, nil),
 	}
 	publishLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "tiktok_publish_latency_seconds",
+		Name:    metricPrefix + "publish_latency_seconds",
 		Help:    "Time from a post's creation to TikTok's PUBLISH_COMPLETE (or SEND_TO_USER_INBOX).",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 18),
 	})
 	backoffSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "tiktok_backoff_seconds",
+		Name:    metricPrefix + "backoff_seconds",
 		Help:    "The jittered delays chosen after failed attempts.",
 		Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
 	})
 	statusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "tiktok_operator_status_writes_total",
+		Name: metricPrefix + "status_writes_total",
 		Help: "Status writes the operator made, by kind (the invariant bounded writes: a published post costs a handful).",
 	}, []string{"kind"})
 )
@@ -87,13 +98,13 @@ var registerOnce sync.Once
 // postsCollector counts posts by phase when Prometheus scrapes, from the manager's cache: no state to
 // keep in step with every transition, and no API call.
 type postsCollector struct {
-	desc   *prometheus.Desc
-	reader atomic.Pointer[client.Reader]
+	desc, waitingSince *prometheus.Desc
+	reader             atomic.Pointer[client.Reader]
 }
 
 func (c *postsCollector) set(r client.Reader) { c.reader.Store(&r) }
 
-func (c *postsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *postsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.waitingSince }
 
 func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.reader.Load()
@@ -109,15 +120,29 @@ func (c *postsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	type k struct{ ns, phase string }
 	counts := map[k]int{}
+	waiting := map[string]time.Time{} // namespace -> earliest due time of a waiting post
 	for i := range list.Items {
-		p := string(list.Items[i].Status.Phase)
+		post := &list.Items[i]
+		p := post.Status.Phase
 		if p == "" {
-			p = string(v1alpha1.PhasePending)
+			p = v1alpha1.PhasePending
 		}
-		counts[k{list.Items[i].Namespace, p}]++
+		counts[k{post.Namespace, string(p)}]++
+		if p == v1alpha1.PhasePending || p == v1alpha1.PhaseQueued {
+			due := post.CreationTimestamp.Time
+			if post.Spec.PublishAt != nil {
+				due = post.Spec.PublishAt.Time
+			}
+			if earliest, ok := waiting[post.Namespace]; !ok || due.Before(earliest) {
+				waiting[post.Namespace] = due
+			}
+		}
 	}
 	for key, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), key.ns, key.phase)
+	}
+	for ns, due := range waiting {
+		ch <- prometheus.MustNewConstMetric(c.waitingSince, prometheus.GaugeValue, float64(due.Unix()), ns)
 	}
 }
 
@@ -179,12 +204,22 @@ func (c *accountsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// operatorCollectors are every metric the operator exports (the tests check their names share metricPrefix).
+func operatorCollectors() []prometheus.Collector {
+	return []prometheus.Collector{apiRequests, apiDuration, rateLimited, quotas,
+		postsByPhase, accountStatus, publishLatency, backoffSeconds, statusWrites}
+}
+
 // registerMetrics adds the metrics to controller-runtime's registry once per process (tests start
 // several managers in one process).
 func registerMetrics() {
 	registerOnce.Do(func() {
-		for _, c := range []prometheus.Collector{apiRequests, apiDuration, rateLimited, quotas,
-			postsByPhase, accountStatus, publishLatency, backoffSeconds, statusWrites} {
+		// Every endpoint's 429 counter exists from the start at 0, so the first 429 after a restart is an
+		// increase() the rate-limit alert sees, not a series appearing at 1 (which increase() reads as 0).
+		for _, ep := range tiktok.Endpoints {
+			rateLimited.WithLabelValues(string(ep))
+		}
+		for _, c := range operatorCollectors() {
 			if err := ctrlmetrics.Registry.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if !errors.As(err, &are) {

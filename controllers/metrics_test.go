@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +13,39 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	testclock "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
+	"github.com/tiktok-operator/tiktok-operator/internal/tiktok"
 )
+
+// Every metric the operator exports carries one prefix, so users select, alert on and rename them as one
+// family (docs/metrics.md lists the older names).
+func TestMetricNamesShareThePrefix(t *testing.T) {
+	fqName := regexp.MustCompile(`fqName: "([^"]*)"`)
+	seen := 0
+	for _, c := range operatorCollectors() {
+		ch := make(chan *prometheus.Desc, 8)
+		c.Describe(ch)
+		close(ch)
+		for d := range ch {
+			m := fqName.FindStringSubmatch(d.String())
+			if m == nil {
+				t.Fatalf("cannot read the name of %s", d)
+			}
+			seen++
+			if !strings.HasPrefix(m[1], metricPrefix) {
+				t.Errorf("metric %s does not start with %s", m[1], metricPrefix)
+			}
+		}
+	}
+	if seen < 12 {
+		t.Errorf("described %d metrics, want the 12 of docs/metrics.md", seen)
+	}
+}
 
 // The quota metrics are read from the engine at scrape time: a call shows at once, a forgotten account
 // disappears, an account the engine does not know is not reported, and two managers of one process that
@@ -37,22 +66,9 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	registry := prometheus.NewPedanticRegistry()
 	registry.MustRegister(c)
 
-	gather := func() map[string]float64 {
-		t.Helper()
-		mfs, err := registry.Gather()
-		if err != nil {
-			t.Fatalf("scrape failed: %v", err)
-		}
-		out := map[string]float64{}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
-			}
-		}
-		return out
-	}
-	const used = `tiktok_quota_used{account="brand",limit="statusFetch",namespace="ns"}`
-	const limit = `tiktok_quota_limit{account="brand",limit="statusFetch",namespace="ns"}`
+	gather := func() map[string]float64 { t.Helper(); return gaugeValues(t, registry) }
+	const used = `tiktok_operator_quota_used{account="brand",limit="statusFetch",namespace="ns"}`
+	const limit = `tiktok_operator_quota_limit{account="brand",limit="statusFetch",namespace="ns"}`
 
 	got := gather()
 	if got[used] != 0 || got[limit] != 30 {
@@ -117,20 +133,7 @@ func TestAccountMetricsReadTheCache(t *testing.T) {
 	col := &accountsCollector{ready: accountStatus.ready, refreshExpiry: accountStatus.refreshExpiry}
 	registry := prometheus.NewPedanticRegistry()
 	registry.MustRegister(col)
-	gather := func() map[string]float64 {
-		t.Helper()
-		mfs, err := registry.Gather()
-		if err != nil {
-			t.Fatalf("scrape failed: %v", err)
-		}
-		out := map[string]float64{}
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
-			}
-		}
-		return out
-	}
+	gather := func() map[string]float64 { t.Helper(); return gaugeValues(t, registry) }
 	if got := gather(); len(got) != 0 {
 		t.Fatalf("before the manager set a reader: %v, want no series", got)
 	}
@@ -171,6 +174,23 @@ func TestAccountMetricsReadTheCache(t *testing.T) {
 	}
 }
 
+// gaugeValues scrapes registry and returns each gauge series' value by its name and labels, as
+// `name{label="value",...}` (labels in the order the registry sorts them: by name).
+func gaugeValues(t *testing.T, registry prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := registry.Gather()
+	if err != nil {
+		t.Fatalf("scrape failed: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			out[mf.GetName()+labelsOfMetric(m)] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
 func labelsOfMetric(m *dto.Metric) string {
 	s := "{"
 	for i, l := range m.GetLabel() {
@@ -180,4 +200,87 @@ func labelsOfMetric(m *dto.Metric) string {
 		s += l.GetName() + `="` + l.GetValue() + `"`
 	}
 	return s + "}"
+}
+
+// The post metrics are read from the cache at scrape time: posts by namespace and phase (no phase yet
+// counts as Pending), and per namespace the earliest due time of a post still waiting to be sent (its
+// publishAt, else its creation), the figure the overdue-posts alert reads; a namespace where nothing waits
+// has no such series. The reader is controller-runtime's fake client: a scrape-time read of a list, no API
+// server behaviour involved (the e2e tests scrape the real cache).
+func TestPostMetricsReadTheCache(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	post := func(ns, name string, phase v1alpha1.Phase, created time.Time, publishAt *time.Time) *v1alpha1.TikTokPost {
+		p := &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name,
+			CreationTimestamp: metav1.Time{Time: created}}}
+		p.Status.Phase = phase
+		if publishAt != nil {
+			p.Spec.PublishAt = &metav1.Time{Time: *publishAt}
+		}
+		return p
+	}
+	earlier, later := t0.Add(-3*time.Hour), t0.Add(time.Hour)
+	objs := []client.Object{
+		post("a", "queued", v1alpha1.PhaseQueued, t0.Add(-time.Hour), nil),
+		post("a", "new", "", t0, &earlier),                                            // no phase yet: Pending, due at publishAt
+		post("a", "scheduled", v1alpha1.PhaseScheduled, t0.Add(-9*time.Hour), &later), // not due yet: not waiting
+		post("a", "failed", v1alpha1.PhaseFailed, t0.Add(-48*time.Hour), nil),
+		post("b", "done", v1alpha1.PhasePublished, t0.Add(-48*time.Hour), nil),
+	}
+	c := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build()
+	col := &postsCollector{desc: postsByPhase.desc, waitingSince: postsByPhase.waitingSince}
+	registry := prometheus.NewPedanticRegistry()
+	registry.MustRegister(col)
+	if got := gaugeValues(t, registry); len(got) != 0 {
+		t.Fatalf("before the manager set a reader: %v, want no series", got)
+	}
+	col.set(c)
+	want := map[string]float64{
+		`tiktok_operator_posts{namespace="a",phase="Queued"}`:                  1,
+		`tiktok_operator_posts{namespace="a",phase="Pending"}`:                 1,
+		`tiktok_operator_posts{namespace="a",phase="Scheduled"}`:               1,
+		`tiktok_operator_posts{namespace="a",phase="Failed"}`:                  1,
+		`tiktok_operator_posts{namespace="b",phase="Published"}`:               1,
+		`tiktok_operator_posts_waiting_since_timestamp_seconds{namespace="a"}`: float64(earlier.Unix()),
+	}
+	got := gaugeValues(t, registry)
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present: %v), want %v", k, g, ok, v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("series %v, want exactly %v", got, want)
+	}
+}
+
+// Each endpoint's rate-limit counter exists at 0 once the metrics are registered, so the alert on its
+// increase sees the first 429 after a restart.
+func TestRateLimitedCountersStartAtZero(t *testing.T) {
+	registerMetrics()
+	mfs, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != metricPrefix+"rate_limited_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == labelEndpoint {
+					found[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	for _, ep := range tiktok.Endpoints {
+		if !found[string(ep)] {
+			t.Errorf("no %srate_limited_total{endpoint=%q} series before any 429", metricPrefix, ep)
+		}
+	}
 }

@@ -141,6 +141,9 @@ func main() {
 			"Any other upload_url fails the post with reason UploadURLNotAllowed before a byte is sent.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
+	// The metrics endpoint's certificate (--metrics-cert-path, -name, -key): metrics_cert.go.
+	var metricsCert metricsCertFlags
+	metricsCert.bind(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
@@ -170,6 +173,11 @@ func main() {
 	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics, TLSOpts: tlsOpts}
 	if secureMetrics {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	metricsCertWatcher, err := metricsCert.apply(&metricsOpts)
+	if err != nil {
+		log.Error(err, "invalid metrics certificate")
+		os.Exit(1)
 	}
 
 	cacheOpts := cache.Options{}
@@ -220,6 +228,12 @@ func main() {
 		os.Exit(1)
 	}
 
+	if metricsCertWatcher != nil {
+		if err := mgr.Add(metricsCertWatcher); err != nil {
+			log.Error(err, "unable to watch the metrics certificate")
+			os.Exit(1)
+		}
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "unable to set up the health check")
 		os.Exit(1)

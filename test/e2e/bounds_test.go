@@ -139,13 +139,13 @@ func TestOversizedAnswersStillGetWritten(t *testing.T) {
 	}
 
 	g := gatherMetrics(t) // fails on a label value that is not valid UTF-8
-	if got := g.sum("tiktok_api_requests_total", map[string]string{"endpoint": "video_init", "code": "other"}); got < 1 {
-		t.Errorf("tiktok_api_requests_total{endpoint=video_init,code=other} = %v, want at least 1 (the invented code)", got)
+	if got := g.sum("tiktok_operator_api_requests_total", map[string]string{"endpoint": "video_init", "code": "other"}); got < 1 {
+		t.Errorf("tiktok_operator_api_requests_total{endpoint=video_init,code=other} = %v, want at least 1 (the invented code)", got)
 	}
-	for _, m := range g["tiktok_api_requests_total"] {
+	for _, m := range g["tiktok_operator_api_requests_total"] {
 		for _, l := range m.GetLabel() {
 			if l.GetName() == "code" && (strings.HasPrefix(l.GetValue(), "xxxx") || utf8.RuneCountInString(l.GetValue()) > 64) {
-				t.Errorf("tiktok_api_requests_total has the code label %.70q: TikTok's invented code became a series", l.GetValue())
+				t.Errorf("tiktok_operator_api_requests_total has the code label %.70q: TikTok's invented code became a series", l.GetValue())
 			}
 		}
 	}

@@ -20,6 +20,11 @@ const dashboardFile = "docs/grafana/tiktok-operator-dashboard.json"
 // grafanaDashboard is the part of Grafana's dashboard model the test reads: the panels' queries (rows may
 // nest panels) and the template variables' queries.
 type grafanaDashboard struct {
+	Inputs []struct {
+		Name     string `json:"name"`
+		Type     string `json:"type"`
+		PluginID string `json:"pluginId"`
+	} `json:"__inputs"`
 	Title      string         `json:"title"`
 	UID        string         `json:"uid"`
 	Panels     []grafanaPanel `json:"panels"`
@@ -57,6 +62,7 @@ func TestDashboardQueriesUseRegisteredMetrics(t *testing.T) {
 	if d.Title == "" || d.UID == "" {
 		t.Errorf("the dashboard has no title or uid")
 	}
+	checkDashboardVariables(t, &d, raw)
 	exprs := dashboardQueries(t, &d)
 	if len(exprs) < 10 {
 		t.Fatalf("only %d queries found in the dashboard", len(exprs))
@@ -80,7 +86,7 @@ func TestDashboardQueriesUseRegisteredMetrics(t *testing.T) {
 	for _, f := range families {
 		observed[f.GetName()] = true
 	}
-	for _, name := range []string{"tiktok_api_requests_total", "tiktok_publish_latency_seconds", "tiktok_quota_used",
+	for _, name := range []string{"tiktok_operator_api_requests_total", "tiktok_operator_publish_latency_seconds", "tiktok_operator_quota_used",
 		"tiktok_operator_status_writes_total", "controller_runtime_reconcile_total", "workqueue_depth"} {
 		if !observed[name] {
 			t.Errorf("after a published post the registry holds no %s", name)
@@ -108,12 +114,48 @@ func TestDashboardQueriesUseRegisteredMetrics(t *testing.T) {
 	}
 }
 
+// checkDashboardVariables: import asks for a Prometheus data source (an __inputs entry, which the data
+// source variable starts from), and the cluster and job variables narrow every query, so one Grafana can
+// show several clusters and several releases of the operator apart.
+func checkDashboardVariables(t *testing.T, d *grafanaDashboard, raw []byte) {
+	t.Helper()
+	if len(d.Inputs) != 1 || d.Inputs[0].Type != "datasource" || d.Inputs[0].PluginID != "prometheus" {
+		t.Errorf("__inputs = %+v, want one Prometheus data source input", d.Inputs)
+	} else if !strings.Contains(string(raw), "${"+d.Inputs[0].Name+"}") {
+		t.Errorf("nothing in the dashboard uses the input ${%s}", d.Inputs[0].Name)
+	}
+	vars := map[string]bool{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = true
+	}
+	for _, want := range []string{"datasource", "cluster", "job", "namespace", "account"} {
+		if !vars[want] {
+			t.Errorf("the dashboard has no %q variable", want)
+		}
+	}
+	var walk func([]grafanaPanel)
+	walk = func(ps []grafanaPanel) {
+		for _, p := range ps {
+			for _, tg := range p.Targets {
+				for _, v := range []string{`cluster=~"$cluster"`, `job=~"$job"`} {
+					if !strings.Contains(tg.Expr, v) {
+						t.Errorf("panel %q: query %q is not narrowed by %s", p.Title, tg.Expr, v)
+					}
+				}
+			}
+			walk(p.Panels)
+		}
+	}
+	walk(d.Panels)
+}
+
 // operatorMetricNames are the operator's own metrics (controllers/metrics.go), as registered.
 var operatorMetricNames = []string{
-	"tiktok_api_requests_total", "tiktok_api_request_duration_seconds", "tiktok_rate_limited_total",
-	"tiktok_quota_used", "tiktok_quota_limit", "tiktok_posts", "tiktok_publish_latency_seconds",
-	"tiktok_backoff_seconds", "tiktok_operator_status_writes_total",
+	"tiktok_operator_api_requests_total", "tiktok_operator_api_request_duration_seconds", "tiktok_operator_rate_limited_total",
+	"tiktok_operator_quota_used", "tiktok_operator_quota_limit", "tiktok_operator_posts", "tiktok_operator_publish_latency_seconds",
+	"tiktok_operator_backoff_seconds", "tiktok_operator_status_writes_total",
 	"tiktok_operator_account_ready", "tiktok_operator_refresh_token_expiration_timestamp_seconds",
+	"tiktok_operator_posts_waiting_since_timestamp_seconds",
 }
 
 // dashboardQueries returns every PromQL expression of the dashboard: panel targets and the metric
@@ -229,11 +271,11 @@ func TestPromQLMetricNames(t *testing.T) {
 		expr string
 		want []string
 	}{
-		{`tiktok_posts`, []string{"tiktok_posts"}},
-		{`sum by (phase) (max by (namespace, phase) (tiktok_posts{namespace=~"$namespace"}))`, []string{"tiktok_posts"}},
-		{`histogram_quantile(0.95, sum by (le, endpoint) (rate(tiktok_api_request_duration_seconds_bucket[$__rate_interval])))`,
-			[]string{"tiktok_api_request_duration_seconds_bucket"}},
-		{`max by (a) (tiktok_quota_used{x="y,z}"}) / max by (a) (tiktok_quota_limit > 0)`, []string{"tiktok_quota_limit", "tiktok_quota_used"}},
+		{`tiktok_operator_posts`, []string{"tiktok_operator_posts"}},
+		{`sum by (phase) (max by (namespace, phase) (tiktok_operator_posts{namespace=~"$namespace"}))`, []string{"tiktok_operator_posts"}},
+		{`histogram_quantile(0.95, sum by (le, endpoint) (rate(tiktok_operator_api_request_duration_seconds_bucket[$__rate_interval])))`,
+			[]string{"tiktok_operator_api_request_duration_seconds_bucket"}},
+		{`max by (a) (tiktok_operator_quota_used{x="y,z}"}) / max by (a) (tiktok_operator_quota_limit > 0)`, []string{"tiktok_operator_quota_limit", "tiktok_operator_quota_used"}},
 		{`sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) > 1e3 and on (job) up offset 1h`, []string{"a_count", "a_sum", "up"}},
 		{`rate(x_total{code!="ok"}[1m]) * 2.5`, []string{"x_total"}},
 	} {

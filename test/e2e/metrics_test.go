@@ -66,21 +66,21 @@ func (g gathered) sum(name string, match map[string]string) float64 {
 func assertThrottleMetrics(t *testing.T, e *env, account string, throttled int) {
 	t.Helper()
 	g := gatherMetrics(t)
-	if got := g.sum("tiktok_rate_limited_total", map[string]string{"endpoint": "video_init"}); got < float64(throttled) {
-		t.Errorf("tiktok_rate_limited_total{endpoint=video_init} = %v, want at least the %d 429s of this test", got, throttled)
+	if got := g.sum("tiktok_operator_rate_limited_total", map[string]string{"endpoint": "video_init"}); got < float64(throttled) {
+		t.Errorf("tiktok_operator_rate_limited_total{endpoint=video_init} = %v, want at least the %d 429s of this test", got, throttled)
 	}
-	if got := g.sum("tiktok_api_requests_total", map[string]string{"endpoint": "video_init", "code": "rate_limit_exceeded"}); got < float64(throttled) {
-		t.Errorf("tiktok_api_requests_total{code=rate_limit_exceeded} = %v, want at least %d", got, throttled)
+	if got := g.sum("tiktok_operator_api_requests_total", map[string]string{"endpoint": "video_init", "code": "rate_limit_exceeded"}); got < float64(throttled) {
+		t.Errorf("tiktok_operator_api_requests_total{code=rate_limit_exceeded} = %v, want at least %d", got, throttled)
 	}
-	if got := g.sum("tiktok_backoff_seconds", nil); got < float64(throttled) {
-		t.Errorf("tiktok_backoff_seconds has %v observations, want at least %d", got, throttled)
+	if got := g.sum("tiktok_operator_backoff_seconds", nil); got < float64(throttled) {
+		t.Errorf("tiktok_operator_backoff_seconds has %v observations, want at least %d", got, throttled)
 	}
-	if got := g.sum("tiktok_publish_latency_seconds", nil); got == 0 {
-		t.Errorf("tiktok_publish_latency_seconds has no observation after posts published")
+	if got := g.sum("tiktok_operator_publish_latency_seconds", nil); got == 0 {
+		t.Errorf("tiktok_operator_publish_latency_seconds has no observation after posts published")
 	}
 	own := map[string]string{"namespace": e.ns, "account": account, "limit": "postInit/video"}
-	if got := g.sum("tiktok_quota_limit", own); got < 1 || got > 6 {
-		t.Errorf("tiktok_quota_limit%v = %v, want the effective limit (1..6)", own, got)
+	if got := g.sum("tiktok_operator_quota_limit", own); got < 1 || got > 6 {
+		t.Errorf("tiktok_operator_quota_limit%v = %v, want the effective limit (1..6)", own, got)
 	}
 	if got := g.sum("tiktok_operator_status_writes_total", map[string]string{"kind": "TikTokPost"}); got == 0 {
 		t.Errorf("no status write counted")
