@@ -8,6 +8,7 @@ IMG ?= ghcr.io/tiktok-operator/tiktok-operator:dev
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
+HELM_DOCS_VERSION ?= v1.14.2
 # The test control plane (hack/build-control-plane.sh builds both from the module proxy).
 K8S_VERSION ?= 1.37.2
 ETCD_VERSION ?= 3.6.16
@@ -24,6 +25,7 @@ LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+HELM_DOCS ?= $(LOCALBIN)/helm-docs-$(HELM_DOCS_VERSION)
 ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(K8S_VERSION)-etcd-$(ETCD_VERSION)
 
 .PHONY: all
@@ -144,6 +146,12 @@ helm-lint: helm ## Lint the chart (values.schema.json included) with the default
 	$(HELM) lint --strict charts/tiktok-operator --set metrics.serviceMonitor.enabled=true \
 	  --set 'watchNamespaces={team-a,team-b}' --set accountSelector=shard=a --set extraLabels.team=ops
 
+.PHONY: helm-docs
+helm-docs: helm-docs-tool ## Regenerate charts/tiktok-operator/README.md from README.md.gotmpl and the `# --` comments in values.yaml.
+	$(HELM_DOCS) --chart-search-root charts --template-files README.md.gotmpl --sort-values-order file --log-level warning
+	@if grep -nE '^\| .*\|  \|$$' charts/tiktok-operator/README.md; then \
+	  echo "make helm-docs: the values above have no '# --' description in charts/tiktok-operator/values.yaml" >&2; exit 1; fi
+
 .PHONY: helm-template
 helm-template: helm ## Render the chart (CRDs included) to stdout, e.g. make helm-template HELM_ARGS='--set replicaCount=2'.
 	$(HELM) template tiktok-operator charts/tiktok-operator --namespace tiktok-operator-system --include-crds $(HELM_ARGS)
@@ -174,6 +182,11 @@ $(HELM):
 	@mkdir -p $(LOCALBIN)/.helm-build && rm -f $(LOCALBIN)/.helm-build/helm
 	GOBIN=$(LOCALBIN)/.helm-build CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	mv $(LOCALBIN)/.helm-build/helm $(HELM) && rmdir $(LOCALBIN)/.helm-build
+
+.PHONY: helm-docs-tool
+helm-docs-tool: $(HELM_DOCS) ## Build helm-docs into bin/ if needed.
+$(HELM_DOCS):
+	$(call go-install-tool,$(HELM_DOCS),github.com/norwoodj/helm-docs/cmd/helm-docs,$(HELM_DOCS_VERSION))
 
 # go-install-tool installs package $2 at version $3 and renames it to $1 (a versioned name, so a bump rebuilds).
 define go-install-tool
