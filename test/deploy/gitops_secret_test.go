@@ -106,7 +106,7 @@ func fieldsOwnedBy(t *testing.T, sec *corev1.Secret, manager string) []string {
 			continue
 		}
 		var fields map[string]map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields); err != nil {
 			t.Fatal(err)
 		}
 		for k := range fields["f:data"] {
