@@ -10,6 +10,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.22.0
 # promtool checks and unit-tests the PrometheusRule alerts (test/deploy); prometheus tags its Go module v0.X.
 PROMTOOL_VERSION ?= v0.316.0
+HELM_DOCS_VERSION ?= v1.14.2
 # The test control plane (hack/build-control-plane.sh builds both from the module proxy).
 K8S_VERSION ?= 1.37.2
 ETCD_VERSION ?= 3.6.16
@@ -33,6 +34,7 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMTOOL_VERSION)
+HELM_DOCS ?= $(LOCALBIN)/helm-docs-$(HELM_DOCS_VERSION)
 ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(K8S_VERSION)-etcd-$(ETCD_VERSION)
 
 .PHONY: all
@@ -159,6 +161,12 @@ helm-lint: helm ## Lint the chart (values.schema.json included) with the default
 	  --set prometheusRule.enabled=true --set grafanaDashboard.enabled=true \
 	  --set metrics.certManager.enabled=true --set metrics.certManager.issuerRef.name=ca
 
+.PHONY: helm-docs
+helm-docs: helm-docs-tool ## Regenerate charts/tiktok-operator/README.md from README.md.gotmpl and the `# --` comments in values.yaml.
+	$(HELM_DOCS) --chart-search-root charts --template-files README.md.gotmpl --sort-values-order file --log-level warning
+	@if grep -nE '^\| .*\|  \|$$' charts/tiktok-operator/README.md; then \
+	  echo "make helm-docs: the values above have no '# --' description in charts/tiktok-operator/values.yaml" >&2; exit 1; fi
+
 .PHONY: helm-template
 helm-template: helm ## Render the chart (CRDs included) to stdout, e.g. make helm-template HELM_ARGS='--set replicaCount=2'.
 	$(HELM) template tiktok-operator charts/tiktok-operator --namespace tiktok-operator-system --include-crds $(HELM_ARGS)
@@ -195,6 +203,10 @@ $(HELM):
 promtool: $(PROMTOOL) ## Build promtool into bin/ if needed (checks and unit-tests the alerting rules).
 $(PROMTOOL):
 	$(call go-install-tool,$(PROMTOOL),github.com/prometheus/prometheus/cmd/promtool,$(PROMTOOL_VERSION))
+.PHONY: helm-docs-tool
+helm-docs-tool: $(HELM_DOCS) ## Build helm-docs into bin/ if needed.
+$(HELM_DOCS):
+	$(call go-install-tool,$(HELM_DOCS),github.com/norwoodj/helm-docs/cmd/helm-docs,$(HELM_DOCS_VERSION))
 
 # go-install-tool installs package $2 at version $3 and renames it to $1 (a versioned name, so a bump rebuilds).
 define go-install-tool
