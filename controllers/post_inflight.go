@@ -24,26 +24,26 @@ var retryableFailReasons = map[string]bool{
 
 // stepInFlight carries on with a post TikTok may already have: the unanswered attempt, the upload of a
 // FileUpload post, the processing poll.
-func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (stepResult, error) {
 	st := s.status()
 	if !inFlight(st.Phase) {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	if st.Phase == v1alpha1.PhaseProcessing && r.processingTimedOut(s) {
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	if s.account.Spec.Suspend {
-		return ctrl.Result{RequeueAfter: accountWait}, true, nil // resumed by the account's change
+		return stop(ctrl.Result{RequeueAfter: accountWait}), nil // resumed by the account's change
 	}
 	switch {
 	case st.Phase == v1alpha1.PhasePublishing && st.PublishID == "":
 		res, err := r.interruptedInit(ctx, s)
-		return res, true, err
+		return stop(res), err
 	case st.Phase == v1alpha1.PhasePublishing:
 		res, err := r.stepUpload(ctx, s)
-		return res, true, err
+		return stop(res), err
 	default:
-		return r.poll(ctx, s), true, nil
+		return stop(r.poll(ctx, s)), nil
 	}
 }
 

@@ -177,7 +177,7 @@ type postScope struct {
 
 func (s *postScope) status() *v1alpha1.TikTokPostStatus { return &s.post.Status }
 
-// reconcile runs the steps in order; the first that has the last word ends the reconcile.
+// reconcile runs the steps in order; the first that stops ends the reconcile.
 func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctrl.Result, error) {
 	if owned, err := r.ownsPost(ctx, s.post); !owned || err != nil {
 		return ctrl.Result{}, err // another release's shard: not a field of its status is ours to touch
@@ -188,25 +188,19 @@ func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctr
 		st.Phase = v1alpha1.PhasePending
 		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPending, "waiting to be queued")
 	}
-	steps := []func(context.Context, *postScope) (ctrl.Result, bool, error){
-		r.stepRetryAnnotation,
-		r.stepEnded,
-		r.stepDeadline,
-		r.stepAccount,
-		r.stepInFlight,
-		r.stepSuspend,
-		r.stepPreflight,
-		r.stepLimits,
-		r.stepSchedule,
-		r.stepQueue,
-	}
-	for _, step := range steps {
-		res, done, err := step(ctx, s)
-		if done || err != nil {
-			return untilDeadline(res, s), err
-		}
-	}
-	return ctrl.Result{}, nil
+	res, err := runSteps(ctx, s,
+		r.stepRetryAnnotation, // a new retry annotation (or a fixed spec) restarts a Failed post
+		r.stepEnded,           // Published, Delivered and Failed posts have nothing more to do
+		r.stepDeadline,        // a post not yet sent fails once spec.deadline passed
+		r.stepAccount,         // the AccountQuota exists, this manager holds it, and it is ready
+		r.stepInFlight,        // a post TikTok may have: the unanswered init, the upload, the poll
+		r.stepSuspend,         // a suspended post (or account) waits outside the queue
+		r.stepPreflight,       // what TikTok would refuse fails before any quota is spent
+		r.stepLimits,          // maxAttempts ends the retries
+		r.stepSchedule,        // spec.publishAt not reached: wait outside the queue
+		r.stepQueue,           // the fair queue: a slot, then the publish
+	)
+	return untilDeadline(res.result, s), err
 }
 
 // untilDeadline makes sure a post that still waits wakes up at its deadline to be failed on time.
@@ -272,7 +266,7 @@ func (r *TikTokPostReconciler) event(post *v1alpha1.TikTokPost, typ, reason, for
 
 // stepRetryAnnotation restarts a Failed post when the retry annotation carries a new value, and re-runs
 // a post that failed its pre-flight checks once its spec changed.
-func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postScope) (stepResult, error) {
 	st := s.status()
 	v := s.post.Annotations[v1alpha1.RetryAnnotation]
 	retry := v != "" && v != st.LastRetryAnnotation
@@ -281,7 +275,7 @@ func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postSco
 	}
 	specFixed := st.Phase == v1alpha1.PhaseFailed && st.Attempts == 0 && s.written.ObservedGeneration != s.post.Generation
 	if st.Phase != v1alpha1.PhaseFailed || (!retry && !specFixed) {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	st.Phase = v1alpha1.PhasePending
 	st.Attempts = 0
@@ -291,19 +285,19 @@ func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postSco
 	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonRetrying, "restarted by the retry annotation or a spec change")
 	r.event(s.post, corev1.EventTypeNormal, v1alpha1.ReasonRetrying, "Post restarted (attempts reset)")
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // stepEnded stops at the end states: nothing more to do for them, and they leave the queue.
-func (r *TikTokPostReconciler) stepEnded(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepEnded(_ context.Context, s *postScope) (stepResult, error) {
 	switch s.status().Phase {
 	case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered, v1alpha1.PhaseFailed:
 		if s.mem.account != "" {
 			r.Engine.Remove(s.mem.account, s.post.Name)
 		}
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // forgetPost drops a deleted post: it leaves its account's queue, and a download TikTok is still making
