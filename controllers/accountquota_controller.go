@@ -32,6 +32,18 @@ type AccountQuotaReconciler struct {
 	writeBudget *rate.Limiter
 }
 
+// How soon an account looks again after each kind of setback.
+const (
+	// refreshInFlightWait: another reconcile's token refresh is under way and reports its own outcome.
+	refreshInFlightWait = time.Second
+	// secretWriteRetry: TikTok issued new tokens and the Secret refused them; they wait in memory.
+	secretWriteRetry = 5 * time.Second
+	// callRetry: a refresh or creator_info call failed for a reason that may pass.
+	callRetry = 10 * time.Second
+	// capRecheck: creator_info says the creator cannot post now (a cap of TikTok's counts other apps too).
+	capRecheck = time.Hour
+)
+
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas,verbs=get;list;watch
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;update
@@ -95,7 +107,7 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	r.view(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
 		if apierrors.IsConflict(werr) && err == nil {
-			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil // decided on a stale copy
+			return ctrl.Result{RequeueAfter: staleCopyRetry}, nil // decided on a stale copy
 		}
 		err = errors.Join(err, werr)
 	}
@@ -129,11 +141,7 @@ func (r *AccountQuotaReconciler) stepSuspend(_ context.Context, s *accountScope)
 	if !s.aq.Spec.Suspend {
 		return proceed(), nil
 	}
-	conds := &s.aq.Status.Conditions
-	setCond(conds, s.aq.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended,
-		"spec.suspend is true: no call to TikTok is made for this account")
-	meta.RemoveStatusCondition(conds, v1alpha1.ConditionReconciling)
-	meta.RemoveStatusCondition(conds, v1alpha1.ConditionStalled)
+	markSuspended(&s.aq.Status.Conditions, s.aq.Generation, "spec.suspend is true: no call to TikTok is made for this account")
 	return stop(ctrl.Result{}), nil
 }
 
@@ -214,7 +222,7 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		return proceed(), nil
 	case errors.Is(err, errRefreshInFlight):
 		// Another reconcile's refresh is under way (it reports its own outcome).
-		s.due(r.Clock.Now().Add(time.Second))
+		s.due(r.Clock.Now().Add(refreshInFlightWait))
 		if !tokenUsable(s.tokens, s.now) {
 			return stop(ctrl.Result{}), nil
 		}
@@ -225,9 +233,9 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonSecretWriteFailed,
 			"The refreshed tokens could not be written to Secret %s (kept in memory, retrying): %v",
 			s.aq.Spec.CredentialsSecretRef.Name, we.err)
-		setCond(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ConditionReconciling, metav1.ConditionTrue,
-			v1alpha1.ReasonSecretWriteFailed, "the refreshed tokens are not yet written to the Secret: "+truncate(we.err.Error(), 256))
-		s.due(r.Clock.Now().Add(5 * time.Second))
+		markReconciling(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonSecretWriteFailed,
+			"the refreshed tokens are not yet written to the Secret: "+truncate(we.err.Error(), 256))
+		s.due(r.Clock.Now().Add(secretWriteRetry))
 		return stop(ctrl.Result{}), nil
 	}
 	te := asTikTokError(err)
@@ -237,7 +245,7 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		return stop(ctrl.Result{}), nil
 	}
 	r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonTokenRefreshFailed, "Token refresh failed, retrying: %s", errorCode(te))
-	s.due(r.Clock.Now().Add(10 * time.Second))
+	s.due(r.Clock.Now().Add(callRetry))
 	if tokenUsable(s.tokens, s.now) {
 		return proceed(), nil
 	}
@@ -370,7 +378,7 @@ func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, t
 	case capCodes[te.Code]:
 		markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonQuotaExhausted,
 			fmt.Sprintf("TikTok says the creator cannot post now (%s); asking again later", te.Code))
-		s.due(at.Add(time.Hour))
+		s.due(at.Add(capRecheck))
 		return stop(ctrl.Result{}), nil
 	}
 	switch tiktok.ClassOf(err) {
@@ -383,7 +391,7 @@ func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, t
 		r.stalled(s, v1alpha1.ReasonCreatorInfoFailed, fmt.Sprintf("TikTok refused creator_info: %s: %s", errorCode(te), te.Message))
 		return stop(ctrl.Result{}), nil
 	default:
-		s.due(at.Add(10 * time.Second))
+		s.due(at.Add(callRetry))
 	}
 	if s.aq.Status.Creator != nil {
 		return proceed(), nil

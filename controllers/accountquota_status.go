@@ -46,17 +46,17 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	st.ThrottledUntil = nil
 	if until.After(now) {
 		st.ThrottledUntil = &metav1.Time{Time: until.Truncate(time.Second).Add(time.Second)}
-		setThrottled(&st.Conditions, s.aq.Generation, true, v1alpha1.ReasonRateLimited,
+		markThrottled(&st.Conditions, s.aq.Generation, v1alpha1.ReasonRateLimited,
 			fmt.Sprintf("TikTok answered 429 unexpectedly; the account cools down until %s", until.UTC().Format(time.RFC3339)))
 		s.due(until)
 	} else if hold, reason, what := r.capHold(s.key, now); !hold.IsZero() {
 		st.ThrottledUntil = &metav1.Time{Time: hold.Truncate(time.Second).Add(time.Second)}
-		setThrottled(&st.Conditions, s.aq.Generation, true, reason, fmt.Sprintf(
+		markThrottled(&st.Conditions, s.aq.Generation, reason, fmt.Sprintf(
 			"TikTok refused a post by the account's %s, which the operator's own posts do not fill (other apps of the "+
 				"creator posted); its posts wait until %s, then one probes", what, hold.UTC().Format(time.RFC3339)))
 		s.due(hold)
 	} else {
-		setThrottled(&st.Conditions, s.aq.Generation, false, "", "")
+		clearThrottled(&st.Conditions)
 	}
 	st.ConsecutiveThrottles = int32(consecutive)
 	st.Queue = r.queueStatus(ctx, s, now)

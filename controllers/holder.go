@@ -648,6 +648,10 @@ func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selec
 	return work || g.engine.QueueLen(key) > 0, false
 }
 
+// leaseRaceRetry is how soon an object whose account's Lease nobody could be found holding (a race for it,
+// or the manager stops) looks again.
+const leaseRaceRetry = time.Second
+
 // holdForPost is stepAccount's check: a post of an account another manager holds is left alone, its status
 // unwritten (the holder writes it), and comes back when the holder changes (the Lease watch) or, at the
 // latest, after accountWait.
@@ -662,7 +666,7 @@ func (r *TikTokPostReconciler) holdForPost(ctx context.Context, s *postScope) (s
 		return stepResult{}, err
 	}
 	if res.holder == "" {
-		return stop(ctrl.Result{RequeueAfter: time.Second}), nil // a race for the Lease, or the manager stops
+		return stop(ctrl.Result{RequeueAfter: leaseRaceRetry}), nil // a race for the Lease, or the manager stops
 	}
 	r.Holders.report(aq, res)
 	return stop(ctrl.Result{RequeueAfter: accountWait}), nil
@@ -680,7 +684,7 @@ func (r *AccountQuotaReconciler) holdForAccount(ctx context.Context, aq *v1alpha
 		return proceed(), nil
 	}
 	if res.holder == "" {
-		return stop(ctrl.Result{RequeueAfter: time.Second}), nil
+		return stop(ctrl.Result{RequeueAfter: leaseRaceRetry}), nil
 	}
 	r.Holders.report(aq, res)
 	after := accountWait
@@ -697,7 +701,7 @@ func (r *AccountQuotaReconciler) holdForAccount(ctx context.Context, aq *v1alpha
 		ObservedGeneration: aq.Generation, LastTransitionTime: metav1.NewTime(r.Clock.Now())})
 	if err := r.Status().Update(ctx, aq); err != nil {
 		if apierrors.IsConflict(err) {
-			return stop(ctrl.Result{RequeueAfter: 50 * time.Millisecond}), nil
+			return stop(ctrl.Result{RequeueAfter: staleCopyRetry}), nil
 		}
 		return stepResult{}, fmt.Errorf("writing the Contended condition of %s/%s: %w", aq.Namespace, aq.Name, err)
 	}

@@ -151,7 +151,7 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 		return next() // as a poll refused by TikTok would: the account's reconcile refreshes meanwhile
 	}
 	if err != nil {
-		return ctrl.Result{RequeueAfter: time.Second}
+		return ctrl.Result{RequeueAfter: credentialsWait}
 	}
 	ps, at, wait, err := r.fetchStatus(ctx, s, tok)
 	if wait != nil {
@@ -237,7 +237,7 @@ func (r *TikTokPostReconciler) judgeStatus(s *postScope, ps *tiktok.PublishStatu
 		st.LastError = boundError(v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
 			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]})
 		if retryableFailReasons[ps.FailReason] {
-			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), true
+			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed), true
 		}
 		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", boundCode(ps.FailReason)))
 		return ctrl.Result{}, true
@@ -257,7 +257,7 @@ func (r *TikTokPostReconciler) finished(s *postScope, at time.Time, phase v1alph
 		msg = "delivered to the creator's TikTok inbox"
 	}
 	markReady(&st.Conditions, s.post.Generation, reason, msg)
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	s.mem.publishID = ""
 	publishLatency.Observe(at.Sub(s.post.CreationTimestamp.Time).Seconds())
 	r.event(s.post, corev1.EventTypeNormal, reason, "Post %s after %d attempt(s)", msg, st.Attempts)

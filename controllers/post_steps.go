@@ -24,6 +24,10 @@ import (
 // AccountQuota watch wakes it sooner when the account changes.
 const accountWait = 5 * time.Minute
 
+// credentialsWait is how soon a post whose account's token cannot be had (not loaded yet, or refused and
+// not refreshed yet) asks again; the account's reconcile reports what is wrong with its credentials.
+const credentialsWait = time.Second
+
 // Work-queue priorities. A start-up's initial list comes in at controller-runtime's low priority, events
 // at 0; a post waking for its projected slot goes first, since every moment it waits then is quota unused.
 const (
@@ -273,7 +277,7 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ste
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
 		// The account's reconcile reports what is wrong with its credentials; the post just waits.
-		return stop(ctrl.Result{RequeueAfter: time.Second}), nil
+		return stop(ctrl.Result{RequeueAfter: credentialsWait}), nil
 	}
 	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
 	log.FromContext(ctx).V(1).Info("slot decision", "account", s.acctKey, "granted", d.Granted,
@@ -326,7 +330,7 @@ func (r *TikTokPostReconciler) fail(s *postScope, reason, msg string) {
 	st := s.status()
 	st.Phase = v1alpha1.PhaseFailed
 	clearProjection(st)
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	markStalled(&st.Conditions, s.post.Generation, reason, msg)
 	if s.acctKey != "" {
 		r.Engine.Remove(s.acctKey, s.post.Name)
@@ -343,9 +347,14 @@ func inFlight(p v1alpha1.Phase) bool {
 	return p == v1alpha1.PhasePublishing || p == v1alpha1.PhaseProcessing
 }
 
+// defaultMaxAttempts is spec.maxAttempts when unset: the CRD's default (+kubebuilder:default), which
+// TestCRDDefaultsAreTheGoDefaults holds equal, for posts stored before the field had one.
+const defaultMaxAttempts = 10
+
+// maxAttempts is the number of init calls a post may make before it fails with MaxAttemptsExceeded.
 func maxAttempts(spec *v1alpha1.TikTokPostSpec) int32 {
 	if spec.MaxAttempts <= 0 {
-		return 10
+		return defaultMaxAttempts
 	}
 	return spec.MaxAttempts
 }

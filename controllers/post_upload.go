@@ -110,7 +110,7 @@ func (r *TikTokPostReconciler) uploadEnded(s *postScope, total int64, err error)
 			r.fail(s, v1alpha1.ReasonUploadFailed, fmt.Sprintf("the upload was refused: %s: %s", errorCode(te), te.Message))
 			return ctrl.Result{}
 		}
-		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false)
+		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError)
 	}
 	st.UploadProgress = &v1alpha1.UploadProgress{UploadedBytes: total, TotalBytes: total}
 	st.Phase = v1alpha1.PhaseProcessing
@@ -130,7 +130,7 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 	st := s.status()
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
-		return ctrl.Result{RequeueAfter: time.Second}, nil // the account's reconcile reports the credentials
+		return ctrl.Result{RequeueAfter: credentialsWait}, nil // the account's reconcile reports the credentials
 	}
 	ps, answered, wait, err := r.fetchStatus(ctx, s, tok)
 	if wait != nil {
@@ -153,7 +153,7 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 		st.LastError = &v1alpha1.PostError{Code: "upload_interrupted", Retryable: true, Time: &metav1.Time{Time: answered},
 			Message: fmt.Sprintf("the upload of publish id %s was cut short: TikTok holds %d of %d bytes and cannot "+
 				"publish it; a new attempt starts over", st.PublishID, ps.UploadedBytes, total)}
-		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, false, false), nil
+		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError), nil
 	}
 	// TikTok has every byte: from here on the post is followed like any other.
 	st.Phase = v1alpha1.PhaseProcessing

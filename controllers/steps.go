@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 )
@@ -26,6 +27,11 @@ import (
 // reconcile of one object). Each step either lets the next one run, or has the last word: it stops the
 // reconcile with the result the work queue gets. One contract for both, so that a step reads the same
 // wherever it is, as in Flux's reconcilers.
+
+// staleCopyRetry is how soon a reconcile whose status write was refused with a conflict (it decided on a
+// stale copy: the cache lags behind our own last write, or someone else wrote) decides again, on a fresher
+// copy. Short, since a post at the head of its queue waits meanwhile; not zero, so the watch can catch up.
+const staleCopyRetry = 50 * time.Millisecond
 
 // step is one step of a reconcile over the scope S.
 type step[S any] func(context.Context, S) (stepResult, error)

@@ -152,7 +152,7 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if apierrors.IsConflict(werr) && err == nil {
 			// Decided on a stale copy (the cache lags behind our own last write, or someone else
 			// wrote): decide again on a fresh one.
-			return withPriority(ctrl.Result{RequeueAfter: 50 * time.Millisecond}), nil
+			return withPriority(ctrl.Result{RequeueAfter: staleCopyRetry}), nil
 		}
 		err = errors.Join(err, werr)
 	} else if ferr := r.ensureFinalizer(ctx, s); ferr != nil {
@@ -282,7 +282,7 @@ func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postSco
 	st.LastError, st.BackoffDelay, st.NextAttemptTime = nil, nil, nil
 	st.PublishID, st.ProcessingStatus, st.UploadProgress, st.QueuePosition = "", "", nil, 0
 	s.mem.notBefore, s.mem.upload = time.Time{}, nil
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonRetrying, "restarted by the retry annotation or a spec change")
 	r.event(s.post, corev1.EventTypeNormal, v1alpha1.ReasonRetrying, "Post restarted (attempts reset)")
 	return proceed(), nil
