@@ -12,6 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/go-logr/logr"
 
 	"golang.org/x/time/rate"
 
@@ -57,6 +60,9 @@ type accountScope struct {
 	tokens  *accountTokens
 	// requeue is the earliest time something is due (a refresh, creator info, a coalesced write).
 	requeue time.Time
+	// log is the reconcile's logger (controller-runtime's: it names the account) with the account's key:
+	// decisions a user would ask about are logged at V(1), never with a token.
+	log logr.Logger
 }
 
 // due notes that something is due at t; Reconcile requeues at the earliest time noted (a zero t is none).
@@ -91,7 +97,8 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if held.stop {
 		return held.result, nil
 	}
-	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now()}
+	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now(),
+		log: log.FromContext(ctx).WithValues("account", key)}
 	aq.Status.ObservedGeneration = aq.Generation
 	r.tidyContended(s)
 
@@ -107,6 +114,7 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	r.view(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
 		if apierrors.IsConflict(werr) && err == nil {
+			s.log.V(1).Info("status write refused with a conflict: deciding again on a fresher copy", "retryIn", staleCopyRetry)
 			return ctrl.Result{RequeueAfter: staleCopyRetry}, nil // decided on a stale copy
 		}
 		err = errors.Join(err, werr)
@@ -142,6 +150,7 @@ func (r *AccountQuotaReconciler) stepSuspend(_ context.Context, s *accountScope)
 		return proceed(), nil
 	}
 	markSuspended(&s.aq.Status.Conditions, s.aq.Generation, "spec.suspend is true: no call to TikTok is made for this account")
+	s.log.V(1).Info("account suspended: no call is made", "reason", v1alpha1.ReasonSuspended)
 	return stop(ctrl.Result{}), nil
 }
 
@@ -218,10 +227,14 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 	switch {
 	case err == nil:
 		r.event(s.aq, corev1.EventTypeNormal, "TokenRefreshed", "Access token refreshed; the Secret holds the new tokens")
-		s.due(s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval))
+		next := s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval)
+		s.due(next)
+		s.log.V(1).Info("access token refreshed; the Secret holds the new tokens", "secret", s.aq.Spec.CredentialsSecretRef.Name,
+			"accessTokenExpiresAt", s.tokens.snapshot().accessExpiresAt, "nextRefresh", next)
 		return proceed(), nil
 	case errors.Is(err, errRefreshInFlight):
 		// Another reconcile's refresh is under way (it reports its own outcome).
+		s.log.V(1).Info("a token refresh of the account is already in flight", "retryIn", refreshInFlightWait)
 		s.due(r.Clock.Now().Add(refreshInFlightWait))
 		if !tokenUsable(s.tokens, s.now) {
 			return stop(ctrl.Result{}), nil
@@ -233,6 +246,8 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonSecretWriteFailed,
 			"The refreshed tokens could not be written to Secret %s (kept in memory, retrying): %v",
 			s.aq.Spec.CredentialsSecretRef.Name, we.err)
+		s.log.Error(we.err, "the refreshed tokens could not be written to the Secret: kept in memory, retrying",
+			"secret", s.aq.Spec.CredentialsSecretRef.Name, "reason", v1alpha1.ReasonSecretWriteFailed, "retryIn", secretWriteRetry)
 		markReconciling(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonSecretWriteFailed,
 			"the refreshed tokens are not yet written to the Secret: "+truncate(we.err.Error(), 256))
 		s.due(r.Clock.Now().Add(secretWriteRetry))
@@ -246,7 +261,10 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 	}
 	r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonTokenRefreshFailed, "Token refresh failed, retrying: %s", errorCode(te))
 	s.due(r.Clock.Now().Add(callRetry))
-	if tokenUsable(s.tokens, s.now) {
+	usable := tokenUsable(s.tokens, s.now)
+	s.log.V(1).Info("token refresh failed: retrying", "reason", v1alpha1.ReasonTokenRefreshFailed, "code", errorCode(te),
+		"retryIn", callRetry, "accessTokenUsable", usable)
+	if usable {
 		return proceed(), nil
 	}
 	markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonTokenRefreshFailed,
@@ -325,6 +343,8 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	}
 	tok, err := r.Tokens.access(s.key)
 	if err != nil {
+		// A token TikTok refused, not refreshed yet: stepRefresh reports it and is due again.
+		s.log.V(1).Info("no usable access token for creator_info: waiting for the refresh", "error", err)
 		return stop(ctrl.Result{}), nil
 	}
 	tt, err := r.TikTok.forAccount(s.aq)
@@ -358,6 +378,7 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	rt.bannedAt = time.Time{} // creator_info answered without a ban: the creator may post again
 	rt.mu.Unlock()
 	s.due(answered.Add(r.Options.CreatorInfoTTL))
+	s.log.V(1).Info("creator_info fetched", "creator", st.Creator.Username, "privacyLevelOptions", st.Creator.PrivacyLevelOptions)
 	return proceed(), nil
 }
 
@@ -383,10 +404,14 @@ func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, t
 	}
 	switch tiktok.ClassOf(err) {
 	case tiktok.TokenInvalid:
+		s.log.V(1).Info("TikTok refused the access token: refreshing it", "call", pacing.CallCreatorInfo)
 		r.Tokens.invalidate(s.key, tok)
 		s.due(at)
 	case tiktok.RateLimited:
-		s.due(r.Engine.Throttled(s.key, pacing.CallCreatorInfo, at, te.RetryAfter))
+		until := r.Engine.Throttled(s.key, pacing.CallCreatorInfo, at, te.RetryAfter)
+		s.log.V(1).Info("TikTok answered 429 to creator_info: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
+			"until", until)
+		s.due(until)
 	case tiktok.Terminal:
 		r.stalled(s, v1alpha1.ReasonCreatorInfoFailed, fmt.Sprintf("TikTok refused creator_info: %s: %s", errorCode(te), te.Message))
 		return stop(ctrl.Result{}), nil
@@ -405,6 +430,7 @@ func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, t
 func (r *AccountQuotaReconciler) stalled(s *accountScope, reason, msg string) {
 	if c := meta.FindStatusCondition(s.written.Conditions, v1alpha1.ConditionStalled); c == nil || c.Reason != reason {
 		r.event(s.aq, corev1.EventTypeWarning, reason, "%s", msg)
+		s.log.V(1).Info("account stalled: a human must act", "reason", reason, "message", msg)
 	}
 	markStalled(&s.aq.Status.Conditions, s.aq.Generation, reason, msg)
 	s.due(r.Clock.Now().Add(accountWait))

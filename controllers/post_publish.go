@@ -53,6 +53,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	if err != nil {
 		// No call is made. If the write landed after all, the intent carries this process's name and is
 		// not in mem.sent, so it is abandoned, not mistaken for an uncertain one (see interruptedInit).
+		s.log.V(1).Info("the intent's write failed: no call is made", "attempt", st.Attempts, "error", err)
 		r.Engine.Complete(res, start, start, pacing.Abandoned)
 		r.kickHead(s.acctKey)
 		s.post.Status = *s.written.DeepCopy()
@@ -98,6 +99,8 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	defer wcancel()
 	if werr := r.writeStatus(wctx, s); werr != nil {
 		// The answer stays in memory (unwritten) and is written by the next reconcile.
+		s.log.V(1).Info("the answer's write failed: it is kept in memory for the next reconcile", "phase", st.Phase,
+			"error", werr)
 		if apierrors.IsConflict(werr) {
 			return ctrl.Result{RequeueAfter: staleCopyRetry}, nil
 		}
@@ -119,6 +122,8 @@ func (r *TikTokPostReconciler) accepted(s *postScope, out *initOutput, answered 
 	s.mem.publishID = out.publishID
 	s.mem.pullFromURL = out.uploadURL == "" && s.post.Spec.Video != nil
 	s.mem.notBefore = time.Time{}
+	s.log.V(1).Info("TikTok accepted the init call", "attempt", st.Attempts, "publishID", out.publishID,
+		"upload", out.uploadURL != "")
 	if out.uploadURL != "" {
 		c, err := r.TikTok.forAccount(s.account)
 		if err == nil {
@@ -178,7 +183,9 @@ func (r *TikTokPostReconciler) capRefused(s *postScope, err error, answered time
 	if err == nil || !errors.As(err, &te) || !accountCapCodes[te.Code] {
 		return
 	}
-	r.Engine.CapReached(s.acctKey, callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
+	until := r.Engine.CapReached(s.acctKey, callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
+	s.log.V(1).Info("TikTok refused a post by the account's cap: the account's posts wait", "code", te.Code,
+		"until", until)
 	r.kickAccount(s.account) // its status shows the hold
 }
 
@@ -194,12 +201,15 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 	switch class {
 	case tiktok.RateLimited:
 		h.Outcome = v1alpha1.AttemptOutcomeRateLimited
-		r.Engine.Throttled(s.acctKey, callOf(&s.post.Spec), answered, te.RetryAfter)
+		until := r.Engine.Throttled(s.acctKey, callOf(&s.post.Spec), answered, te.RetryAfter)
+		s.log.V(1).Info("TikTok answered 429 to the init call: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
+			"until", until, "retryAfter", te.RetryAfter)
 		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRateLimited, asThrottled())
 	case tiktok.TokenInvalid:
 		// TikTok did not take the post; refresh the token and try again at once (not counted as a failure
 		// of the post: the account's reconcile refreshes).
 		h.Outcome = v1alpha1.AttemptOutcomeRejected
+		s.log.V(1).Info("TikTok refused the access token: the account refreshes it", "call", callOf(&s.post.Spec))
 		r.Tokens.invalidate(s.acctKey, tok)
 		r.kickAccount(s.account)
 		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, withoutBackoff())
@@ -310,6 +320,8 @@ func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter
 	}
 	s.mem.notBefore, s.mem.lastProjection = next, next
 	s.mem.publishID, s.mem.nextPoll, s.mem.upload = "", time.Time{}, nil
+	s.log.V(1).Info("attempt failed: the post waits for its next attempt", "reason", reason, "attempt", st.Attempts,
+		"code", lastErrorCode(st), "backoff", delay, "nextAttemptTime", next, "throttled", o.throttled)
 	backoffSeconds.Observe(delay.Seconds())
 	r.event(s.post, corev1.EventTypeWarning, reason, "%s (backoff %s)", msg, delay)
 	return ctrl.Result{RequeueAfter: max(next.Sub(r.Clock.Now()), time.Millisecond)}

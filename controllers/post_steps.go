@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -67,6 +66,8 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (s
 		clearProjection(st)
 		markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotFound,
 			fmt.Sprintf("AccountQuota %q not found in namespace %q", s.post.Spec.AccountRef.Name, s.post.Namespace))
+		s.log.V(1).Info("account not found: the post waits outside the queue", "reason", v1alpha1.ReasonAccountNotFound,
+			"retryIn", accountWait)
 		return stop(ctrl.Result{RequeueAfter: accountWait}), nil
 	}
 	if err != nil {
@@ -118,6 +119,8 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (s
 		} else {
 			markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)
 		}
+		s.log.V(1).Info("account not ready: the post leaves the queue", "reason", v1alpha1.ReasonAccountNotReady,
+			"message", msg, "retryIn", accountWait)
 		return stop(ctrl.Result{RequeueAfter: accountWait}), nil
 	}
 	if err := r.Accounts.queueAll(ctx, s.acctKey, aq); err != nil {
@@ -191,6 +194,7 @@ func (r *TikTokPostReconciler) stepSuspend(_ context.Context, s *postScope) (ste
 		msg = fmt.Sprintf("AccountQuota %s is suspended", s.account.Name)
 	}
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonSuspended, msg)
+	s.log.V(1).Info("post suspended: it leaves the queue", "reason", v1alpha1.ReasonSuspended, "message", msg)
 	return stop(ctrl.Result{}), nil
 }
 
@@ -265,6 +269,8 @@ func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (st
 	st.QueuePosition = 0
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonScheduled,
 		"waiting for spec.publishAt "+spec.PublishAt.UTC().Format(time.RFC3339))
+	s.log.V(1).Info("post scheduled: it waits outside the queue until publishAt", "reason", v1alpha1.ReasonScheduled,
+		"nextAttemptTime", spec.PublishAt.Time)
 	return stop(ctrl.Result{RequeueAfter: spec.PublishAt.Sub(s.now)}), nil
 }
 
@@ -277,11 +283,11 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ste
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
 		// The account's reconcile reports what is wrong with its credentials; the post just waits.
+		s.log.V(1).Info("no usable access token: the post waits", "error", err, "retryIn", credentialsWait)
 		return stop(ctrl.Result{RequeueAfter: credentialsWait}), nil
 	}
 	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
-	log.FromContext(ctx).V(1).Info("slot decision", "account", s.acctKey, "granted", d.Granted,
-		"position", d.Position, "notBefore", d.NotBefore)
+	s.log.V(1).Info("slot decision", "granted", d.Granted, "position", d.Position, "notBefore", d.NotBefore)
 	if !d.Granted {
 		r.project(s, d)
 		return stop(queueWake(d, s.now)), nil
@@ -335,6 +341,7 @@ func (r *TikTokPostReconciler) fail(s *postScope, reason, msg string) {
 	if s.acctKey != "" {
 		r.Engine.Remove(s.acctKey, s.post.Name)
 	}
+	s.log.V(1).Info("post failed", "reason", reason, "message", msg, "attempts", st.Attempts)
 	r.event(s.post, corev1.EventTypeWarning, reason, "%s", msg)
 }
 

@@ -130,7 +130,10 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 	st := s.status()
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
-		return ctrl.Result{RequeueAfter: credentialsWait}, nil // the account's reconcile reports the credentials
+		// The account's reconcile reports what is wrong with the credentials.
+		s.log.V(1).Info("no usable access token to resume the upload: the post waits", "error", err,
+			"retryIn", credentialsWait)
+		return ctrl.Result{RequeueAfter: credentialsWait}, nil
 	}
 	ps, answered, wait, err := r.fetchStatus(ctx, s, tok)
 	if wait != nil {
@@ -143,7 +146,10 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 				st.PublishID, errorCode(te), te.Message))
 			return ctrl.Result{}, nil
 		}
-		return ctrl.Result{RequeueAfter: r.Options.StatusPollInitial}, nil // ask again; never send again meanwhile
+		// Ask again; never send again meanwhile.
+		s.log.V(1).Info("status/fetch failed while resuming an upload: asking again", "error", err,
+			"retryIn", r.Options.StatusPollInitial)
+		return ctrl.Result{RequeueAfter: r.Options.StatusPollInitial}, nil
 	}
 	var total int64
 	if p := st.UploadProgress; p != nil {

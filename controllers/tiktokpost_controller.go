@@ -13,6 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/go-logr/logr"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 )
@@ -144,14 +147,17 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		// wins over the cache.
 		post.Status = *mem.unwritten.DeepCopy()
 	}
-	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(),
-		acctKey: accountKey(post.Namespace, post.Spec.AccountRef.Name)}
+	acct := accountKey(post.Namespace, post.Spec.AccountRef.Name)
+	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(), acctKey: acct,
+		log: log.FromContext(ctx).WithValues("account", acct)}
 
 	res, err := r.reconcile(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
 		if apierrors.IsConflict(werr) && err == nil {
 			// Decided on a stale copy (the cache lags behind our own last write, or someone else
 			// wrote): decide again on a fresh one.
+			s.log.V(1).Info("status write refused with a conflict: deciding again on a fresher copy",
+				"phase", s.status().Phase, "retryIn", staleCopyRetry)
 			return withPriority(ctrl.Result{RequeueAfter: staleCopyRetry}), nil
 		}
 		err = errors.Join(err, werr)
@@ -173,6 +179,9 @@ type postScope struct {
 	now     time.Time
 	account *v1alpha1.AccountQuota
 	acctKey string
+	// log is the reconcile's logger (controller-runtime's: it names the post) with the account: decisions
+	// a user would ask about are logged at V(1), never with a token.
+	log logr.Logger
 }
 
 func (s *postScope) status() *v1alpha1.TikTokPostStatus { return &s.post.Status }
@@ -284,6 +293,8 @@ func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postSco
 	s.mem.notBefore, s.mem.upload = time.Time{}, nil
 	clearThrottled(&st.Conditions)
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonRetrying, "restarted by the retry annotation or a spec change")
+	s.log.V(1).Info("post restarted: attempts reset", "reason", v1alpha1.ReasonRetrying, "retryAnnotation", retry,
+		"specChanged", specFixed)
 	r.event(s.post, corev1.EventTypeNormal, v1alpha1.ReasonRetrying, "Post restarted (attempts reset)")
 	return proceed(), nil
 }
@@ -310,6 +321,8 @@ func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.Namespa
 	if m == nil || m.account == "" {
 		return
 	}
+	log.FromContext(ctx).V(1).Info("post deleted: it leaves its account's queue", "namespace", key.Namespace,
+		"name", key.Name, "account", m.account, "publishID", m.publishID)
 	r.Engine.Remove(m.account, key.Name)
 	r.kickHead(m.account)
 	if m.publishID != "" && m.pullFromURL {
