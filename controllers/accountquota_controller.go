@@ -236,7 +236,7 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 		// Another reconcile's refresh is under way (it reports its own outcome).
 		s.log.V(1).Info("a token refresh of the account is already in flight", "retryIn", refreshInFlightWait)
 		s.due(r.Clock.Now().Add(refreshInFlightWait))
-		if !tokenUsable(s.tokens, s.now) {
+		if !s.tokens.usable(s.now) {
 			return stop(ctrl.Result{}), nil
 		}
 		return proceed(), nil
@@ -261,7 +261,7 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 	}
 	r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonTokenRefreshFailed, "Token refresh failed, retrying: %s", errorCode(te))
 	s.due(r.Clock.Now().Add(callRetry))
-	usable := tokenUsable(s.tokens, s.now)
+	usable := s.tokens.usable(s.now)
 	s.log.V(1).Info("token refresh failed: retrying", "reason", v1alpha1.ReasonTokenRefreshFailed, "code", errorCode(te),
 		"retryIn", callRetry, "accessTokenUsable", usable)
 	if usable {
@@ -289,14 +289,6 @@ func (r *AccountQuotaReconciler) settleOrphans(ctx context.Context, s *accountSc
 				"only and are not written to Secret %s; if TikTok rotated the refresh token, the grant that Secret held is lost",
 			o.from, o.from.UID, o.why, s.aq.Spec.CredentialsSecretRef.Name)
 	}
-}
-
-func tokenUsable(a *accountTokens, now time.Time) bool {
-	p := a.snapshot()
-	a.mu.Lock()
-	invalid := a.invalid
-	a.mu.Unlock()
-	return !invalid && (p.accessExpiresAt.IsZero() || now.Before(p.accessExpiresAt))
 }
 
 // recordTokens mirrors the token expiry times (never the tokens) into the status.
