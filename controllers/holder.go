@@ -103,7 +103,7 @@ func defaultIdentity() string {
 		host = "tiktok-operator"
 	}
 	b := make([]byte, 4)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // never fails: since Go 1.24 it ends the program when the system's source fails
 	return host + "_" + hex.EncodeToString(b)
 }
 
