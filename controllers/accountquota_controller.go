@@ -312,12 +312,10 @@ func (r *AccountQuotaReconciler) recordTokens(s *accountScope) {
 func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *accountScope) (stepResult, error) {
 	st := &s.aq.Status
 	rt := r.Accounts.runtime(s.key)
-	rt.mu.Lock()
-	if mine := rt.creator; mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
-		st.Creator = mine.DeepCopy()
+	mine, banned, asked := rt.creatorState()
+	if mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
+		st.Creator = mine
 	}
-	banned, asked := rt.bannedAt, rt.creatorAskedAt
-	rt.mu.Unlock()
 	if c := st.Creator; c != nil && c.FetchedAt != nil && s.now.Before(c.FetchedAt.Add(r.Options.CreatorInfoTTL)) &&
 		!creatorInfoSuspect(s.written) && (banned.IsZero() || banned.Before(asked)) {
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
@@ -357,18 +355,13 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	cancel()
 	answered := r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
-	rt.mu.Lock()
-	rt.creatorAskedAt = answered
-	rt.mu.Unlock()
+	rt.creatorAsked(answered)
 	if err != nil {
 		return r.creatorInfoFailed(s, err, tok, answered)
 	}
 	st.Creator = creatorStatusOf(info)
 	st.Creator.FetchedAt = &metav1.Time{Time: answered.Truncate(time.Second)}
-	rt.mu.Lock()
-	rt.creator = st.Creator.DeepCopy()
-	rt.bannedAt = time.Time{} // creator_info answered without a ban: the creator may post again
-	rt.mu.Unlock()
+	rt.creatorFetched(st.Creator)
 	s.due(answered.Add(r.Options.CreatorInfoTTL))
 	s.log.V(1).Info("creator_info fetched", "creator", st.Creator.Username, "privacyLevelOptions", st.Creator.PrivacyLevelOptions)
 	return proceed(), nil

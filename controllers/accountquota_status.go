@@ -188,10 +188,7 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()
 	s.aq.SetManagedFields(nil) // as for a post: a later write goes without the server's record
-	rt.mu.Lock()
-	rt.lastWrite = r.Clock.Now()
-	rt.writeSlot = time.Time{} // an urgent write carried the figures too: the slot is spent
-	rt.mu.Unlock()
+	rt.wroteStatus(r.Clock.Now())
 	return nil
 }
 
@@ -200,21 +197,11 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 // not write yet is due again when it may (its slot in the budget is reserved once, so accounts take
 // turns instead of racing for each token).
 func (r *AccountQuotaReconciler) mayWriteFigures(s *accountScope, rt *accountRuntime) bool {
-	now := r.Clock.Now()
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if next := rt.lastWrite.Add(r.Options.AccountStatusInterval); now.Before(next) {
-		s.due(next)
-		return false
+	ok, due := rt.figuresSlot(r.Clock.Now(), r.Options.AccountStatusInterval, r.writeBudget)
+	if !ok {
+		s.due(due)
 	}
-	if rt.writeSlot.IsZero() {
-		rt.writeSlot = now.Add(r.writeBudget.ReserveN(now, 1).DelayFrom(now))
-	}
-	if now.Before(rt.writeSlot) {
-		s.due(rt.writeSlot)
-		return false
-	}
-	return true
+	return ok
 }
 
 // figuresDue is when the account's next figures write may go (see accountRegistry.figuresDue).
