@@ -12,6 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/go-logr/logr"
 
 	"golang.org/x/time/rate"
 
@@ -32,6 +35,18 @@ type AccountQuotaReconciler struct {
 	writeBudget *rate.Limiter
 }
 
+// How soon an account looks again after each kind of setback.
+const (
+	// refreshInFlightWait: another reconcile's token refresh is under way and reports its own outcome.
+	refreshInFlightWait = time.Second
+	// secretWriteRetry: TikTok issued new tokens and the Secret refused them; they wait in memory.
+	secretWriteRetry = 5 * time.Second
+	// callRetry: a refresh or creator_info call failed for a reason that may pass.
+	callRetry = 10 * time.Second
+	// capRecheck: creator_info says the creator cannot post now (a cap of TikTok's counts other apps too).
+	capRecheck = time.Hour
+)
+
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas,verbs=get;list;watch
 // +kubebuilder:rbac:groups=publish.tiktok-operator.dev,resources=accountquotas/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;update
@@ -45,16 +60,20 @@ type accountScope struct {
 	tokens  *accountTokens
 	// requeue is the earliest time something is due (a refresh, creator info, a coalesced write).
 	requeue time.Time
+	// log is the reconcile's logger (controller-runtime's: it names the account) with the account's key:
+	// decisions a user would ask about are logged at V(1), never with a token.
+	log logr.Logger
 }
 
+// due notes that something is due at t; Reconcile requeues at the earliest time noted (a zero t is none).
 func (s *accountScope) due(t time.Time) {
 	if !t.IsZero() && (s.requeue.IsZero() || t.Before(s.requeue)) {
 		s.requeue = t
 	}
 }
 
-// Reconcile brings one account up to date. Steps, in order: pacing state, credentials, token refresh,
-// creator info, the status view.
+// Reconcile brings one account up to date: the steps (reconcile), then the status view, written when
+// it changed (coalesced for the moving figures).
 func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	key := accountKey(req.Namespace, req.Name)
 	aq := &v1alpha1.AccountQuota{}
@@ -71,71 +90,95 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, nil
 	}
 	// Only the manager that holds the account's Lease calls TikTok for it and writes its figures.
-	if res, held, err := r.holdForAccount(ctx, aq); !held || err != nil {
-		return res, err
+	held, err := r.holdForAccount(ctx, aq)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now()}
+	if held.stop {
+		return held.result, nil
+	}
+	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now(),
+		log: log.FromContext(ctx).WithValues("account", key)}
 	aq.Status.ObservedGeneration = aq.Generation
 	r.tidyContended(s)
 
-	err := r.reconcile(ctx, s)
+	_, err = runSteps(ctx, s,
+		r.stepPacing,      // the pacing engine holds the account's limits and what it learned
+		r.stepSuspend,     // a suspended account makes no call at all
+		r.stepEndpoint,    // an endpoint the manager does not admit gets nothing
+		r.stepCredentials, // the tokens come from the account's Secret
+		r.stepRefresh,     // the access token is refreshed before it expires
+		r.stepCreatorInfo, // creator_info is fresh (the privacy options posts are checked against)
+		r.stepReady,       // every step went through: the account is Ready
+	)
 	r.view(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
 		if apierrors.IsConflict(werr) && err == nil {
-			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil // decided on a stale copy
+			s.log.V(1).Info("status write refused with a conflict: deciding again on a fresher copy", "retryIn", staleCopyRetry)
+			return ctrl.Result{RequeueAfter: staleCopyRetry}, nil // decided on a stale copy
 		}
 		err = errors.Join(err, werr)
+	}
+	if err != nil {
+		// controller-runtime ignores a result returned with an error: the rate limiter brings the account
+		// back, and that reconcile works out again what is due.
+		return ctrl.Result{}, err
 	}
 	var res ctrl.Result
 	if !s.requeue.IsZero() {
 		res.RequeueAfter = max(s.requeue.Sub(r.Clock.Now()), time.Millisecond)
 	}
-	return res, err
+	return res, nil
 }
 
-func (r *AccountQuotaReconciler) reconcile(ctx context.Context, s *accountScope) error {
+// The account's steps stop with an empty result: what each is waiting for goes into the scope (due),
+// together with what the status view and the coalesced write are waiting for, and Reconcile requeues at
+// the earliest.
+
+// stepPacing gives the pacing engine the account's limits, and its checkpoint after a restart.
+func (r *AccountQuotaReconciler) stepPacing(ctx context.Context, s *accountScope) (stepResult, error) {
 	if err := r.Accounts.prepare(ctx, s.aq); err != nil {
-		return err
+		return stepResult{}, err
 	}
-	if s.aq.Spec.Suspend {
-		// No call at all while suspended: no refresh, no creator_info (the posts hold back too).
-		conds := &s.aq.Status.Conditions
-		setCond(conds, s.aq.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended,
-			"spec.suspend is true: no call to TikTok is made for this account")
-		meta.RemoveStatusCondition(conds, v1alpha1.ConditionReconciling)
-		meta.RemoveStatusCondition(conds, v1alpha1.ConditionStalled)
-		return nil
+	return proceed(), nil
+}
+
+// stepSuspend makes no call at all while the account is suspended: no refresh, no creator_info (its
+// posts hold back too).
+func (r *AccountQuotaReconciler) stepSuspend(_ context.Context, s *accountScope) (stepResult, error) {
+	if !s.aq.Spec.Suspend {
+		return proceed(), nil
 	}
-	for _, step := range []func(context.Context, *accountScope) (bool, error){
-		r.stepEndpoint, r.stepCredentials, r.stepRefresh, r.stepCreatorInfo,
-	} {
-		if stop, err := step(ctx, s); stop || err != nil {
-			return err
-		}
-	}
+	markSuspended(&s.aq.Status.Conditions, s.aq.Generation, "spec.suspend is true: no call to TikTok is made for this account")
+	s.log.V(1).Info("account suspended: no call is made", "reason", v1alpha1.ReasonSuspended)
+	return stop(ctrl.Result{}), nil
+}
+
+// stepReady marks the account Ready: credentials loaded, token usable, creator info at hand.
+func (r *AccountQuotaReconciler) stepReady(_ context.Context, s *accountScope) (stepResult, error) {
 	c := s.aq.Status.Creator
 	markReady(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonAccountReady,
 		fmt.Sprintf("credentials loaded; creator @%s", c.Username))
-	return nil
+	return proceed(), nil
 }
 
 // stepEndpoint stops an account whose endpoint the manager does not admit (--allowed-endpoints) before
 // anything is sent: no token refresh, no creator_info. A human must act (list the endpoint, or fix
 // spec.endpoint), so the account is Stalled; its posts wait as they do for any account that is not ready.
-func (r *AccountQuotaReconciler) stepEndpoint(_ context.Context, s *accountScope) (bool, error) {
+func (r *AccountQuotaReconciler) stepEndpoint(_ context.Context, s *accountScope) (stepResult, error) {
 	err := r.TikTok.admit(s.aq)
 	if err == nil {
-		return false, nil
+		return proceed(), nil
 	}
 	r.stalled(s, v1alpha1.ReasonEndpointNotAllowed, fmt.Sprintf("spec.endpoint: %v. The manager's administrators decide "+
 		"where credentials may go: add the endpoint to %s (Helm value allowedEndpoints), or point spec.endpoint at one it lists",
 		err, AllowedEndpointsFlag))
-	return true, nil
+	return stop(ctrl.Result{}), nil
 }
 
 // stepCredentials loads the tokens from the account's Secret (read through the label-restricted cache:
 // a Secret without the credentials label is invisible to the operator).
-func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *accountScope) (bool, error) {
+func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *accountScope) (stepResult, error) {
 	st := &s.aq.Status
 	ref := s.aq.Spec.CredentialsSecretRef.Name
 	sec := &corev1.Secret{}
@@ -144,10 +187,10 @@ func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *account
 		msg := fmt.Sprintf("Secret %q (spec.credentialsSecretRef) not found, or not labelled %s=%s",
 			ref, v1alpha1.CredentialsLabel, v1alpha1.CredentialsLabelValue)
 		r.stalled(s, v1alpha1.ReasonCredentialsMissing, msg)
-		return true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	if err != nil {
-		return true, err
+		return stepResult{}, err
 	}
 	var issued time.Time
 	if st.Token != nil && st.Token.LastRefreshTime != nil {
@@ -156,25 +199,25 @@ func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *account
 	tok, err := r.Tokens.load(s.key, sec, issued)
 	if err != nil {
 		r.stalled(s, v1alpha1.ReasonCredentialsInvalid, err.Error()+" (spec.credentialsSecretRef)")
-		return true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	s.tokens = tok
-	return false, nil
+	return proceed(), nil
 }
 
 // stepRefresh refreshes the access token at 80% of its lifetime (or at once when TikTok refused it),
 // writing the new pair to the Secret before the new access token is used.
-func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScope) (bool, error) {
+func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScope) (stepResult, error) {
 	r.settleOrphans(ctx, s)
 	due := s.tokens.refreshDue(s.now, r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval)
 	if s.now.Before(due) {
 		s.due(due)
 		r.recordTokens(s)
-		return false, nil
+		return proceed(), nil
 	}
 	tt, err := r.TikTok.forAccount(s.aq)
 	if err != nil {
-		return true, nil // stepEndpoint reports it; nothing is sent
+		return stop(ctrl.Result{}), nil // stepEndpoint reports it; nothing is sent
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Options.CallTimeout)
 	defer cancel()
@@ -184,37 +227,49 @@ func (r *AccountQuotaReconciler) stepRefresh(ctx context.Context, s *accountScop
 	switch {
 	case err == nil:
 		r.event(s.aq, corev1.EventTypeNormal, "TokenRefreshed", "Access token refreshed; the Secret holds the new tokens")
-		s.due(s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval))
-		return false, nil
+		next := s.tokens.refreshDue(r.Clock.Now(), r.Options.TokenRefreshFraction, r.Options.TokenRefreshMinInterval)
+		s.due(next)
+		s.log.V(1).Info("access token refreshed; the Secret holds the new tokens", "secret", s.aq.Spec.CredentialsSecretRef.Name,
+			"accessTokenExpiresAt", s.tokens.snapshot().accessExpiresAt, "nextRefresh", next)
+		return proceed(), nil
 	case errors.Is(err, errRefreshInFlight):
 		// Another reconcile's refresh is under way (it reports its own outcome).
-		s.due(r.Clock.Now().Add(time.Second))
-		return !tokenUsable(s.tokens, s.now), nil
+		s.log.V(1).Info("a token refresh of the account is already in flight", "retryIn", refreshInFlightWait)
+		s.due(r.Clock.Now().Add(refreshInFlightWait))
+		if !s.tokens.usable(s.now) {
+			return stop(ctrl.Result{}), nil
+		}
+		return proceed(), nil
 	case errors.As(err, &we):
 		// TikTok issued new tokens and the Secret refused them: they stay in memory and are written
 		// again soon. The previous access token goes on serving until then.
 		r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonSecretWriteFailed,
 			"The refreshed tokens could not be written to Secret %s (kept in memory, retrying): %v",
 			s.aq.Spec.CredentialsSecretRef.Name, we.err)
-		setCond(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ConditionReconciling, metav1.ConditionTrue,
-			v1alpha1.ReasonSecretWriteFailed, "the refreshed tokens are not yet written to the Secret: "+truncate(we.err.Error(), 256))
-		s.due(r.Clock.Now().Add(5 * time.Second))
-		return true, nil
+		s.log.Error(we.err, "the refreshed tokens could not be written to the Secret: kept in memory, retrying",
+			"secret", s.aq.Spec.CredentialsSecretRef.Name, "reason", v1alpha1.ReasonSecretWriteFailed, "retryIn", secretWriteRetry)
+		markReconciling(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonSecretWriteFailed,
+			"the refreshed tokens are not yet written to the Secret: "+truncate(we.err.Error(), 256))
+		s.due(r.Clock.Now().Add(secretWriteRetry))
+		return stop(ctrl.Result{}), nil
 	}
 	te := asTikTokError(err)
 	if tiktok.ClassOf(err) == tiktok.Terminal {
 		r.stalled(s, v1alpha1.ReasonCredentialsInvalid, fmt.Sprintf(
 			"TikTok refused the refresh token (%s): the creator must authorize the app again", errorCode(te)))
-		return true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	r.event(s.aq, corev1.EventTypeWarning, v1alpha1.ReasonTokenRefreshFailed, "Token refresh failed, retrying: %s", errorCode(te))
-	s.due(r.Clock.Now().Add(10 * time.Second))
-	if tokenUsable(s.tokens, s.now) {
-		return false, nil
+	s.due(r.Clock.Now().Add(callRetry))
+	usable := s.tokens.usable(s.now)
+	s.log.V(1).Info("token refresh failed: retrying", "reason", v1alpha1.ReasonTokenRefreshFailed, "code", errorCode(te),
+		"retryIn", callRetry, "accessTokenUsable", usable)
+	if usable {
+		return proceed(), nil
 	}
 	markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonTokenRefreshFailed,
 		fmt.Sprintf("the access token expired and the refresh failed (%s); retrying", errorCode(te)))
-	return true, nil
+	return stop(ctrl.Result{}), nil
 }
 
 // settleOrphans writes the refreshed pairs of Secrets the account no longer uses back where they belong,
@@ -236,14 +291,6 @@ func (r *AccountQuotaReconciler) settleOrphans(ctx context.Context, s *accountSc
 	}
 }
 
-func tokenUsable(a *accountTokens, now time.Time) bool {
-	p := a.snapshot()
-	a.mu.Lock()
-	invalid := a.invalid
-	a.mu.Unlock()
-	return !invalid && (p.accessExpiresAt.IsZero() || now.Before(p.accessExpiresAt))
-}
-
 // recordTokens mirrors the token expiry times (never the tokens) into the status.
 func (r *AccountQuotaReconciler) recordTokens(s *accountScope) {
 	p := s.tokens.snapshot()
@@ -262,19 +309,17 @@ func (r *AccountQuotaReconciler) recordTokens(s *accountScope) {
 
 // stepCreatorInfo keeps creator_info fresh (the privacy options posts are checked against), inside
 // the creator_info window.
-func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *accountScope) (bool, error) {
+func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *accountScope) (stepResult, error) {
 	st := &s.aq.Status
 	rt := r.Accounts.runtime(s.key)
-	rt.mu.Lock()
-	if mine := rt.creator; mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
-		st.Creator = mine.DeepCopy()
+	mine, banned, asked := rt.creatorState()
+	if mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
+		st.Creator = mine
 	}
-	banned, asked := rt.bannedAt, rt.creatorAskedAt
-	rt.mu.Unlock()
 	if c := st.Creator; c != nil && c.FetchedAt != nil && s.now.Before(c.FetchedAt.Add(r.Options.CreatorInfoTTL)) &&
 		!creatorInfoSuspect(s.written) && (banned.IsZero() || banned.Before(asked)) {
 		s.due(c.FetchedAt.Add(r.Options.CreatorInfoTTL))
-		return false, nil
+		return proceed(), nil
 	}
 	// A creator_info refused for good (Stalled, CreatorInfoFailed) is asked again accountWait after the
 	// refusal, or at once when the spec changes; not at the reconcile its own status write causes, which
@@ -284,44 +329,42 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		c.Reason == v1alpha1.ReasonCreatorInfoFailed && c.ObservedGeneration == s.aq.Generation &&
 		!asked.IsZero() && s.now.Before(asked.Add(accountWait)) {
 		s.due(asked.Add(accountWait))
-		return true, nil // the Stalled condition stays as written
+		return stop(ctrl.Result{}), nil // the Stalled condition stays as written
 	}
 	tok, err := r.Tokens.access(s.key)
 	if err != nil {
-		return true, nil
+		// A token TikTok refused, not refreshed yet: stepRefresh reports it and is due again.
+		s.log.V(1).Info("no usable access token for creator_info: waiting for the refresh", "error", err)
+		return stop(ctrl.Result{}), nil
 	}
 	tt, err := r.TikTok.forAccount(s.aq)
 	if err != nil {
-		return true, nil // stepEndpoint reports it; nothing is sent
+		return stop(ctrl.Result{}), nil // stepEndpoint reports it; nothing is sent
 	}
 	d := r.Engine.ReserveCall(s.key, pacing.CallCreatorInfo, s.now)
 	if !d.Granted {
 		s.due(d.NotBefore)
 		if st.Creator != nil {
-			return false, nil // the cached info serves meanwhile
+			return proceed(), nil // the cached info serves meanwhile
 		}
 		markProgressing(&st.Conditions, s.aq.Generation, v1alpha1.ReasonPending, "waiting for a creator_info slot")
-		return true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
 	info, err := tt.CreatorInfo(cctx, tok)
 	cancel()
 	answered := r.Clock.Now()
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
-	rt.mu.Lock()
-	rt.creatorAskedAt = answered
-	rt.mu.Unlock()
+	rt.creatorAsked(answered)
 	if err != nil {
 		return r.creatorInfoFailed(s, err, tok, answered)
 	}
 	st.Creator = creatorStatusOf(info)
 	st.Creator.FetchedAt = &metav1.Time{Time: answered.Truncate(time.Second)}
-	rt.mu.Lock()
-	rt.creator = st.Creator.DeepCopy()
-	rt.bannedAt = time.Time{} // creator_info answered without a ban: the creator may post again
-	rt.mu.Unlock()
+	rt.creatorFetched(st.Creator)
 	s.due(answered.Add(r.Options.CreatorInfoTTL))
-	return false, nil
+	s.log.V(1).Info("creator_info fetched", "creator", st.Creator.Username, "privacyLevelOptions", st.Creator.PrivacyLevelOptions)
+	return proceed(), nil
 }
 
 // creatorInfoSuspect says the cached creator info cannot be trusted: the last answer said the creator
@@ -332,42 +375,47 @@ func creatorInfoSuspect(st *v1alpha1.AccountQuotaStatus) bool {
 		c.Reason == v1alpha1.ReasonQuotaExhausted || c.Reason == v1alpha1.ReasonCreatorInfoFailed)
 }
 
-func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, tok tiktok.AccessToken, at time.Time) (bool, error) {
+func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, tok tiktok.AccessToken, at time.Time) (stepResult, error) {
 	te := asTikTokError(err)
 	switch {
 	case te.Code == "spam_risk_user_banned_from_posting":
 		r.stalled(s, v1alpha1.ReasonAccountBanned, "TikTok says the creator is banned from posting")
-		return true, nil
+		return stop(ctrl.Result{}), nil
 	case capCodes[te.Code]:
 		markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonQuotaExhausted,
 			fmt.Sprintf("TikTok says the creator cannot post now (%s); asking again later", te.Code))
-		s.due(at.Add(time.Hour))
-		return true, nil
+		s.due(at.Add(capRecheck))
+		return stop(ctrl.Result{}), nil
 	}
 	switch tiktok.ClassOf(err) {
 	case tiktok.TokenInvalid:
+		s.log.V(1).Info("TikTok refused the access token: refreshing it", "call", pacing.CallCreatorInfo)
 		r.Tokens.invalidate(s.key, tok)
 		s.due(at)
 	case tiktok.RateLimited:
-		s.due(r.Engine.Throttled(s.key, pacing.CallCreatorInfo, at, te.RetryAfter))
+		until := r.Engine.Throttled(s.key, pacing.CallCreatorInfo, at, te.RetryAfter)
+		s.log.V(1).Info("TikTok answered 429 to creator_info: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
+			"until", until)
+		s.due(until)
 	case tiktok.Terminal:
 		r.stalled(s, v1alpha1.ReasonCreatorInfoFailed, fmt.Sprintf("TikTok refused creator_info: %s: %s", errorCode(te), te.Message))
-		return true, nil
+		return stop(ctrl.Result{}), nil
 	default:
-		s.due(at.Add(10 * time.Second))
+		s.due(at.Add(callRetry))
 	}
 	if s.aq.Status.Creator != nil {
-		return false, nil
+		return proceed(), nil
 	}
 	markProgressing(&s.aq.Status.Conditions, s.aq.Generation, v1alpha1.ReasonCreatorInfoFailed,
 		"creator_info failed ("+errorCode(te)+"); retrying")
-	return true, nil
+	return stop(ctrl.Result{}), nil
 }
 
 // stalled marks the account as needing a human, with a Warning Event when the reason is new.
 func (r *AccountQuotaReconciler) stalled(s *accountScope, reason, msg string) {
 	if c := meta.FindStatusCondition(s.written.Conditions, v1alpha1.ConditionStalled); c == nil || c.Reason != reason {
 		r.event(s.aq, corev1.EventTypeWarning, reason, "%s", msg)
+		s.log.V(1).Info("account stalled: a human must act", "reason", reason, "message", msg)
 	}
 	markStalled(&s.aq.Status.Conditions, s.aq.Generation, reason, msg)
 	s.due(r.Clock.Now().Add(accountWait))

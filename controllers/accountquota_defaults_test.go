@@ -68,9 +68,12 @@ func TestCRDDefaultsAreTheGoDefaults(t *testing.T) {
 			"video.transfer":     string(v1alpha1.TransferPullFromURL),
 			"photo.transfer":     string(v1alpha1.TransferPullFromURL),
 			"photo.coverIndex":   float64(0),
-			"maxAttempts":        float64(maxAttempts(&v1alpha1.TikTokPostSpec{})),
+			"maxAttempts":        float64(defaultMaxAttempts),
 			"onUncertainOutcome": string(v1alpha1.UncertainOutcomeFail),
 		}},
+	}
+	if got := maxAttempts(&v1alpha1.TikTokPostSpec{}); got != defaultMaxAttempts {
+		t.Errorf("maxAttempts of a spec without maxAttempts = %d, want defaultMaxAttempts %d", got, defaultMaxAttempts)
 	}
 	// An empty post is a direct video post: what callOf and the pre-flight checks assume of mode "".
 	if callOf(&v1alpha1.TikTokPostSpec{}) != pacing.CallDirectVideoInit {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,6 +39,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 			}
 		}
 		st.Usage = append(st.Usage, lu)
+		logLearned(s, lu)
 		if u.Used > 0 && u.Window <= time.Hour {
 			active = true // a short window is moving: look again soon
 		}
@@ -46,17 +48,22 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	st.ThrottledUntil = nil
 	if until.After(now) {
 		st.ThrottledUntil = &metav1.Time{Time: until.Truncate(time.Second).Add(time.Second)}
-		setThrottled(&st.Conditions, s.aq.Generation, true, v1alpha1.ReasonRateLimited,
+		markThrottled(&st.Conditions, s.aq.Generation, v1alpha1.ReasonRateLimited,
 			fmt.Sprintf("TikTok answered 429 unexpectedly; the account cools down until %s", until.UTC().Format(time.RFC3339)))
+		logThrottled(s, v1alpha1.ReasonRateLimited, until)
 		s.due(until)
 	} else if hold, reason, what := r.capHold(s.key, now); !hold.IsZero() {
 		st.ThrottledUntil = &metav1.Time{Time: hold.Truncate(time.Second).Add(time.Second)}
-		setThrottled(&st.Conditions, s.aq.Generation, true, reason, fmt.Sprintf(
+		markThrottled(&st.Conditions, s.aq.Generation, reason, fmt.Sprintf(
 			"TikTok refused a post by the account's %s, which the operator's own posts do not fill (other apps of the "+
 				"creator posted); its posts wait until %s, then one probes", what, hold.UTC().Format(time.RFC3339)))
+		logThrottled(s, reason, hold)
 		s.due(hold)
 	} else {
-		setThrottled(&st.Conditions, s.aq.Generation, false, "", "")
+		if meta.IsStatusConditionTrue(s.written.Conditions, v1alpha1.ConditionThrottled) {
+			s.log.V(1).Info("the account's cooldown is over: its posts may go")
+		}
+		clearThrottled(&st.Conditions)
 	}
 	st.ConsecutiveThrottles = int32(consecutive)
 	st.Queue = r.queueStatus(ctx, s, now)
@@ -74,6 +81,34 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 			next = due
 		}
 		s.due(next)
+	}
+}
+
+// logThrottled logs an account's cooldown or cap hold when it starts or changes reason (not at every
+// reconcile while it lasts).
+func logThrottled(s *accountScope, reason string, until time.Time) {
+	if c := meta.FindStatusCondition(s.written.Conditions, v1alpha1.ConditionThrottled); c != nil && c.Reason == reason {
+		return
+	}
+	s.log.V(1).Info("the account cools down: its posts wait", "reason", reason, "until", until)
+}
+
+// logLearned logs a window whose learned (effective) limit moved since the last status write: lowered
+// after a refusal TikTok's documented limit did not explain, or raised by a clean probe.
+func logLearned(s *accountScope, lu v1alpha1.LimitUsage) {
+	for _, w := range s.written.Usage {
+		if w.Name != lu.Name || w.EffectiveLimit == lu.EffectiveLimit {
+			continue
+		}
+		what := "learned limit lowered"
+		if lu.EffectiveLimit > w.EffectiveLimit {
+			what = "learned limit raised after a clean probe"
+		}
+		kv := []any{"window", lu.Name, "limit", lu.Limit, "effectiveLimit", lu.EffectiveLimit, "was", w.EffectiveLimit}
+		if lu.NextProbeAt != nil {
+			kv = append(kv, "nextProbeAt", lu.NextProbeAt.Time)
+		}
+		s.log.V(1).Info(what, kv...)
 	}
 }
 
@@ -98,6 +133,8 @@ func (r *AccountQuotaReconciler) queueStatus(ctx context.Context, s *accountScop
 	// Read-only: the cache's own objects, not copies (this runs on every phase change of a post).
 	if err := r.List(ctx, &posts, client.InNamespace(s.aq.Namespace),
 		client.MatchingFields{indexAccountRef: s.aq.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		// Only the count of waiting posts is known this time; the next reconcile counts again.
+		s.log.Error(err, "listing the account's posts for status.queue")
 		return q
 	}
 	dayAgo := now.Add(-24 * time.Hour)
@@ -151,10 +188,7 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()
 	s.aq.SetManagedFields(nil) // as for a post: a later write goes without the server's record
-	rt.mu.Lock()
-	rt.lastWrite = r.Clock.Now()
-	rt.writeSlot = time.Time{} // an urgent write carried the figures too: the slot is spent
-	rt.mu.Unlock()
+	rt.wroteStatus(r.Clock.Now())
 	return nil
 }
 
@@ -163,21 +197,11 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 // not write yet is due again when it may (its slot in the budget is reserved once, so accounts take
 // turns instead of racing for each token).
 func (r *AccountQuotaReconciler) mayWriteFigures(s *accountScope, rt *accountRuntime) bool {
-	now := r.Clock.Now()
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if next := rt.lastWrite.Add(r.Options.AccountStatusInterval); now.Before(next) {
-		s.due(next)
-		return false
+	ok, due := rt.figuresSlot(r.Clock.Now(), r.Options.AccountStatusInterval, r.writeBudget)
+	if !ok {
+		s.due(due)
 	}
-	if rt.writeSlot.IsZero() {
-		rt.writeSlot = now.Add(r.writeBudget.ReserveN(now, 1).DelayFrom(now))
-	}
-	if now.Before(rt.writeSlot) {
-		s.due(rt.writeSlot)
-		return false
-	}
-	return true
+	return ok
 }
 
 // figuresDue is when the account's next figures write may go (see accountRegistry.figuresDue).

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
@@ -42,6 +44,57 @@ type accountRuntime struct {
 	creatorAskedAt time.Time
 	// epoch counts the times the account's pacing state was forgotten because its Lease changed hands.
 	epoch uint64
+}
+
+// creatorState returns the newest creator_info this process fetched (a copy; nil when none), when a post
+// learnt that the creator is banned, and when creator_info was last asked.
+func (rt *accountRuntime) creatorState() (creator *v1alpha1.CreatorInfo, bannedAt, askedAt time.Time) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.creator.DeepCopy(), rt.bannedAt, rt.creatorAskedAt
+}
+
+// creatorAsked records that creator_info was asked (answered or not) at `at`.
+func (rt *accountRuntime) creatorAsked(at time.Time) {
+	rt.mu.Lock()
+	rt.creatorAskedAt = at
+	rt.mu.Unlock()
+}
+
+// creatorFetched records creator_info's answer (a copy is kept). It came without a ban: the creator may
+// post again.
+func (rt *accountRuntime) creatorFetched(c *v1alpha1.CreatorInfo) {
+	rt.mu.Lock()
+	rt.creator = c.DeepCopy()
+	rt.bannedAt = time.Time{}
+	rt.mu.Unlock()
+}
+
+// wroteStatus records a status write of the account at `at`; it carried the figures too, so a reserved
+// figures slot is spent.
+func (rt *accountRuntime) wroteStatus(at time.Time) {
+	rt.mu.Lock()
+	rt.lastWrite = at
+	rt.writeSlot = time.Time{}
+	rt.mu.Unlock()
+}
+
+// figuresSlot says whether a write of merely moved figures may go at now, and when it may otherwise: at
+// most one every interval, and within the process's budget (a slot is reserved once, so accounts take
+// turns instead of racing for each token).
+func (rt *accountRuntime) figuresSlot(now time.Time, interval time.Duration, budget *rate.Limiter) (ok bool, due time.Time) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if next := rt.lastWrite.Add(interval); now.Before(next) {
+		return false, next
+	}
+	if rt.writeSlot.IsZero() {
+		rt.writeSlot = now.Add(budget.ReserveN(now, 1).DelayFrom(now))
+	}
+	if now.Before(rt.writeSlot) {
+		return false, rt.writeSlot
+	}
+	return true, time.Time{}
 }
 
 // markBanned records that TikTok refused a post because the creator is banned.

@@ -32,13 +32,28 @@ func markStalled(conds *[]metav1.Condition, gen int64, reason, msg string) {
 	meta.RemoveStatusCondition(conds, v1alpha1.ConditionReconciling)
 }
 
-// setThrottled sets or removes the Throttled condition (present only while True).
-func setThrottled(conds *[]metav1.Condition, gen int64, throttled bool, reason, msg string) {
-	if !throttled {
-		meta.RemoveStatusCondition(conds, v1alpha1.ConditionThrottled)
-		return
-	}
+// markSuspended says the object waits, on purpose, for a human to resume it: Ready=False with reason
+// Suspended, and neither Reconciling (no work is pending) nor Stalled (nothing is wrong).
+func markSuspended(conds *[]metav1.Condition, gen int64, msg string) {
+	setCond(conds, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonSuspended, msg)
+	meta.RemoveStatusCondition(conds, v1alpha1.ConditionReconciling)
+	meta.RemoveStatusCondition(conds, v1alpha1.ConditionStalled)
+}
+
+// markReconciling says work is pending while the object goes on serving as it is: Reconciling=True, and
+// Ready as it was (an account whose refreshed tokens wait to be written keeps posting with the old ones).
+func markReconciling(conds *[]metav1.Condition, gen int64, reason, msg string) {
+	setCond(conds, gen, v1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, msg)
+}
+
+// markThrottled sets the Throttled condition: the object waits for TikTok's limits, not for a fault.
+func markThrottled(conds *[]metav1.Condition, gen int64, reason, msg string) {
 	setCond(conds, gen, v1alpha1.ConditionThrottled, metav1.ConditionTrue, reason, msg)
+}
+
+// clearThrottled removes the Throttled condition (present only while True).
+func clearThrottled(conds *[]metav1.Condition) {
+	meta.RemoveStatusCondition(conds, v1alpha1.ConditionThrottled)
 }
 
 // maxConditionMessage keeps condition messages, which quote TikTok's, readable in `kubectl get` and far

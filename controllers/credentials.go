@@ -232,6 +232,16 @@ func (a *accountTokens) refreshDue(now time.Time, fraction float64, minInterval 
 	return due
 }
 
+// usable says whether the access token in use may still serve at now: TikTok has not refused it, and it
+// has not expired (an unknown expiry counts as not expired). One look under the account's own lock, so
+// the answer is never half of one state and half of another.
+func (a *accountTokens) usable(now time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	exp := a.current.accessExpiresAt
+	return !a.invalid && (exp.IsZero() || now.Before(exp))
+}
+
 // snapshot returns the current pair's public facts for the AccountQuota status.
 func (a *accountTokens) snapshot() tokenPair {
 	a.mu.Lock()

@@ -154,6 +154,29 @@ func TestRefreshDue(t *testing.T) {
 	}
 }
 
+// TestTokenUsable: the access token in use serves until TikTok refuses it or it expires; one whose expiry
+// is unknown serves (the refresh is due at once anyway).
+func TestTokenUsable(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		a    accountTokens
+		want bool
+	}{
+		{"valid, expires later", accountTokens{current: tokenPair{access: "a", accessExpiresAt: now.Add(time.Minute)}}, true},
+		{"expiry unknown", accountTokens{current: tokenPair{access: "a"}}, true},
+		{"expires now", accountTokens{current: tokenPair{access: "a", accessExpiresAt: now}}, false},
+		{"expired", accountTokens{current: tokenPair{access: "a", accessExpiresAt: now.Add(-time.Second)}}, false},
+		{"refused by TikTok", accountTokens{invalid: true, current: tokenPair{access: "a", accessExpiresAt: now.Add(time.Hour)}}, false},
+	}
+	for i := range tests {
+		tt := &tests[i]
+		if got := tt.a.usable(now); got != tt.want {
+			t.Errorf("%s: usable = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 // TestWaiterOf: the queue order fields come from the spec, and a backoff read back from the status
 // after a restart keeps the post out of the way until it ends.
 func TestWaiterOf(t *testing.T) {

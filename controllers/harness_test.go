@@ -25,7 +25,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/go-logr/logr"
 	"golang.org/x/time/rate"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
@@ -84,6 +86,19 @@ type world struct {
 	accounts *AccountQuotaReconciler
 	recorder *events.FakeRecorder
 	media    *httptest.Server
+	// logger, when set, is the logger each Reconcile of drive, reconcileAccount and readyAccount finds in
+	// its context, with the request's namespace and name as controller-runtime's reconcile handler adds
+	// them (TestDecisionsAreLogged).
+	logger *logr.Logger
+}
+
+// reconcileContext is the context a Reconcile of req gets: with the world's logger, when it has one.
+func (w *world) reconcileContext(req ctrl.Request) context.Context {
+	ctx := context.Background()
+	if w.logger == nil {
+		return ctx
+	}
+	return log.IntoContext(ctx, w.logger.WithValues("namespace", req.Namespace, "name", req.Name))
 }
 
 func newWorld(t *testing.T, simCfg func(*tiktoksim.Config)) *world {
@@ -324,14 +339,16 @@ func (w *world) secret(name string) *corev1.Secret {
 
 // reconcileAccount runs the account's reconcile once.
 func (w *world) reconcileAccount(name string) (ctrl.Result, error) {
-	return w.accounts.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}})
+	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}}
+	return w.accounts.Reconcile(w.reconcileContext(req), req)
 }
 
 // readyAccount reconciles the account until it is Ready (credentials loaded, creator_info fetched).
 func (w *world) readyAccount(name string) {
 	w.t.Helper()
 	for range 10 {
-		if _, err := w.accounts.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}}); err != nil {
+		req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}}
+		if _, err := w.accounts.Reconcile(w.reconcileContext(req), req); err != nil {
 			w.t.Logf("account %s: %v", name, err)
 		}
 		aq := &v1alpha1.AccountQuota{}
@@ -396,7 +413,7 @@ func (w *world) drive(name string, steps int) *v1alpha1.TikTokPost {
 	w.t.Helper()
 	req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: testNS, Name: name}}
 	for range steps {
-		res, err := w.posts.Reconcile(context.Background(), req)
+		res, err := w.posts.Reconcile(w.reconcileContext(req), req)
 		p := w.get(name)
 		if ended(p.Status.Phase) && err == nil {
 			return p

@@ -103,7 +103,7 @@ func defaultIdentity() string {
 		host = "tiktok-operator"
 	}
 	b := make([]byte, 4)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // never fails: since Go 1.24 it ends the program when the system's source fails
 	return host + "_" + hex.EncodeToString(b)
 }
 
@@ -648,39 +648,43 @@ func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selec
 	return work || g.engine.QueueLen(key) > 0, false
 }
 
+// leaseRaceRetry is how soon an object whose account's Lease nobody could be found holding (a race for it,
+// or the manager stops) looks again.
+const leaseRaceRetry = time.Second
+
 // holdForPost is stepAccount's check: a post of an account another manager holds is left alone, its status
 // unwritten (the holder writes it), and comes back when the holder changes (the Lease watch) or, at the
 // latest, after accountWait.
-func (r *TikTokPostReconciler) holdForPost(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) holdForPost(ctx context.Context, s *postScope) (stepResult, error) {
 	aq := s.account
 	res, err := r.Holders.hold(ctx, aq, func() bool { return r.Accounts.hasWork(ctx, aq) })
 	if res.held && err == nil {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	s.post.Status = *s.written.DeepCopy() // not a field of it is ours to write
 	if err != nil {
-		return ctrl.Result{}, true, err
+		return stepResult{}, err
 	}
 	if res.holder == "" {
-		return ctrl.Result{RequeueAfter: time.Second}, true, nil // a race for the Lease, or the manager stops
+		return stop(ctrl.Result{RequeueAfter: leaseRaceRetry}), nil // a race for the Lease, or the manager stops
 	}
 	r.Holders.report(aq, res)
-	return ctrl.Result{RequeueAfter: accountWait}, true, nil
+	return stop(ctrl.Result{RequeueAfter: accountWait}), nil
 }
 
 // holdForAccount is the AccountQuota reconciler's check: an account another manager holds gets no call and
 // no figures from this one, only the Contended condition (see the top of this file); it is looked at again
-// when its Lease could lapse. held is true when the reconcile goes on.
-func (r *AccountQuotaReconciler) holdForAccount(ctx context.Context, aq *v1alpha1.AccountQuota) (ctrl.Result, bool, error) {
+// when its Lease could lapse. It stops the reconcile unless this manager holds the account.
+func (r *AccountQuotaReconciler) holdForAccount(ctx context.Context, aq *v1alpha1.AccountQuota) (stepResult, error) {
 	res, err := r.Holders.hold(ctx, aq, func() bool { return r.Accounts.hasWork(ctx, aq) })
 	if err != nil {
-		return ctrl.Result{}, false, err
+		return stepResult{}, err
 	}
 	if res.held {
-		return ctrl.Result{}, true, nil
+		return proceed(), nil
 	}
 	if res.holder == "" {
-		return ctrl.Result{RequeueAfter: time.Second}, false, nil
+		return stop(ctrl.Result{RequeueAfter: leaseRaceRetry}), nil
 	}
 	r.Holders.report(aq, res)
 	after := accountWait
@@ -690,19 +694,19 @@ func (r *AccountQuotaReconciler) holdForAccount(ctx context.Context, aq *v1alpha
 	msg := contendedMessage(aq, res.holder)
 	if c := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionContended); c != nil &&
 		c.Status == metav1.ConditionTrue && c.Message == msg {
-		return ctrl.Result{RequeueAfter: after}, false, nil
+		return stop(ctrl.Result{RequeueAfter: after}), nil
 	}
 	meta.SetStatusCondition(&aq.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionContended,
 		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonAccountHeldElsewhere, Message: msg,
 		ObservedGeneration: aq.Generation, LastTransitionTime: metav1.NewTime(r.Clock.Now())})
 	if err := r.Status().Update(ctx, aq); err != nil {
 		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, false, nil
+			return stop(ctrl.Result{RequeueAfter: staleCopyRetry}), nil
 		}
-		return ctrl.Result{}, false, fmt.Errorf("writing the Contended condition of %s/%s: %w", aq.Namespace, aq.Name, err)
+		return stepResult{}, fmt.Errorf("writing the Contended condition of %s/%s: %w", aq.Namespace, aq.Name, err)
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()
-	return ctrl.Result{RequeueAfter: after}, false, nil
+	return stop(ctrl.Result{RequeueAfter: after}), nil
 }
 
 // tidyContended is the holder's side of the Contended condition: removed when it names another holder,

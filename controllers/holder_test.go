@@ -280,9 +280,9 @@ func TestContendedCondition(t *testing.T) {
 		}
 		return aq
 	}
-	res, held, err := rb.holdForAccount(ctx, get())
-	if err != nil || held || res.RequeueAfter <= 0 || res.RequeueAfter > testLease+testLease/10 {
-		t.Fatalf("b's holdForAccount = %+v, %v, %v; want not held, back when the Lease could lapse", res, held, err)
+	held, err := rb.holdForAccount(ctx, get())
+	if res := held.result; err != nil || !held.stop || res.RequeueAfter <= 0 || res.RequeueAfter > testLease+testLease/10 {
+		t.Fatalf("b's holdForAccount = %+v, %v; want not held (stop), back when the Lease could lapse", held, err)
 	}
 	aq := get()
 	c := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionContended)
@@ -290,7 +290,7 @@ func TestContendedCondition(t *testing.T) {
 		t.Fatalf("Contended = %+v, want AccountHeldElsewhere naming manager-a", c)
 	}
 	rv := aq.ResourceVersion
-	if _, _, err := rb.holdForAccount(ctx, get()); err != nil || get().ResourceVersion != rv {
+	if _, err := rb.holdForAccount(ctx, get()); err != nil || get().ResourceVersion != rv {
 		t.Fatalf("the same condition was written again (err %v)", err)
 	}
 

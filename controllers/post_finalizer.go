@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 )
@@ -64,7 +65,9 @@ func (r *TikTokPostReconciler) finishAddFinalizer(s *postScope, fa *finalizerAdd
 	}
 	<-fa.done
 	if fa.err != nil {
-		return // the next reconcile adds it (ensureFinalizer); the answer's write decides on what it has
+		// The next reconcile adds it (ensureFinalizer); the answer's write decides on what it has.
+		s.log.V(1).Info("adding the finalizer during the init call failed: the next reconcile adds it", "error", fa.err)
+		return
 	}
 	s.post.ResourceVersion = fa.obj.ResourceVersion
 	s.post.Finalizers = fa.obj.Finalizers
@@ -114,7 +117,7 @@ func (r *TikTokPostReconciler) deleted(ctx context.Context, post *v1alpha1.TikTo
 	mem := r.memory(key, post.UID)
 	mem.applyOwnWrite(post)
 	if mem.unwritten != nil {
-		s := &postScope{post: post, written: post.Status.DeepCopy(), mem: mem, now: r.Clock.Now()}
+		s := &postScope{post: post, written: post.Status.DeepCopy(), mem: mem, now: r.Clock.Now(), log: log.FromContext(ctx)}
 		post.Status = *mem.unwritten.DeepCopy()
 		if err := r.writeStatus(ctx, s); err != nil {
 			return ctrl.Result{}, err // the answer is written before the post may go

@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -24,26 +25,26 @@ var retryableFailReasons = map[string]bool{
 
 // stepInFlight carries on with a post TikTok may already have: the unanswered attempt, the upload of a
 // FileUpload post, the processing poll.
-func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepInFlight(ctx context.Context, s *postScope) (stepResult, error) {
 	st := s.status()
 	if !inFlight(st.Phase) {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	if st.Phase == v1alpha1.PhaseProcessing && r.processingTimedOut(s) {
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	if s.account.Spec.Suspend {
-		return ctrl.Result{RequeueAfter: accountWait}, true, nil // resumed by the account's change
+		return stop(ctrl.Result{RequeueAfter: accountWait}), nil // resumed by the account's change
 	}
 	switch {
 	case st.Phase == v1alpha1.PhasePublishing && st.PublishID == "":
 		res, err := r.interruptedInit(ctx, s)
-		return res, true, err
+		return stop(res), err
 	case st.Phase == v1alpha1.PhasePublishing:
 		res, err := r.stepUpload(ctx, s)
-		return res, true, err
+		return stop(res), err
 	default:
-		return r.poll(ctx, s), true, nil
+		return stop(r.poll(ctx, s)), nil
 	}
 }
 
@@ -151,7 +152,9 @@ func (r *TikTokPostReconciler) poll(ctx context.Context, s *postScope) ctrl.Resu
 		return next() // as a poll refused by TikTok would: the account's reconcile refreshes meanwhile
 	}
 	if err != nil {
-		return ctrl.Result{RequeueAfter: time.Second}
+		s.log.V(1).Info("no usable access token for the status poll: the post waits", "error", err,
+			"retryIn", credentialsWait)
+		return ctrl.Result{RequeueAfter: credentialsWait}
 	}
 	ps, at, wait, err := r.fetchStatus(ctx, s, tok)
 	if wait != nil {
@@ -203,8 +206,11 @@ func (r *TikTokPostReconciler) fetchStatus(ctx context.Context, s *postScope, to
 	switch tiktok.ClassOf(err) {
 	case tiktok.RateLimited:
 		until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, asTikTokError(err).RetryAfter)
+		s.log.V(1).Info("TikTok answered 429 to status/fetch: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
+			"until", until)
 		return nil, answered, &ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, err
 	case tiktok.TokenInvalid:
+		s.log.V(1).Info("TikTok refused the access token: the account refreshes it", "call", pacing.CallStatusFetch)
 		r.Tokens.invalidate(s.acctKey, tok)
 		r.kickAccount(s.account)
 	}
@@ -237,7 +243,7 @@ func (r *TikTokPostReconciler) judgeStatus(s *postScope, ps *tiktok.PublishStatu
 		st.LastError = boundError(v1alpha1.PostError{Code: ps.FailReason, Time: &metav1.Time{Time: answered},
 			Message: "TikTok could not process the post", Retryable: retryableFailReasons[ps.FailReason]})
 		if retryableFailReasons[ps.FailReason] {
-			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed, false, false), true
+			return r.retryLater(s, answered, 0, v1alpha1.ReasonProcessingFailed), true
 		}
 		r.fail(s, v1alpha1.ReasonProcessingFailed, fmt.Sprintf("TikTok could not process the post: %s", boundCode(ps.FailReason)))
 		return ctrl.Result{}, true
@@ -257,8 +263,9 @@ func (r *TikTokPostReconciler) finished(s *postScope, at time.Time, phase v1alph
 		msg = "delivered to the creator's TikTok inbox"
 	}
 	markReady(&st.Conditions, s.post.Generation, reason, msg)
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	s.mem.publishID = ""
+	s.log.V(1).Info("post "+string(phase), "reason", reason, "attempts", st.Attempts, "postIDs", st.PostIDs)
 	publishLatency.Observe(at.Sub(s.post.CreationTimestamp.Time).Seconds())
 	r.event(s.post, corev1.EventTypeNormal, reason, "Post %s after %d attempt(s)", msg, st.Attempts)
 }
@@ -266,17 +273,26 @@ func (r *TikTokPostReconciler) finished(s *postScope, at time.Time, phase v1alph
 // cancelDownload asks TikTok to stop downloading a deleted post's media (PULL_FROM_URL only; best
 // effort: a post TikTok already published stays).
 func (r *TikTokPostReconciler) cancelDownload(ctx context.Context, acct, publishID string) {
+	logger := log.FromContext(ctx).WithValues("account", acct, "publishID", publishID)
 	tok, err := r.Tokens.access(acct)
 	if err != nil {
+		logger.V(1).Info("no usable access token: TikTok's download of the deleted post is not cancelled", "error", err)
 		return
 	}
 	c, err := r.TikTok.forEndpoint(r.TikTok.endpointOf(acct))
 	if err != nil {
-		return // not an endpoint the manager admits: nothing is sent
+		// Not an endpoint the manager admits: nothing is sent.
+		logger.V(1).Info("the account's endpoint is not admitted: TikTok's download is not cancelled", "error", err)
+		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.Options.CallTimeout)
 	defer cancel()
-	_ = c.Cancel(cctx, tok, publishID)
+	if err := c.Cancel(cctx, tok, publishID); err != nil {
+		// Best effort: TikTok may publish the deleted post (the DeletedInFlight Event says so).
+		logger.Error(err, "cancelling TikTok's download of a deleted post")
+		return
+	}
+	logger.V(1).Info("TikTok's download of the deleted post cancelled")
 }
 
 // quietProcessing is how long TikTok's "still processing" words stay out of the status: most posts are

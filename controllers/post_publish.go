@@ -53,6 +53,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	if err != nil {
 		// No call is made. If the write landed after all, the intent carries this process's name and is
 		// not in mem.sent, so it is abandoned, not mistaken for an uncertain one (see interruptedInit).
+		s.log.V(1).Info("the intent's write failed: no call is made", "attempt", st.Attempts, "error", err)
 		r.Engine.Complete(res, start, start, pacing.Abandoned)
 		r.kickHead(s.acctKey)
 		s.post.Status = *s.written.DeepCopy()
@@ -98,8 +99,10 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	defer wcancel()
 	if werr := r.writeStatus(wctx, s); werr != nil {
 		// The answer stays in memory (unwritten) and is written by the next reconcile.
+		s.log.V(1).Info("the answer's write failed: it is kept in memory for the next reconcile", "phase", st.Phase,
+			"error", werr)
 		if apierrors.IsConflict(werr) {
-			return ctrl.Result{RequeueAfter: 50 * time.Millisecond}, nil
+			return ctrl.Result{RequeueAfter: staleCopyRetry}, nil
 		}
 		return ctrl.Result{}, werr // retried by the rate limiter; the answer waits in memory
 	}
@@ -115,10 +118,12 @@ func (r *TikTokPostReconciler) accepted(s *postScope, out *initOutput, answered 
 	st.PublishID = out.publishID
 	st.LastError = nil
 	st.ProcessingStatus = ""
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	s.mem.publishID = out.publishID
 	s.mem.pullFromURL = out.uploadURL == "" && s.post.Spec.Video != nil
 	s.mem.notBefore = time.Time{}
+	s.log.V(1).Info("TikTok accepted the init call", "attempt", st.Attempts, "publishID", out.publishID,
+		"upload", out.uploadURL != "")
 	if out.uploadURL != "" {
 		c, err := r.TikTok.forAccount(s.account)
 		if err == nil {
@@ -178,7 +183,9 @@ func (r *TikTokPostReconciler) capRefused(s *postScope, err error, answered time
 	if err == nil || !errors.As(err, &te) || !accountCapCodes[te.Code] {
 		return
 	}
-	r.Engine.CapReached(s.acctKey, callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
+	until := r.Engine.CapReached(s.acctKey, callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
+	s.log.V(1).Info("TikTok refused a post by the account's cap: the account's posts wait", "code", te.Code,
+		"until", until)
 	r.kickAccount(s.account) // its status shows the hold
 }
 
@@ -194,18 +201,21 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 	switch class {
 	case tiktok.RateLimited:
 		h.Outcome = v1alpha1.AttemptOutcomeRateLimited
-		r.Engine.Throttled(s.acctKey, callOf(&s.post.Spec), answered, te.RetryAfter)
-		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRateLimited, true, false)
+		until := r.Engine.Throttled(s.acctKey, callOf(&s.post.Spec), answered, te.RetryAfter)
+		s.log.V(1).Info("TikTok answered 429 to the init call: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
+			"until", until, "retryAfter", te.RetryAfter)
+		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRateLimited, asThrottled())
 	case tiktok.TokenInvalid:
 		// TikTok did not take the post; refresh the token and try again at once (not counted as a failure
 		// of the post: the account's reconcile refreshes).
 		h.Outcome = v1alpha1.AttemptOutcomeRejected
+		s.log.V(1).Info("TikTok refused the access token: the account refreshes it", "call", callOf(&s.post.Spec))
 		r.Tokens.invalidate(s.acctKey, tok)
 		r.kickAccount(s.account)
-		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, false, true)
+		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, withoutBackoff())
 	case tiktok.Retryable:
 		h.Outcome = v1alpha1.AttemptOutcomeRetryableError
-		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRetryableError, false, false)
+		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRetryableError)
 	case tiktok.Uncertain:
 		h.Outcome = v1alpha1.AttemptOutcomeUncertain
 		return r.uncertain(s, answered, fmt.Sprintf("attempt %d: no usable answer from TikTok (%s)", st.Attempts, te.Error()))
@@ -216,7 +226,7 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 		// Not a failure of the post: it waits for the cap to free (the attempt stays in the history,
 		// but does not count towards maxAttempts).
 		st.Attempts--
-		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonQuotaExhausted, true, false)
+		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonQuotaExhausted, asThrottled())
 	case te.Code == "spam_risk_user_banned_from_posting":
 		r.Accounts.markBanned(s.acctKey, answered)
 		r.kickAccount(s.account)
@@ -236,18 +246,34 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 // profile and sets the retry annotation); under Retry it is tried again.
 func (r *TikTokPostReconciler) uncertain(s *postScope, at time.Time, msg string) ctrl.Result {
 	if s.post.Spec.OnUncertainOutcome == v1alpha1.UncertainOutcomeRetry {
-		return r.retryLater(s, at, 0, v1alpha1.ReasonUncertainOutcome, false, false)
+		return r.retryLater(s, at, 0, v1alpha1.ReasonUncertainOutcome)
 	}
 	r.fail(s, v1alpha1.ReasonUncertainOutcome, msg+"; TikTok may have accepted the post: check the creator's profile, "+
 		"then set the annotation "+v1alpha1.RetryAnnotation+" to publish again")
 	return ctrl.Result{}
 }
 
+// retryOption changes how retryLater schedules the next attempt.
+type retryOption func(*retryOptions)
+
+type retryOptions struct {
+	throttled, noBackoff bool
+}
+
+// asThrottled marks the post Throttled while it waits: TikTok's limits hold it, not a fault of its own.
+func asThrottled() retryOption { return func(o *retryOptions) { o.throttled = true } }
+
+// withoutBackoff lets the next attempt go at once (a refreshed token is not a failure of the post).
+func withoutBackoff() retryOption { return func(o *retryOptions) { o.noBackoff = true } }
+
 // retryLater schedules the next attempt after a jittered backoff (the account's backoff settings;
 // Retry-After, when TikTok sends one, is a floor), unless maxAttempts or the deadline ends the post.
-// With noBackoff the next attempt may go at once (a refreshed token is not a failure of the post).
 func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter time.Duration, reason string,
-	throttled, noBackoff bool) ctrl.Result {
+	opts ...retryOption) ctrl.Result {
+	var o retryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	st, spec := s.status(), &s.post.Spec
 	if st.Attempts >= maxAttempts(spec) {
 		r.fail(s, v1alpha1.ReasonMaxAttemptsExceeded, fmt.Sprintf("gave up after %d attempts%s", st.Attempts, lastErrorText(st)))
@@ -258,7 +284,7 @@ func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter
 		prev = st.BackoffDelay.Duration
 	}
 	delay := backoffOf(s.account.Spec.Backoff).Delay(int(st.Attempts), prev, r.random(), retryAfter)
-	if noBackoff {
+	if o.noBackoff {
 		delay = 0
 	}
 	next := at.Add(delay)
@@ -287,9 +313,15 @@ func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter
 	msg := fmt.Sprintf("attempt %d failed (%s); next attempt not before %s", st.Attempts, lastErrorCode(st),
 		next.UTC().Format(time.RFC3339Nano))
 	markProgressing(&st.Conditions, s.post.Generation, reason, msg)
-	setThrottled(&st.Conditions, s.post.Generation, throttled, reason, msg)
+	if o.throttled {
+		markThrottled(&st.Conditions, s.post.Generation, reason, msg)
+	} else {
+		clearThrottled(&st.Conditions)
+	}
 	s.mem.notBefore, s.mem.lastProjection = next, next
 	s.mem.publishID, s.mem.nextPoll, s.mem.upload = "", time.Time{}, nil
+	s.log.V(1).Info("attempt failed: the post waits for its next attempt", "reason", reason, "attempt", st.Attempts,
+		"code", lastErrorCode(st), "backoff", delay, "nextAttemptTime", next, "throttled", o.throttled)
 	backoffSeconds.Observe(delay.Seconds())
 	r.event(s.post, corev1.EventTypeWarning, reason, "%s (backoff %s)", msg, delay)
 	return ctrl.Result{RequeueAfter: max(next.Sub(r.Clock.Now()), time.Millisecond)}

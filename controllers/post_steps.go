@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -23,6 +22,10 @@ import (
 // accountWait is how long a post waits before looking at a missing or unready account again; the
 // AccountQuota watch wakes it sooner when the account changes.
 const accountWait = 5 * time.Minute
+
+// credentialsWait is how soon a post whose account's token cannot be had (not loaded yet, or refused and
+// not refreshed yet) asks again; the account's reconcile reports what is wrong with its credentials.
+const credentialsWait = time.Second
 
 // Work-queue priorities. A start-up's initial list comes in at controller-runtime's low priority, events
 // at 0; a post waking for its projected slot goes first, since every moment it waits then is quota unused.
@@ -44,7 +47,7 @@ func withPriority(res ctrl.Result) ctrl.Result {
 
 // stepAccount finds the post's AccountQuota and prepares its pacing state. A missing or unready account
 // holds the post back (it is not Failed: GitOps may apply the account after its posts).
-func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (stepResult, error) {
 	st := s.status()
 	gen := s.post.Generation
 	s.acctKey = accountKey(s.post.Namespace, s.post.Spec.AccountRef.Name)
@@ -58,38 +61,40 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 	if apierrors.IsNotFound(err) {
 		r.Engine.Remove(s.acctKey, s.post.Name)
 		if inFlight(st.Phase) {
-			return r.accountGone(s), true, nil
+			return stop(r.accountGone(s)), nil
 		}
 		clearProjection(st)
 		markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotFound,
 			fmt.Sprintf("AccountQuota %q not found in namespace %q", s.post.Spec.AccountRef.Name, s.post.Namespace))
-		return ctrl.Result{RequeueAfter: accountWait}, true, nil
+		s.log.V(1).Info("account not found: the post waits outside the queue", "reason", v1alpha1.ReasonAccountNotFound,
+			"retryIn", accountWait)
+		return stop(ctrl.Result{RequeueAfter: accountWait}), nil
 	}
 	if err != nil {
-		return ctrl.Result{}, true, err
+		return stepResult{}, err
 	}
 	s.account = aq
 	s.mem.accountGoneSince = time.Time{}
 	// Only the manager that holds the account's Lease paces it and writes its posts (holder.go).
-	if res, done, err := r.holdForPost(ctx, s); done || err != nil {
-		return res, true, err
+	if held, err := r.holdForPost(ctx, s); held.stop || err != nil {
+		return held, err
 	}
 	if err := r.Accounts.prepare(ctx, aq); err != nil {
-		return ctrl.Result{}, true, err
+		return stepResult{}, err
 	}
 
 	if aq.Spec.Suspend {
-		return ctrl.Result{}, false, nil // stepSuspend (or stepInFlight) holds the post back
+		return proceed(), nil // stepSuspend (or stepInFlight) holds the post back
 	}
 	if at := r.Accounts.bannedSince(s.acctKey); !at.IsZero() && !inFlight(st.Phase) {
 		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("TikTok refused a post of account %s at %s: the creator is banned from posting",
 			aq.Name, at.UTC().Format(time.RFC3339)))
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	ready := meta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionReady)
 	if ready != nil && ready.Reason == v1alpha1.ReasonAccountBanned && !inFlight(st.Phase) {
 		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("account %s is banned from posting: %s", aq.Name, ready.Message))
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
 	// An endpoint the manager does not admit holds the post back like an unready account, even before the
 	// account's own reconcile says so (spec.endpoint may have just changed): nothing would be sent anyway.
@@ -97,7 +102,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 	if ready == nil || ready.Status != metav1.ConditionTrue || notAdmitted != nil {
 		if inFlight(st.Phase) {
 			// A post TikTok already has keeps going as long as a token is loaded (the poll needs one).
-			return ctrl.Result{}, false, nil
+			return proceed(), nil
 		}
 		r.Accounts.notReady(s.acctKey)
 		r.Engine.Remove(s.acctKey, s.post.Name)
@@ -114,12 +119,14 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (c
 		} else {
 			markProgressing(&st.Conditions, gen, v1alpha1.ReasonAccountNotReady, msg)
 		}
-		return ctrl.Result{RequeueAfter: accountWait}, true, nil
+		s.log.V(1).Info("account not ready: the post leaves the queue", "reason", v1alpha1.ReasonAccountNotReady,
+			"message", msg, "retryIn", accountWait)
+		return stop(ctrl.Result{RequeueAfter: accountWait}), nil
 	}
 	if err := r.Accounts.queueAll(ctx, s.acctKey, aq); err != nil {
-		return ctrl.Result{}, true, err
+		return stepResult{}, err
 	}
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // accountGone waits for the deleted AccountQuota of a post in flight to come back (a GitOps tool may
@@ -149,10 +156,10 @@ func (r *TikTokPostReconciler) accountGone(s *postScope) ctrl.Result {
 // account, suspension or pre-flight steps, so a post waiting on any of them ends on time too. A post in
 // flight is judged where it is (an upload still running is stopped at the deadline; TikTok never gets
 // every byte).
-func (r *TikTokPostReconciler) stepDeadline(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepDeadline(ctx context.Context, s *postScope) (stepResult, error) {
 	st, spec := s.status(), &s.post.Spec
 	if inFlight(st.Phase) || spec.Deadline == nil || s.now.Before(spec.Deadline.Time) {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	// The post is the account holder's to write; with no account there is no holder, and any manager
 	// may end it.
@@ -161,22 +168,22 @@ func (r *TikTokPostReconciler) stepDeadline(ctx context.Context, s *postScope) (
 	switch {
 	case err == nil:
 		s.account = aq
-		if res, done, err := r.holdForPost(ctx, s); done || err != nil {
-			return res, true, err
+		if held, err := r.holdForPost(ctx, s); held.stop || err != nil {
+			return held, err
 		}
 	case !apierrors.IsNotFound(err):
-		return ctrl.Result{}, true, err
+		return stepResult{}, err
 	}
 	r.fail(s, v1alpha1.ReasonDeadlineExceeded, fmt.Sprintf(
 		"the deadline %s passed before TikTok accepted the post (%d attempts)",
 		spec.Deadline.UTC().Format(time.RFC3339), st.Attempts))
-	return ctrl.Result{}, true, nil
+	return stop(ctrl.Result{}), nil
 }
 
 // stepSuspend holds back a post (or all posts of an account) that is suspended and not yet in flight.
-func (r *TikTokPostReconciler) stepSuspend(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepSuspend(_ context.Context, s *postScope) (stepResult, error) {
 	if !s.post.Spec.Suspend && !s.account.Spec.Suspend {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	st := s.status()
 	r.Engine.Remove(s.acctKey, s.post.Name)
@@ -187,19 +194,20 @@ func (r *TikTokPostReconciler) stepSuspend(_ context.Context, s *postScope) (ctr
 		msg = fmt.Sprintf("AccountQuota %s is suspended", s.account.Name)
 	}
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonSuspended, msg)
-	return ctrl.Result{}, true, nil
+	s.log.V(1).Info("post suspended: it leaves the queue", "reason", v1alpha1.ReasonSuspended, "message", msg)
+	return stop(ctrl.Result{}), nil
 }
 
 // stepPreflight checks, before any quota is spent, what would make TikTok refuse the post: the privacy
 // level must be one the creator allows, and every media URL must lie under the account's allowed
 // prefixes (the operator's guard against being pointed at internal addresses).
-func (r *TikTokPostReconciler) stepPreflight(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepPreflight(_ context.Context, s *postScope) (stepResult, error) {
 	spec := &s.post.Spec
 	if reason, msg := preflight(spec, s.account); reason != "" {
 		r.fail(s, reason, msg)
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // preflight returns a failure reason and message, or "" when the post may spend quota.
@@ -240,20 +248,20 @@ func preflight(spec *v1alpha1.TikTokPostSpec, aq *v1alpha1.AccountQuota) (string
 }
 
 // stepLimits ends retries at maxAttempts (stepDeadline ends them at the deadline).
-func (r *TikTokPostReconciler) stepLimits(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepLimits(_ context.Context, s *postScope) (stepResult, error) {
 	st, spec := s.status(), &s.post.Spec
 	if st.Attempts >= maxAttempts(spec) {
 		r.fail(s, v1alpha1.ReasonMaxAttemptsExceeded, fmt.Sprintf("gave up after %d attempts%s", st.Attempts, lastErrorText(st)))
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // stepSchedule holds a post until its publishAt; it does not wait in the queue meanwhile.
-func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (stepResult, error) {
 	st, spec := s.status(), &s.post.Spec
 	if spec.PublishAt == nil || !s.now.Before(spec.PublishAt.Time) {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	r.Engine.Remove(s.acctKey, s.post.Name)
 	st.Phase = v1alpha1.PhaseScheduled
@@ -261,29 +269,31 @@ func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (ct
 	st.QueuePosition = 0
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonScheduled,
 		"waiting for spec.publishAt "+spec.PublishAt.UTC().Format(time.RFC3339))
-	return ctrl.Result{RequeueAfter: spec.PublishAt.Sub(s.now)}, true, nil
+	s.log.V(1).Info("post scheduled: it waits outside the queue until publishAt", "reason", v1alpha1.ReasonScheduled,
+		"nextAttemptTime", spec.PublishAt.Time)
+	return stop(ctrl.Result{RequeueAfter: spec.PublishAt.Sub(s.now)}), nil
 }
 
 // stepQueue puts the post in its account's fair queue and asks for a slot. The head of the queue gets
 // one when the windows allow and publishes; every other post is told its projected slot, written to
 // status only when it moves by more than a window (a backlog of n posts must not cost n^2 writes).
-func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (stepResult, error) {
 	r.Engine.Enqueue(s.acctKey, waiterOf(s.post, s.mem.notBefore))
 
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
 		// The account's reconcile reports what is wrong with its credentials; the post just waits.
-		return ctrl.Result{RequeueAfter: time.Second}, true, nil
+		s.log.V(1).Info("no usable access token: the post waits", "error", err, "retryIn", credentialsWait)
+		return stop(ctrl.Result{RequeueAfter: credentialsWait}), nil
 	}
 	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
-	log.FromContext(ctx).V(1).Info("slot decision", "account", s.acctKey, "granted", d.Granted,
-		"position", d.Position, "notBefore", d.NotBefore)
+	s.log.V(1).Info("slot decision", "granted", d.Granted, "position", d.Position, "notBefore", d.NotBefore)
 	if !d.Granted {
 		r.project(s, d)
-		return queueWake(d, s.now), true, nil
+		return stop(queueWake(d, s.now)), nil
 	}
 	res, err := r.publish(ctx, s, d.Reservation, tok)
-	return res, true, err
+	return stop(res), err
 }
 
 // queueWake is when and how urgently a post that was not granted a slot comes back: at its projected slot.
@@ -326,11 +336,12 @@ func (r *TikTokPostReconciler) fail(s *postScope, reason, msg string) {
 	st := s.status()
 	st.Phase = v1alpha1.PhaseFailed
 	clearProjection(st)
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	markStalled(&st.Conditions, s.post.Generation, reason, msg)
 	if s.acctKey != "" {
 		r.Engine.Remove(s.acctKey, s.post.Name)
 	}
+	s.log.V(1).Info("post failed", "reason", reason, "message", msg, "attempts", st.Attempts)
 	r.event(s.post, corev1.EventTypeWarning, reason, "%s", msg)
 }
 
@@ -343,9 +354,14 @@ func inFlight(p v1alpha1.Phase) bool {
 	return p == v1alpha1.PhasePublishing || p == v1alpha1.PhaseProcessing
 }
 
+// defaultMaxAttempts is spec.maxAttempts when unset: the CRD's default (+kubebuilder:default), which
+// TestCRDDefaultsAreTheGoDefaults holds equal, for posts stored before the field had one.
+const defaultMaxAttempts = 10
+
+// maxAttempts is the number of init calls a post may make before it fails with MaxAttemptsExceeded.
 func maxAttempts(spec *v1alpha1.TikTokPostSpec) int32 {
 	if spec.MaxAttempts <= 0 {
-		return 10
+		return defaultMaxAttempts
 	}
 	return spec.MaxAttempts
 }

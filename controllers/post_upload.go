@@ -110,7 +110,7 @@ func (r *TikTokPostReconciler) uploadEnded(s *postScope, total int64, err error)
 			r.fail(s, v1alpha1.ReasonUploadFailed, fmt.Sprintf("the upload was refused: %s: %s", errorCode(te), te.Message))
 			return ctrl.Result{}
 		}
-		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError, false, false)
+		return r.retryLater(s, s.now, 0, v1alpha1.ReasonRetryableError)
 	}
 	st.UploadProgress = &v1alpha1.UploadProgress{UploadedBytes: total, TotalBytes: total}
 	st.Phase = v1alpha1.PhaseProcessing
@@ -130,7 +130,10 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 	st := s.status()
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
-		return ctrl.Result{RequeueAfter: time.Second}, nil // the account's reconcile reports the credentials
+		// The account's reconcile reports what is wrong with the credentials.
+		s.log.V(1).Info("no usable access token to resume the upload: the post waits", "error", err,
+			"retryIn", credentialsWait)
+		return ctrl.Result{RequeueAfter: credentialsWait}, nil
 	}
 	ps, answered, wait, err := r.fetchStatus(ctx, s, tok)
 	if wait != nil {
@@ -143,7 +146,10 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 				st.PublishID, errorCode(te), te.Message))
 			return ctrl.Result{}, nil
 		}
-		return ctrl.Result{RequeueAfter: r.Options.StatusPollInitial}, nil // ask again; never send again meanwhile
+		// Ask again; never send again meanwhile.
+		s.log.V(1).Info("status/fetch failed while resuming an upload: asking again", "error", err,
+			"retryIn", r.Options.StatusPollInitial)
+		return ctrl.Result{RequeueAfter: r.Options.StatusPollInitial}, nil
 	}
 	var total int64
 	if p := st.UploadProgress; p != nil {
@@ -153,7 +159,7 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 		st.LastError = &v1alpha1.PostError{Code: "upload_interrupted", Retryable: true, Time: &metav1.Time{Time: answered},
 			Message: fmt.Sprintf("the upload of publish id %s was cut short: TikTok holds %d of %d bytes and cannot "+
 				"publish it; a new attempt starts over", st.PublishID, ps.UploadedBytes, total)}
-		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, false, false), nil
+		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError), nil
 	}
 	// TikTok has every byte: from here on the post is followed like any other.
 	st.Phase = v1alpha1.PhaseProcessing

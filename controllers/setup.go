@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -111,12 +112,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	pool := newClientPool(opts)
 	base := &baseContext{}
 	if err := mgr.Add(base); err != nil {
-		return err
+		return fmt.Errorf("adding the uploads' base context to the manager: %w", err)
 	}
 	postsByPhase.set(mgr.GetClient())
 	accountStatus.set(mgr.GetClient(), opts.AccountSelector)
 	if err := mgr.Add(quotaMetrics{&quotaSource{engine: engine, accounts: accounts, now: opts.Clock.Now}}); err != nil {
-		return err
+		return fmt.Errorf("adding the quota metrics to the manager: %w", err)
 	}
 
 	recorder := mgr.GetEventRecorder("tiktok-operator")
@@ -125,7 +126,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return accounts.busy(ctx, key, opts.AccountSelector, holders.idleDuration())
 	}
 	if err := mgr.Add(holders); err != nil {
-		return err
+		return fmt.Errorf("adding the account Lease holder to the manager: %w", err)
 	}
 
 	d := deps{
@@ -146,9 +147,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	// this process remembers of its posts; the uploads it runs stop by themselves (watchUpload).
 	holders.reset = accounts.reset
 	if err := aqr.setupWithManager(mgr); err != nil {
-		return err
+		return fmt.Errorf("setting up the AccountQuota controller: %w", err)
 	}
-	return pr.setupWithManager(mgr)
+	if err := pr.setupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the TikTokPost controller: %w", err)
+	}
+	return nil
 }
 
 func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
@@ -238,6 +242,8 @@ func accountOfPostHandler(delay time.Duration, figuresDue func(key string) time.
 func (r *AccountQuotaReconciler) accountsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.AccountQuotaList
 	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexSecretRef: o.GetName()}); err != nil {
+		// The accounts are not woken by this change; their own requeue still comes.
+		log.FromContext(ctx).Error(err, "listing the accounts that use a Secret", "secret", client.ObjectKeyFromObject(o))
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))
@@ -252,6 +258,8 @@ func (r *TikTokPostReconciler) postsOfAccount(ctx context.Context, o client.Obje
 	var list v1alpha1.TikTokPostList
 	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexAccountRef: o.GetName()},
 		client.UnsafeDisableDeepCopy); err != nil { // read-only
+		// The posts are not woken by this change; their own requeue still comes.
+		log.FromContext(ctx).Error(err, "listing the posts of an account", "account", client.ObjectKeyFromObject(o))
 		return nil
 	}
 	out := make([]reconcile.Request, 0, len(list.Items))

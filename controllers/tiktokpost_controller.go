@@ -13,6 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/go-logr/logr"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 )
@@ -144,15 +147,18 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		// wins over the cache.
 		post.Status = *mem.unwritten.DeepCopy()
 	}
-	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(),
-		acctKey: accountKey(post.Namespace, post.Spec.AccountRef.Name)}
+	acct := accountKey(post.Namespace, post.Spec.AccountRef.Name)
+	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(), acctKey: acct,
+		log: log.FromContext(ctx).WithValues("account", acct)}
 
 	res, err := r.reconcile(ctx, s)
 	if werr := r.writeStatus(ctx, s); werr != nil {
 		if apierrors.IsConflict(werr) && err == nil {
 			// Decided on a stale copy (the cache lags behind our own last write, or someone else
 			// wrote): decide again on a fresh one.
-			return withPriority(ctrl.Result{RequeueAfter: 50 * time.Millisecond}), nil
+			s.log.V(1).Info("status write refused with a conflict: deciding again on a fresher copy",
+				"phase", s.status().Phase, "retryIn", staleCopyRetry)
+			return withPriority(ctrl.Result{RequeueAfter: staleCopyRetry}), nil
 		}
 		err = errors.Join(err, werr)
 	} else if ferr := r.ensureFinalizer(ctx, s); ferr != nil {
@@ -173,11 +179,14 @@ type postScope struct {
 	now     time.Time
 	account *v1alpha1.AccountQuota
 	acctKey string
+	// log is the reconcile's logger (controller-runtime's: it names the post) with the account: decisions
+	// a user would ask about are logged at V(1), never with a token.
+	log logr.Logger
 }
 
 func (s *postScope) status() *v1alpha1.TikTokPostStatus { return &s.post.Status }
 
-// reconcile runs the steps in order; the first that has the last word ends the reconcile.
+// reconcile runs the steps in order; the first that stops ends the reconcile.
 func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctrl.Result, error) {
 	if owned, err := r.ownsPost(ctx, s.post); !owned || err != nil {
 		return ctrl.Result{}, err // another release's shard: not a field of its status is ours to touch
@@ -188,25 +197,19 @@ func (r *TikTokPostReconciler) reconcile(ctx context.Context, s *postScope) (ctr
 		st.Phase = v1alpha1.PhasePending
 		markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonPending, "waiting to be queued")
 	}
-	steps := []func(context.Context, *postScope) (ctrl.Result, bool, error){
-		r.stepRetryAnnotation,
-		r.stepEnded,
-		r.stepDeadline,
-		r.stepAccount,
-		r.stepInFlight,
-		r.stepSuspend,
-		r.stepPreflight,
-		r.stepLimits,
-		r.stepSchedule,
-		r.stepQueue,
-	}
-	for _, step := range steps {
-		res, done, err := step(ctx, s)
-		if done || err != nil {
-			return untilDeadline(res, s), err
-		}
-	}
-	return ctrl.Result{}, nil
+	res, err := runSteps(ctx, s,
+		r.stepRetryAnnotation, // a new retry annotation (or a fixed spec) restarts a Failed post
+		r.stepEnded,           // Published, Delivered and Failed posts have nothing more to do
+		r.stepDeadline,        // a post not yet sent fails once spec.deadline passed
+		r.stepAccount,         // the AccountQuota exists, this manager holds it, and it is ready
+		r.stepInFlight,        // a post TikTok may have: the unanswered init, the upload, the poll
+		r.stepSuspend,         // a suspended post (or account) waits outside the queue
+		r.stepPreflight,       // what TikTok would refuse fails before any quota is spent
+		r.stepLimits,          // maxAttempts ends the retries
+		r.stepSchedule,        // spec.publishAt not reached: wait outside the queue
+		r.stepQueue,           // the fair queue: a slot, then the publish
+	)
+	return untilDeadline(res.result, s), err
 }
 
 // untilDeadline makes sure a post that still waits wakes up at its deadline to be failed on time.
@@ -272,7 +275,7 @@ func (r *TikTokPostReconciler) event(post *v1alpha1.TikTokPost, typ, reason, for
 
 // stepRetryAnnotation restarts a Failed post when the retry annotation carries a new value, and re-runs
 // a post that failed its pre-flight checks once its spec changed.
-func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postScope) (stepResult, error) {
 	st := s.status()
 	v := s.post.Annotations[v1alpha1.RetryAnnotation]
 	retry := v != "" && v != st.LastRetryAnnotation
@@ -281,29 +284,31 @@ func (r *TikTokPostReconciler) stepRetryAnnotation(_ context.Context, s *postSco
 	}
 	specFixed := st.Phase == v1alpha1.PhaseFailed && st.Attempts == 0 && s.written.ObservedGeneration != s.post.Generation
 	if st.Phase != v1alpha1.PhaseFailed || (!retry && !specFixed) {
-		return ctrl.Result{}, false, nil
+		return proceed(), nil
 	}
 	st.Phase = v1alpha1.PhasePending
 	st.Attempts = 0
 	st.LastError, st.BackoffDelay, st.NextAttemptTime = nil, nil, nil
 	st.PublishID, st.ProcessingStatus, st.UploadProgress, st.QueuePosition = "", "", nil, 0
 	s.mem.notBefore, s.mem.upload = time.Time{}, nil
-	setThrottled(&st.Conditions, s.post.Generation, false, "", "")
+	clearThrottled(&st.Conditions)
 	markProgressing(&st.Conditions, s.post.Generation, v1alpha1.ReasonRetrying, "restarted by the retry annotation or a spec change")
+	s.log.V(1).Info("post restarted: attempts reset", "reason", v1alpha1.ReasonRetrying, "retryAnnotation", retry,
+		"specChanged", specFixed)
 	r.event(s.post, corev1.EventTypeNormal, v1alpha1.ReasonRetrying, "Post restarted (attempts reset)")
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // stepEnded stops at the end states: nothing more to do for them, and they leave the queue.
-func (r *TikTokPostReconciler) stepEnded(_ context.Context, s *postScope) (ctrl.Result, bool, error) {
+func (r *TikTokPostReconciler) stepEnded(_ context.Context, s *postScope) (stepResult, error) {
 	switch s.status().Phase {
 	case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered, v1alpha1.PhaseFailed:
 		if s.mem.account != "" {
 			r.Engine.Remove(s.mem.account, s.post.Name)
 		}
-		return ctrl.Result{}, true, nil
+		return stop(ctrl.Result{}), nil
 	}
-	return ctrl.Result{}, false, nil
+	return proceed(), nil
 }
 
 // forgetPost drops a deleted post: it leaves its account's queue, and a download TikTok is still making
@@ -316,6 +321,8 @@ func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.Namespa
 	if m == nil || m.account == "" {
 		return
 	}
+	log.FromContext(ctx).V(1).Info("post deleted: it leaves its account's queue", "namespace", key.Namespace,
+		"name", key.Name, "account", m.account, "publishID", m.publishID)
 	r.Engine.Remove(m.account, key.Name)
 	r.kickHead(m.account)
 	if m.publishID != "" && m.pullFromURL {
