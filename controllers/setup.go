@@ -49,7 +49,7 @@ type eventFor = event.GenericEvent
 // ConfigureCache sets up the manager's cache for the operator:
 //   - Secrets are limited to those that carry the credentials label (and so is the list/watch the cache
 //     sends): the operator never sees any other Secret;
-//   - Leases are limited to the account Leases (holder.go): not leader election's, nor the nodes';
+//   - Leases are limited to the account Leases (accountquota_lease.go): not leader election's, nor the nodes';
 //   - managedFields are dropped from every cached object. The operator never reads them, they are about
 //     half of a post's JSON, and a status PUT sent without them leaves the server's record as it was
 //     (the API server keeps the live object's managedFields when a write carries none), so the cache
@@ -168,7 +168,7 @@ func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.TikTokPost{}, accountOfPostHandler(r.Options.AccountStatusInterval, r.figuresDue, r.Clock.Now),
 			builder.WithPredicates(phaseChanged())).
 		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
-		// A Lease that changes holder wakes its account; every renewal is seen for the lapse (holder.go).
+		// A Lease that changes holder wakes its account; every renewal is seen for the lapse (accountquota_lease.go).
 		Watches(&coordinationv1.Lease{}, r.Holders.accountOfLeaseHandler()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Complete(r.Holders.track(r))

@@ -37,7 +37,7 @@ import (
 )
 
 // The recipes of docs/gitops.md for keeping the operator's token rotation when a GitOps tool or a secret
-// manager also writes the credentials Secret. The operator's write is what controllers/credentials.go's
+// manager also writes the credentials Secret. The operator's write is what controllers/accountquota_credentials.go's
 // writeSecret does: a read of the live Secret, then an Update that sets the rotated keys, under the
 // manager's field manager. The operator itself is not run here (test/deploy/manager_run_test.go runs it);
 // its write is reproduced with the same request, so what is checked is how the real API server's
@@ -47,7 +47,7 @@ import (
 // without a fieldManager after the client's user agent, the binary's name (cmd/manager builds `manager`).
 const operatorFieldManager = "manager"
 
-// operatorReadKeys are the keys the operator requires in a credentials Secret (controllers/credentials.go,
+// operatorReadKeys are the keys the operator requires in a credentials Secret (controllers/accountquota_credentials.go,
 // tokenStore.load); operatorWrittenKeys are the ones it rewrites on every refresh (writeSecret). Both are
 // the operator's own constants, so a renamed key changes what the recipes are checked against.
 var (

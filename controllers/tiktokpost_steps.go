@@ -75,7 +75,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (s
 	}
 	s.account = aq
 	s.mem.accountGoneSince = time.Time{}
-	// Only the manager that holds the account's Lease paces it and writes its posts (holder.go).
+	// Only the manager that holds the account's Lease paces it and writes its posts (accountquota_lease.go).
 	if held, err := r.holdForPost(ctx, s); held.stop || err != nil {
 		return held, err
 	}

@@ -69,7 +69,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	r.kickHead(s.acctKey)  // the next in line asks again now: its projection may have moved
 
 	// 2. The call. The engine learns when it really left (after the intent write), for the spacing.
-	// The finalizer goes on while the call is in flight (see post_finalizer.go), so that a deletion
+	// The finalizer goes on while the call is in flight (see tiktokpost_finalizer.go), so that a deletion
 	// during the call waits for its answer; the answer's write waits for the finalizer's.
 	fin := r.startAddFinalizer(bg, s.post)
 	callCtx, cancel := context.WithTimeout(bg, r.Options.CallTimeout)
