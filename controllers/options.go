@@ -118,44 +118,22 @@ func (o Options) withDefaults() Options {
 	if o.AccountSelector == nil {
 		o.AccountSelector = labels.Everything()
 	}
-	if o.MaxConcurrentReconciles <= 0 {
-		o.MaxConcurrentReconciles = d.MaxConcurrentReconciles
-	}
-	if o.AccountStatusInterval <= 0 {
-		o.AccountStatusInterval = d.AccountStatusInterval
-	}
-	if o.CapRetryInterval <= 0 {
-		o.CapRetryInterval = d.CapRetryInterval
-	}
-	if o.AccountStatusQPS <= 0 {
-		o.AccountStatusQPS = d.AccountStatusQPS
-	}
-	if o.StatusPollInitial <= 0 {
-		o.StatusPollInitial = d.StatusPollInitial
-	}
-	if o.StatusPollMax <= 0 {
-		o.StatusPollMax = d.StatusPollMax
-	}
-	if o.CreatorInfoTTL <= 0 {
-		o.CreatorInfoTTL = d.CreatorInfoTTL
-	}
-	if o.CallTimeout <= 0 {
-		o.CallTimeout = d.CallTimeout
-	}
-	if o.UploadTimeout <= 0 {
-		o.UploadTimeout = d.UploadTimeout
-	}
-	if o.ProcessingTimeout <= 0 {
-		o.ProcessingTimeout = d.ProcessingTimeout
-	}
-	if o.AccountGoneGrace <= 0 {
-		o.AccountGoneGrace = d.AccountGoneGrace
-	}
+	// An unset (or nonsensical, <= 0) setting takes its default.
+	positiveOr(&o.MaxConcurrentReconciles, d.MaxConcurrentReconciles)
+	positiveOr(&o.AccountStatusInterval, d.AccountStatusInterval)
+	positiveOr(&o.CapRetryInterval, d.CapRetryInterval)
+	positiveOr(&o.AccountStatusQPS, d.AccountStatusQPS)
+	positiveOr(&o.StatusPollInitial, d.StatusPollInitial)
+	positiveOr(&o.StatusPollMax, d.StatusPollMax)
+	positiveOr(&o.CreatorInfoTTL, d.CreatorInfoTTL)
+	positiveOr(&o.CallTimeout, d.CallTimeout)
+	positiveOr(&o.UploadTimeout, d.UploadTimeout)
+	positiveOr(&o.ProcessingTimeout, d.ProcessingTimeout)
+	positiveOr(&o.AccountGoneGrace, d.AccountGoneGrace)
+	positiveOr(&o.TokenRefreshMinInterval, d.TokenRefreshMinInterval)
+	positiveOr(&o.AccountLeaseDuration, d.AccountLeaseDuration)
 	if o.TokenRefreshFraction <= 0 || o.TokenRefreshFraction >= 1 {
 		o.TokenRefreshFraction = d.TokenRefreshFraction
-	}
-	if o.TokenRefreshMinInterval <= 0 {
-		o.TokenRefreshMinInterval = d.TokenRefreshMinInterval
 	}
 	if len(o.AllowedEndpoints) == 0 {
 		o.AllowedEndpoints = d.AllowedEndpoints
@@ -169,10 +147,14 @@ func (o Options) withDefaults() Options {
 	if o.Identity == "" {
 		o.Identity = defaultIdentity()
 	}
-	if o.AccountLeaseDuration <= 0 {
-		o.AccountLeaseDuration = d.AccountLeaseDuration
-	}
 	// A Lease counts whole seconds.
 	o.AccountLeaseDuration = max(o.AccountLeaseDuration.Round(time.Second), time.Second)
 	return o
+}
+
+// positiveOr sets *v to def when *v is not positive (unset, or a value no setting can mean).
+func positiveOr[T ~int | ~int32 | ~int64 | ~float64](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
