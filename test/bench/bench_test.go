@@ -84,8 +84,9 @@ func checkAccounting(t *testing.T, r result) {
 	if r.duplicates != 0 {
 		t.Errorf("%d posts were published twice", r.duplicates)
 	}
-	if r.calls != r.published+r.rateLimited {
-		t.Errorf("the simulator saw %d init calls, but %d were accepted and %d refused with 429", r.calls, r.published, r.rateLimited)
+	if r.calls != r.published+r.rateLimited+r.capRefused {
+		t.Errorf("the simulator saw %d init calls, but %d were accepted, %d refused with 429 and %d for the daily cap",
+			r.calls, r.published, r.rateLimited, r.capRefused)
 	}
 }
 
