@@ -147,13 +147,13 @@ func splitList(s string) []string {
 // manager's process start.
 func printFailover(rs []fleet.FailoverResult) {
 	fmt.Println()
-	fmt.Println("| posts queued | accounts | first manager stopped by | informers started | posts' cache synced | " +
-		"first init | cache sync share of it | every account's init |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| posts queued | accounts | first manager stopped by | manager started | caches synced, " +
+		"controllers started | post workers started | first init | cache sync share of it | every account's init |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Printf("| %d | %d | %s | %.2f s | %.2f s | %.2f s | %.0f%% | %.2f s (%d) |\n", r.Spec.Posts, r.Spec.Accounts, r.Spec.Stop,
-			r.SourcesStarted.Seconds(), r.PostsSynced.Seconds(), r.FirstInit.Seconds(), 100*r.CacheSyncShare(),
-			r.AllInits.Seconds(), r.Inits)
+		fmt.Printf("| %d | %d | %s | %.2f s | %.2f s | %.2f s | %.2f s | %.0f%% | %.2f s (%d) |\n", r.Spec.Posts, r.Spec.Accounts,
+			r.Spec.Stop, r.Started.Seconds(), r.SourcesStarted.Seconds(), r.PostsSynced.Seconds(), r.FirstInit.Seconds(),
+			100*r.CacheSyncShare(), r.AllInits.Seconds(), r.Inits)
 	}
 }
 

@@ -68,9 +68,11 @@ type FailoverResult struct {
 	Queued time.Duration
 	// Stopped is how long the first manager took to end once signalled.
 	Stopped time.Duration
-	// Started is when the new manager logged "starting manager" (flags parsed, the manager built);
-	// SourcesStarted its first "Starting EventSource" (the informers begin to list); PostsSynced and
-	// AccountsSynced its "Starting workers" of the post and AccountQuota controllers (their caches synced).
+	// Started is when the new manager logged "starting manager" (flags parsed, the manager built: its
+	// Start begins); SourcesStarted its first "Starting EventSource" (controller-runtime starts the
+	// controllers once the manager's caches, whose informers the controllers' indexes and watches created
+	// at set-up, have synced: this is the cache sync); PostsSynced and AccountsSynced its "Starting
+	// workers" of the post and AccountQuota controllers (their sources synced too: the workers start).
 	Started, SourcesStarted, PostsSynced, AccountsSynced time.Duration
 	// FirstInit is the new manager's first accepted init (the simulator's timestamp); AllInits the last
 	// of the first init of every account (each account had one slot free).
@@ -79,13 +81,13 @@ type FailoverResult struct {
 	Inits int
 }
 
-// CacheSyncShare is the part of the time to the first init spent between the first informer start and
-// the post controller's caches being synced.
+// CacheSyncShare is the part of the time to the first init spent from the manager's Start to its post
+// workers' start: the caches' lists and sync (controller-runtime starts no controller before them).
 func (r FailoverResult) CacheSyncShare() float64 {
 	if r.FirstInit <= 0 || r.PostsSynced <= 0 {
 		return math.NaN()
 	}
-	return float64(r.PostsSynced-r.SourcesStarted) / float64(r.FirstInit)
+	return float64(r.PostsSynced-r.Started) / float64(r.FirstInit)
 }
 
 // failoverWindow is the accounts' post-init window: one init per account per window, so the first
@@ -328,7 +330,7 @@ func readMilestones(path string, since time.Time, r *FailoverResult) error {
 			continue
 		}
 		switch {
-		case l.Msg == "starting manager" && r.Started == 0:
+		case l.Msg == "starting manager" && r.Started == 0: // logged just before mgr.Start
 			r.Started = at(l)
 		case l.Msg == "Starting EventSource" && r.SourcesStarted == 0:
 			r.SourcesStarted = at(l)
