@@ -114,7 +114,8 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 }
 
 // deadlineOf bounds an operator's run: three times the least time the workload needs plus ten windows
-// (burst; with a cap held elsewhere, after the cap frees and two cap retry intervals), or the end of the arrivals plus ten windows (stream). Posts not ended by then are unfinished.
+// (burst; with a cap held elsewhere, counted from when the cap frees, plus two cap retry intervals), or
+// the end of the arrivals plus ten windows (stream). Posts not ended by then are unfinished.
 func deadlineOf(e *runEnv, start time.Time) time.Time {
 	w := e.scale.window()
 	if e.work.kind != kindBurst {

@@ -51,8 +51,9 @@ func TestScaleSmall(t *testing.T) {
 	if fo.Inits != 20 {
 		t.Errorf("%d of 20 accounts made an init after the new manager started", fo.Inits)
 	}
-	if !(0 < fo.Started && fo.Started <= fo.SourcesStarted && fo.SourcesStarted <= fo.PostsSynced && fo.PostsSynced < fo.FirstInit &&
-		fo.FirstInit <= fo.AllInits) {
+	ordered := 0 < fo.Started && fo.Started <= fo.SourcesStarted && fo.SourcesStarted <= fo.PostsSynced &&
+		fo.PostsSynced < fo.FirstInit && fo.FirstInit <= fo.AllInits
+	if !ordered {
 		t.Errorf("failover milestones out of order: started %s, caches synced %s, post workers %s, first init %s, all inits %s",
 			fo.Started, fo.SourcesStarted, fo.PostsSynced, fo.FirstInit, fo.AllInits)
 	}

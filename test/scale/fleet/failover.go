@@ -123,7 +123,8 @@ func RunFailover(ctx context.Context, cp *ControlPlane, managerBin string, spec 
 		return res, err
 	}
 	args := []string{"--namespaces=" + ns, "--allowed-endpoints=" + srv.URL, "--metrics-bind-address=0",
-		"--health-probe-bind-address=0", "--zap-time-encoding=rfc3339nano", "--max-concurrent-reconciles=" + strconv.Itoa(spec.MaxConcurrentReconciles)}
+		"--health-probe-bind-address=0", "--zap-time-encoding=rfc3339nano",
+		"--max-concurrent-reconciles=" + strconv.Itoa(spec.MaxConcurrentReconciles)}
 
 	first, err := StartManager(managerBin, cp.Kubeconfig, filepath.Join(spec.Dir, ns+"-first.log"), args...)
 	if err != nil {
@@ -273,7 +274,8 @@ func waitInits(ctx context.Context, sim *tiktoksim.Server, want int, since time.
 // initsAfter polls the simulator until want accounts have an accepted init after since, or timeout
 // passes (then it returns what it has and no error, unless there is none at all), and returns each
 // account's first such init.
-func initsAfter(ctx context.Context, sim *tiktoksim.Server, want int, since time.Time, timeout time.Duration) (map[string]time.Time, error) {
+func initsAfter(ctx context.Context, sim *tiktoksim.Server, want int, since time.Time,
+	timeout time.Duration) (map[string]time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		first := map[string]time.Time{}
