@@ -138,8 +138,9 @@ type AdaptivePolicy struct {
 	MaxStretch metav1.Duration `json:"maxStretch,omitzero"`
 
 	// penalty is the guess of the lockout a 429 may have started: after a 429 that the window explains,
-	// the account sends nothing for this long (or the Retry-After, if longer). A Go duration; default 0s
-	// (the window alone decides when the next call goes).
+	// the account sends nothing until the window frees a slot under the learned limit and then for this
+	// long (a lockout runs on past the window and every call sent into it extends it), nor before the
+	// Retry-After. A Go duration; default 0s (the window alone decides when the next call goes).
 	// +optional
 	// +kubebuilder:default="0s"
 	// +kubebuilder:validation:Type=string

@@ -78,6 +78,7 @@ func main() {
 		pprofAddr            string
 		identity             string
 		accountLease         time.Duration
+		capRetryInterval     time.Duration
 		allowedEndpoints     string
 		allowedUploadHosts   string
 	)
@@ -131,6 +132,10 @@ func main() {
 		"The duration of the per-account Leases (whole seconds): one manager at a time paces an account; the "+
 			"holder renews its Lease every third of it while the account has work, another manager takes the "+
 			"account over only after it went unrenewed this long.")
+	flag.DurationVar(&capRetryInterval, "cap-retry-interval", time.Hour,
+		"The longest an account's direct posts (or pending shares) wait after TikTok refused one for a daily cap "+
+			"that the operator's own 24 h log does not explain (other apps of the creator posted): they wait until "+
+			"the oldest post of that log leaves the day, or this long, whichever is sooner, then one post probes.")
 	flag.StringVar(&allowedEndpoints, "allowed-endpoints", controllers.DefaultAllowedEndpoints,
 		"Comma-separated API endpoints (scheme://host[:port]; without a port, any port of the host) the operator may "+
 			"send an account's credentials to. An AccountQuota whose spec.endpoint is not listed reports EndpointNotAllowed "+
@@ -221,6 +226,7 @@ func main() {
 		AccountGoneGrace:        accountGoneGrace,
 		Identity:                identity,
 		AccountLeaseDuration:    accountLease,
+		CapRetryInterval:        capRetryInterval,
 		AllowedEndpoints:        endpoints,
 		AllowedUploadHosts:      uploadHosts,
 	}); err != nil {

@@ -186,7 +186,8 @@ func (a *account) refusedWith(w int, id uint64, sent, now int64) int {
 // An unexpected one starts a new episode (consecutive +1). If the call's rate window explains it (the
 // window held k >= 1 other calls, k below the effective limit, none of them freed just before the send),
 // the server's limit is at most k: the effective limit becomes k at once and the account only waits for
-// the window (the refused call keeps its slot) and the Penalty guess, no jittered backoff. A refused probe
+// the window to free a slot under k (the refused call keeps its slot) and then the Penalty guess, no
+// jittered backoff. A refused probe
 // is such a refusal (k is the level it probed from) and doubles the next clean stretch. Otherwise the
 // account cools down for the jittered backoff delay (never less than retryAfter), the limit unchanged.
 // Nothing here can make a call go sooner: the 429'd call keeps its slot in the rate window, limits only
@@ -230,7 +231,20 @@ func (a *account) throttle(k callKind, id uint64, sent, now int64, retryAfter ti
 		}
 	}
 	if explained {
-		u := now + max(int64(a.adaptiveConfig().Penalty), int64(retryAfter))
+		// The lockout the refusal may have started runs from when the server's window frees a slot (a
+		// call sent into it extends it), so the Penalty guess counts from the slot under the learned
+		// limit, not from now: a cooldown running alongside the window wait would end with it, and the
+		// next call would go into the lockout.
+		u := now + int64(retryAfter)
+		if p := int64(a.adaptiveConfig().Penalty); p > 0 {
+			slot := now
+			if w := int(kindRate[k]); w >= 0 {
+				if x := a.earliestWin(w, now, false); x != never {
+					slot = max(slot, x)
+				}
+			}
+			u = max(u, slot+p)
+		}
 		a.throttledUntil = max(a.throttledUntil, u)
 		return a.throttledUntil
 	}

@@ -34,8 +34,8 @@ func TestLearnFromOneRefusal(t *testing.T) {
 	}
 }
 
-// The rule step by step: one refusal with 3 others sets the limit to 3 and waits for the window plus the
-// Penalty guess; after 10 clean windows the limit rises by one, on probation; the call that needs the
+// The rule step by step: one refusal with 3 others sets the limit to 3 and waits for the window to free a
+// slot, then the Penalty guess; after 10 clean windows the limit rises by one, on probation; the call that needs the
 // raised slot is the probe and nothing else of its window goes while it is out; a refused probe restores
 // the learned level and doubles the clean stretch. A checkpoint taken on probation holds the learned level.
 func TestLearnAndProbe(t *testing.T) {
@@ -61,12 +61,13 @@ func TestLearnAndProbe(t *testing.T) {
 		call(time.Duration(i)*time.Second, Accepted)
 	}
 	call(3*time.Second, Throttled)
-	if until, n := eng.Cooldown("a"); n != 1 || !until.Equal(at(33100*time.Millisecond)) || eff(3100*time.Millisecond) != 3 {
-		t.Fatalf("after the refusal: until +%s, consecutive %d, effective %d; want +33.1s, 1, 3", until.Sub(t0), n, eff(3100*time.Millisecond))
-	}
 	// the window holds 3 accepted + the refused call: a slot under 3 frees when the second one ends
-	if d := eng.ReserveCall("a", CallDirectVideoInit, at(40*time.Second)); d.Granted || !d.NotBefore.Equal(at(61100*time.Millisecond)) {
-		t.Fatalf("at +40s: %+v; want not before +61.1s", d)
+	// (+61.1s), and the Penalty guess runs from there
+	if until, n := eng.Cooldown("a"); n != 1 || !until.Equal(at(91100*time.Millisecond)) || eff(3100*time.Millisecond) != 3 {
+		t.Fatalf("after the refusal: until +%s, consecutive %d, effective %d; want +1m31.1s, 1, 3", until.Sub(t0), n, eff(3100*time.Millisecond))
+	}
+	if d := eng.ReserveCall("a", CallDirectVideoInit, at(40*time.Second)); d.Granted || !d.NotBefore.Equal(at(91100*time.Millisecond)) {
+		t.Fatalf("at +40s: %+v; want not before +1m31.1s", d)
 	}
 	stretch := 10 * time.Minute
 	if eff(3100*time.Millisecond+stretch-time.Millisecond) != 3 || eff(3100*time.Millisecond+stretch) != 4 {

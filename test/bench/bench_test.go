@@ -86,8 +86,9 @@ func checkAccounting(t *testing.T, r result) {
 	if r.duplicates != 0 {
 		t.Errorf("%d posts were published twice", r.duplicates)
 	}
-	if r.calls != r.published+r.rateLimited {
-		t.Errorf("the simulator saw %d init calls, but %d were accepted and %d refused with 429", r.calls, r.published, r.rateLimited)
+	if r.calls != r.published+r.rateLimited+r.capRefused {
+		t.Errorf("the simulator saw %d init calls, but %d were accepted, %d refused with 429 and %d for the daily cap",
+			r.calls, r.published, r.rateLimited, r.capRefused)
 	}
 }
 
@@ -186,5 +187,44 @@ func TestRepeatsText(t *testing.T) {
 	got = repeatsText([]result{run(1.01, 10), run(1.5, 9)})
 	if !strings.Contains(got, "1.010, never done") || strings.Contains(got, "Median") {
 		t.Errorf("a run with unpublished posts must be named and leave no median:\n%s", got)
+	}
+}
+
+// The scenarios' simulator configurations: the burst rule stays off unless a scenario turns it on (then
+// TikTok's 1 s compressed), and the daily cap is the benchmark's unreachable one over a real day unless a
+// scenario keeps TikTok's own over a compressed day, in which case another app's posts made foreignAgo
+// before the start leave it 24 h - foreignAgo (compressed) after the start.
+func TestScenarioConfig(t *testing.T) {
+	s := scale{factor: 30}
+	day := s.d(24 * time.Hour)
+	cases := []struct {
+		name       string
+		sc         scenario
+		burst      bool
+		capPosts   int
+		capWindow  time.Duration
+		capFreesIn time.Duration
+	}{
+		{"limits match", matchingScenario(), false, benchDailyCap, 24 * time.Hour, 0},
+		{"burst rule on", scenario{realLimit: 6, configuredLimit: 6, burstRule: true}, true, benchDailyCap, 24 * time.Hour, 0},
+		{"cap half used elsewhere", scenario{realLimit: 6, configuredLimit: 6, dailyCap: tiktokDailyCap,
+			foreignPosts: capForeignPosts, foreignAgo: capForeignAgo}, false, tiktokDailyCap, day, s.d(30 * time.Minute)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := s.simConfig(c.sc)
+			if cfg.Burst.Enabled != c.burst || (c.burst && (cfg.Burst.Calls != burstCalls || cfg.Burst.Within.D() != s.d(time.Second))) {
+				t.Errorf("burst rule %+v, want enabled=%v (%d calls within %s)", cfg.Burst, c.burst, burstCalls, s.d(time.Second))
+			}
+			if cfg.DailyPosts.Requests != c.capPosts || cfg.DailyPosts.Window.D() != c.capWindow {
+				t.Errorf("daily cap %d per %s, want %d per %s", cfg.DailyPosts.Requests, cfg.DailyPosts.Window.D(), c.capPosts, c.capWindow)
+			}
+			if got := c.sc.capFreesAfter(s); got != c.capFreesIn {
+				t.Errorf("the cap frees %s after the start, want %s", got, c.capFreesIn)
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("the simulator refuses the configuration: %v", err)
+			}
+		})
 	}
 }

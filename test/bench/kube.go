@@ -115,30 +115,37 @@ func (k *kube) clean(ctx context.Context, ns string) error {
 }
 
 // createAccount creates the labelled credentials Secret and the AccountQuota of one simulator account,
-// with every limit compressed and the post-init limit set to configuredLimit.
-func (k *kube) createAccount(ctx context.Context, ns, simURL string, a tiktoksim.Account, s scale, configuredLimit int) error {
+// with every limit compressed, the post-init limit set to the scenario's configured one and the daily caps
+// to the simulator's, and spec.adaptive.penalty to penalty when positive.
+func (k *kube) createAccount(ctx context.Context, ns, simURL string, a tiktoksim.Account, s scale, sc scenario,
+	penalty time.Duration) error {
 	sec := fixture.CredentialsSecret(ns, a.Name, a)
 	if err := k.client.Create(ctx, sec); err != nil {
 		return fmt.Errorf("creating the Secret of %s: %w", a.Name, err)
 	}
 	d := func(x time.Duration) metav1.Duration { return metav1.Duration{Duration: x} }
 	w := s.window()
+	daily := s.dailyCap(sc)
+	capLimit := v1alpha1.RateLimit{Requests: int32(daily.Requests), Window: d(daily.Window.D())}
 	aq := &v1alpha1.AccountQuota{
 		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: ns},
 		Spec: v1alpha1.AccountQuotaSpec{
 			CredentialsSecretRef: v1alpha1.LocalObjectReference{Name: sec.Name},
 			Endpoint:             simURL,
 			Limits: v1alpha1.AccountLimits{
-				PostInit:      v1alpha1.RateLimit{Requests: int32(configuredLimit), Window: d(w)},
+				PostInit:      v1alpha1.RateLimit{Requests: int32(sc.configuredLimit), Window: d(w)},
 				StatusFetch:   v1alpha1.RateLimit{Requests: 30, Window: d(w)},
 				CreatorInfo:   v1alpha1.RateLimit{Requests: 20, Window: d(w)},
-				DailyPosts:    v1alpha1.RateLimit{Requests: benchDailyCap, Window: d(24 * time.Hour)},
-				PendingShares: v1alpha1.RateLimit{Requests: benchDailyCap, Window: d(24 * time.Hour)},
+				DailyPosts:    capLimit,
+				PendingShares: capLimit,
 				MinInterval:   d(s.minInterval()),
 			},
 			Backoff:              v1alpha1.BackoffPolicy{Initial: d(s.d(time.Second)), Max: d(s.d(10 * time.Minute)), Jitter: "Full"},
 			AllowedMediaPrefixes: []string{mediaPrefix},
 		},
+	}
+	if penalty > 0 {
+		aq.Spec.Adaptive.Penalty = d(penalty)
 	}
 	if err := k.client.Create(ctx, aq); err != nil {
 		return fmt.Errorf("creating the AccountQuota %s: %w", a.Name, err)

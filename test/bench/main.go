@@ -37,7 +37,7 @@ type benchConfig struct {
 	// belowLimit is the simulator's real limit in the "real limit below configured" scenario.
 	belowLimit int
 	// only, when set, keeps the contenders whose name contains it; sections, when set, the sections
-	// (1: burst, 2: burst with the real limit below, 3: steady stream) it lists. For investigating one
+	// (secBurst and the others) it lists. For investigating one
 	// figure; the report of record runs everything.
 	only     string
 	sections map[int]bool
@@ -80,7 +80,8 @@ func run() error {
 	seed := flag.Uint64("seed", 1, "seed of the arrivals and of the retry loop's jitter")
 	onlyName := flag.String("only", "", "run only the contenders whose name contains this (e.g. tiktok-operator)")
 	onlySections := flag.String("sections", "", "run only these sections, comma-separated (1 burst, 2 burst with "+
-		"the real limit below, 3 steady stream)")
+		"the real limit below, 3 steady stream, 4 steady stream at 90% of the real lower limit, 5 daily cap half used "+
+		"elsewhere, 6 burst rule on)")
 	workers := flag.Int("max-concurrent-reconciles", 0, "tiktok-operator's reconcile workers per controller (0: the production default)")
 	repeat := flag.Int("repeat", 0, "run tiktok-operator's burst with matching limits this many more times and report "+
 		"the median and spread of its makespan, each on a fresh control plane (needs section 1)")
@@ -100,8 +101,8 @@ func run() error {
 		cfg.sections = map[int]bool{}
 		for _, f := range strings.Split(*onlySections, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1 || n > 3 {
-				return fmt.Errorf("-sections: %q is not a section (1, 2 or 3)", f)
+			if err != nil || n < 1 || n > numSections {
+				return fmt.Errorf("-sections: %q is not a section (1 to %d)", f, numSections)
 			}
 			cfg.sections[n] = true
 		}
@@ -153,35 +154,71 @@ func run() error {
 	return runErr
 }
 
+// The suite's sections, numbered as -sections takes them.
+const (
+	secBurst        = 1 // burst, limits match
+	secBelow        = 2 // burst, real limit below the configured one
+	secSteady       = 3 // steady stream, limits match
+	secSteadyBelow  = 4 // steady stream at 90 % of the real (lower) limit
+	secCapElsewhere = 5 // the daily cap half used by another app of the creator
+	secBurstRule    = 6 // burst with the simulator's sub-second burst rule on
+	numSections     = 6
+)
+
+// capForeignPosts of TikTok's 15 direct posts a day were made by another app of each creator
+// capForeignAgo before the run (they leave the compressed day half a CapRetryInterval after the start).
+const (
+	tiktokDailyCap  = 15
+	capForeignPosts = 7
+	capForeignAgo   = 23*time.Hour + 30*time.Minute
+)
+
 // runSuite runs every contender on the burst (limits matching, then the real limit below the
-// configured one) and on the steady stream, reporting progress to progress.
+// configured one) and on the steady stream, then tiktok-operator alone on the rows of issue 17 and 20
+// (a stream at 90 % of the real lower limit, the daily cap half used elsewhere, the burst rule on),
+// reporting progress to progress.
 func runSuite(ctx context.Context, cfg benchConfig, k *kube, progress io.Writer) ([]section, error) {
 	s := scale{factor: cfg.factor}
 	matching := matchingScenario()
 	below := scenario{name: "real limit below configured", realLimit: cfg.belowLimit, configuredLimit: tiktokPerWindow}
+	capElsewhere := scenario{name: "daily cap half used elsewhere", realLimit: tiktokPerWindow, configuredLimit: tiktokPerWindow,
+		dailyCap: tiktokDailyCap, foreignPosts: capForeignPosts, foreignAgo: capForeignAgo}
+	burstRule := scenario{name: "burst rule on", realLimit: tiktokPerWindow, configuredLimit: tiktokPerWindow, burstRule: true}
 	burst := burstWorkload(cfg.burstAccounts, cfg.burstPosts)
 	steady := steadyWorkload(cfg.steadyAccounts, tiktokPerWindow, s.window(),
 		time.Duration(cfg.steadyWindows)*s.window(), cfg.load, cfg.seed)
+	steadyBelow := steadyWorkload(cfg.steadyAccounts, cfg.belowLimit, s.window(),
+		time.Duration(cfg.steadyWindows)*s.window(), cfg.load, cfg.seed)
+	all := contenders(cfg.seed, cfg.workers)
+	learning := []contender{tiktokOperator{workers: cfg.workers}, tiktokOperator{workers: cfg.workers, penaltyGuess: true}}
 	runs := []struct {
 		title string
 		sc    scenario
 		w     workload
+		cs    []contender
 	}{
-		{fmt.Sprintf("Burst, limits match (simulator and AccountQuota: %d inits per window)", matching.realLimit), matching, burst},
+		{fmt.Sprintf("Burst, limits match (simulator and AccountQuota: %d inits per window)", matching.realLimit), matching, burst, all},
 		{fmt.Sprintf("Burst, real limit below configured (simulator %d, AccountQuota %d per window)", below.realLimit,
-			below.configuredLimit), below, burst},
-		{fmt.Sprintf("Steady stream, limits match (%d posts arrived)", steady.total()), matching, steady},
+			below.configuredLimit), below, burst, append(all, learning[1])},
+		{fmt.Sprintf("Steady stream, limits match (%d posts arrived)", steady.total()), matching, steady, all},
+		{fmt.Sprintf("Steady stream at %.0f%% of the real limit, below configured (simulator %d, AccountQuota %d per window; %d posts arrived)",
+			100*cfg.load, below.realLimit, below.configuredLimit, steadyBelow.total()), below, steadyBelow, learning},
+		{fmt.Sprintf("Daily cap half used by another app (TikTok's %d a day, %d of them used %s before the start; %d posts an account)",
+			tiktokDailyCap, capForeignPosts, capForeignAgo, tiktokDailyCap), capElsewhere,
+			burstWorkload(cfg.burstAccounts, tiktokDailyCap), learning[:1]},
+		{fmt.Sprintf("Burst with the sub-second burst rule on (%d calls a token within 1 s, compressed; limits match)", burstCalls),
+			burstRule, burst, learning[:1]},
 	}
 	var sections []section
 	for i, r := range runs {
 		if cfg.sections != nil && !cfg.sections[i+1] {
 			continue
 		}
-		sec := section{title: r.title}
+		sec := section{title: r.title, capFreesAfter: r.sc.capFreesAfter(s)}
 		for _, a := range r.w.accounts {
 			sec.minimum = max(sec.minimum, minimum(len(r.w.posts[a]), r.sc.realLimit, s.window(), s.minInterval()))
 		}
-		for _, c := range contenders(cfg.seed, cfg.workers) {
+		for _, c := range r.cs {
 			if !strings.Contains(c.name(), cfg.only) {
 				continue
 			}
@@ -190,8 +227,8 @@ func runSuite(ctx context.Context, cfg benchConfig, k *kube, progress io.Writer)
 			if err != nil {
 				return append(sections, sec), err
 			}
-			_, _ = fmt.Fprintf(progress, "%s / %s: %s: published %d/%d, lost %d, unfinished %d, 429s %d, took %s\n",
-				r.w.kind, r.sc.name, c.name(), res.published, res.posts, res.lost, res.unfinished, res.rateLimited,
+			_, _ = fmt.Fprintf(progress, "%s / %s: %s: published %d/%d, lost %d, unfinished %d, 429s %d, cap refusals %d, took %s\n",
+				r.w.kind, r.sc.name, c.name(), res.published, res.posts, res.lost, res.unfinished, res.rateLimited, res.capRefused,
 				time.Since(began).Round(time.Second))
 			sec.results = append(sec.results, res)
 		}

@@ -18,12 +18,23 @@ import (
 // with every duration of its options compressed like the rest of the benchmark.
 type tiktokOperator struct {
 	workers int // MaxConcurrentReconciles; 0: the production default
+	// penaltyGuess sets every AccountQuota's spec.adaptive.penalty to the simulator's lockout penalty
+	// (window/4): the operator told the rule it otherwise meets blind (the default guess is 0s).
+	penaltyGuess bool
 }
 
-func (tiktokOperator) name() string    { return "tiktok-operator" }
+func (t tiktokOperator) name() string {
+	if t.penaltyGuess {
+		return "tiktok-operator, adaptive.penalty = the lockout penalty"
+	}
+	return "tiktok-operator"
+}
 func (tiktokOperator) needsKube() bool { return true }
 
 func (t tiktokOperator) run(ctx context.Context, e *runEnv) (outcome, error) {
+	if t.penaltyGuess {
+		e.adaptivePenalty = e.scale.window() / 4
+	}
 	opts := operatorOptions(e.scale)
 	opts.MaxConcurrentReconciles = t.workers
 	opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL) // the run's simulator, on loopback
@@ -42,6 +53,7 @@ func operatorOptions(s scale) controllers.Options {
 		StatusPollInitial:     s.d(2 * time.Second),
 		StatusPollMax:         s.d(time.Minute),
 		CreatorInfoTTL:        s.d(6 * time.Hour),
+		CapRetryInterval:      s.d(time.Hour),
 		CallTimeout:           max(s.d(30*time.Second), 2*time.Second),
 	}
 }
@@ -58,7 +70,7 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 		return out, err
 	}
 	for _, a := range e.work.accounts {
-		if err := k.createAccount(ctx, ns, e.simURL, e.accounts[a], e.scale, e.scenario.configuredLimit); err != nil {
+		if err := k.createAccount(ctx, ns, e.simURL, e.accounts[a], e.scale, e.scenario, e.adaptivePenalty); err != nil {
 			return out, err
 		}
 	}
@@ -102,7 +114,8 @@ func runOperator(ctx context.Context, e *runEnv, prefix string, setup func(ctrl.
 }
 
 // deadlineOf bounds an operator's run: three times the least time the workload needs plus ten windows
-// (burst), or the end of the arrivals plus ten windows (stream). Posts not ended by then are unfinished.
+// (burst; with a cap held elsewhere, counted from when the cap frees, plus two cap retry intervals), or
+// the end of the arrivals plus ten windows (stream). Posts not ended by then are unfinished.
 func deadlineOf(e *runEnv, start time.Time) time.Time {
 	w := e.scale.window()
 	if e.work.kind != kindBurst {
@@ -111,6 +124,10 @@ func deadlineOf(e *runEnv, start time.Time) time.Time {
 	var least time.Duration
 	for _, a := range e.work.accounts {
 		least = max(least, minimum(len(e.work.posts[a]), e.scenario.realLimit, w, e.scale.minInterval()))
+	}
+	if f := e.scenario.capFreesAfter(e.scale); f > 0 {
+		// The cap frees at f; the operator's hold ends at most one CapRetryInterval after a refusal.
+		return start.Add(f + 2*e.scale.d(time.Hour) + 3*least + 10*w)
 	}
 	return start.Add(3*least + 10*w)
 }

@@ -28,7 +28,9 @@ type report struct {
 type section struct {
 	title   string
 	minimum time.Duration
-	results []result
+	// capFreesAfter is when, after the start, another app's posts left the daily cap (0: not a cap section).
+	capFreesAfter time.Duration
+	results       []result
 }
 
 func (r report) markdown() string {
@@ -43,7 +45,11 @@ func (r report) markdown() string {
 		r.cfg.burstAccounts, r.cfg.burstPosts, r.cfg.steadyAccounts, 100*r.cfg.load, r.cfg.steadyWindows)
 	for _, s := range r.sections {
 		fmt.Fprintf(&b, "\n### %s\n\n", s.title)
-		if len(s.results) > 0 && s.results[0].workload == kindBurst {
+		if s.capFreesAfter > 0 {
+			fmt.Fprintf(&b, "Another app's posts leave the (compressed) day %s after the start; the operator's cap retry "+
+				"interval is %s.\n\n", s.capFreesAfter.Round(time.Millisecond), time.Duration(float64(time.Hour)/r.factor))
+			b.WriteString(capTable(s.results))
+		} else if len(s.results) > 0 && s.results[0].workload == kindBurst {
 			fmt.Fprintf(&b, "Theoretical minimum (first to last init of the busiest account): %s.\n\n", s.minimum.Round(time.Millisecond))
 			b.WriteString(burstTable(s.results))
 		} else {
@@ -114,6 +120,23 @@ func burstTable(rs []result) string {
 		fmt.Fprintf(&b, "| %s | %d / %d | %d | %d | %s | %d | %d (%s) | %d | %s |\n",
 			r.contender, r.published, r.posts, r.lost, r.unfinished, ratioCell(r), r.calls, r.rateLimited,
 			percent(r.rateLimited, r.calls), r.lockoutExt, writesCell(r))
+	}
+	return b.String()
+}
+
+// capTable shows the daily-cap rows: the refusals the cap cost and when the last post went, which can
+// be no sooner than the cap frees.
+func capTable(rs []result) string {
+	var b strings.Builder
+	b.WriteString("| contender | published | lost | unfinished | cap refusals (per account) | 429s | last init after the start |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		per := 0.0
+		if r.accounts > 0 {
+			per = float64(r.capRefused) / float64(r.accounts)
+		}
+		fmt.Fprintf(&b, "| %s | %d / %d | %d | %d | %d (%.1f) | %d | %s |\n", r.contender, r.published, r.posts, r.lost,
+			r.unfinished, r.capRefused, per, r.rateLimited, r.lastInit.Round(10*time.Millisecond))
 	}
 	return b.String()
 }

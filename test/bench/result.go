@@ -22,8 +22,12 @@ type result struct {
 	calls             int // init calls the simulator received
 	rateLimited       int // of which answered 429 (any reason)
 	lockoutExt        int // lockout extensions the simulator applied
-	seen429           int // 429s as the contender counted them
-	writes            int // API-server writes (-1: no API server involved)
+	capRefused        int // init calls refused for the daily cap (spam_risk_too_many_posts)
+	// lastInit is when the last accepted init came, from the run's start (the cap section's figure).
+	lastInit time.Duration
+	accounts int
+	seen429  int // 429s as the contender counted them
+	writes   int // API-server writes (-1: no API server involved)
 	// Steady stream only.
 	meanLatency, maxLatency time.Duration // arrival to acceptance, over the accepted posts
 	arrivedByEnd            int           // posts that arrived before the arrivals ended
@@ -54,6 +58,7 @@ func measure(name string, e *runEnv, out outcome) result {
 		st := stats.Get(a, tiktoksim.EndpointVideoInit)
 		r.calls += st.Calls
 		r.lockoutExt += st.LockoutExtensions
+		r.capRefused += st.Errors["spam_risk_too_many_posts"]
 		for _, n := range st.RateLimited {
 			r.rateLimited += n
 		}
@@ -69,6 +74,10 @@ func measure(name string, e *runEnv, out outcome) result {
 		perAccount[p.Account] = append(perAccount[p.Account], p.Time)
 	}
 	r.published = len(accepted)
+	r.accounts = len(e.work.accounts)
+	for _, at := range accepted {
+		r.lastInit = max(r.lastInit, at.Sub(out.start))
+	}
 	if e.work.kind == kindBurst {
 		for _, a := range e.work.accounts {
 			ts := perAccount[a]

@@ -15,6 +15,28 @@ type scenario struct {
 	name            string
 	realLimit       int // inits per window the simulator allows
 	configuredLimit int // inits per window in the operator's AccountQuota (the retry loops know none)
+	// burstRule turns on the simulator's sub-second burst throttle (off by default: TikTok publishes no
+	// figure), at burstCalls calls per token within TikTok's 1 s, compressed.
+	burstRule bool
+	// dailyCap, when set, replaces benchDailyCap with TikTok's own cap on a compressed day (in the
+	// simulator and the AccountQuotas alike), and foreignPosts of it were already used by another app
+	// of the creator foreignAgo (uncompressed) before the run starts: the "cap half used elsewhere" row.
+	dailyCap     int
+	foreignPosts int
+	foreignAgo   time.Duration
+}
+
+// burstCalls is the simulator's sub-second rule when a scenario turns it on (its default: 5 calls a
+// token within 1 s, any endpoint; TikTok publishes no figure).
+const burstCalls = 5
+
+// capFreesAfter is how long after the run's start the foreign posts of a cap scenario leave the
+// simulator's (compressed) day.
+func (sc scenario) capFreesAfter(s scale) time.Duration {
+	if sc.foreignPosts == 0 {
+		return 0
+	}
+	return s.d(24*time.Hour - sc.foreignAgo)
 }
 
 // runEnv is one contender's world for one run: its own fresh simulator (same config for everyone),
@@ -28,6 +50,8 @@ type runEnv struct {
 	http     *http.Client
 	accounts map[string]tiktoksim.Account // by account name, with the tokens the simulator issued
 	kube     *kube                        // nil when no API server is needed
+	// adaptivePenalty is the spec.adaptive.penalty of the operators' AccountQuotas (0: the default).
+	adaptivePenalty time.Duration
 }
 
 // outcome is what a contender reports of its own run; everything else is read from the simulator.
@@ -56,7 +80,7 @@ type contender interface {
 
 // newRunEnv makes a fresh simulator, served over loopback HTTP, with the workload's accounts.
 func newRunEnv(s scale, sc scenario, w workload, k *kube) (*runEnv, func(), error) {
-	sim := tiktoksim.New(s.simConfig(sc.realLimit))
+	sim := tiktoksim.New(s.simConfig(sc))
 	srv := httptest.NewServer(sim)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
@@ -69,6 +93,12 @@ func newRunEnv(s scale, sc scenario, w workload, k *kube) (*runEnv, func(), erro
 			return nil, nil, fmt.Errorf("adding account %s to the simulator: %w", name, err)
 		}
 		e.accounts[name] = a
+		if sc.foreignPosts > 0 {
+			if err := sim.RecordForeignPosts(name, sc.foreignPosts, time.Now().Add(-s.d(sc.foreignAgo)), false); err != nil {
+				srv.Close()
+				return nil, nil, fmt.Errorf("recording another app's posts on %s: %w", name, err)
+			}
+		}
 	}
 	return e, func() { tr.CloseIdleConnections(); srv.Close() }, nil
 }

@@ -36,8 +36,10 @@ func (s scale) minInterval() time.Duration { return s.d(tiktokMinInterval) }
 // simConfig is the one simulator configuration every contender meets: TikTok's limits with every
 // window compressed, the lockout penalty on (window/4 per call made while locked, as TikTok extends the
 // lockout of a client that keeps sending), the daily caps raised to benchDailyCap, and the video-init
-// limit set to realLimit (6 is TikTok's; the "real limit below configured" scenario uses 4).
-func (s scale) simConfig(realLimit int) tiktoksim.Config {
+// limit set to the scenario's real limit (6 is TikTok's; the "real limit below configured" scenario
+// uses 4). A scenario may turn on the sub-second burst rule, or keep TikTok's own daily cap on a
+// compressed day.
+func (s scale) simConfig(sc scenario) tiktoksim.Config {
 	c := tiktoksim.DefaultConfig()
 	w := tiktoksim.Duration(s.window())
 	for k, l := range c.Limits {
@@ -45,15 +47,25 @@ func (s scale) simConfig(realLimit int) tiktoksim.Config {
 		c.Limits[k] = l
 	}
 	l := c.Limits[tiktoksim.EndpointVideoInit]
-	l.Requests = realLimit
+	l.Requests = sc.realLimit
 	c.Limits[tiktoksim.EndpointVideoInit] = l
 	c.Penalty = tiktoksim.Duration(s.window() / 4)
-	day := tiktoksim.Duration(24 * time.Hour)
-	c.DailyPosts = tiktoksim.Limit{Requests: benchDailyCap, Window: day}
-	c.PendingShares = tiktoksim.Limit{Requests: benchDailyCap, Window: day}
+	c.DailyPosts, c.PendingShares = s.dailyCap(sc), s.dailyCap(sc)
 	c.Processing.Delay = tiktoksim.Duration(s.d(tiktokProcessing))
 	c.VerifiedURLPrefixes = []string{mediaPrefix}
+	if sc.burstRule {
+		c.Burst = tiktoksim.Burst{Enabled: true, Calls: burstCalls, Within: tiktoksim.Duration(s.d(time.Second))}
+	}
 	return c
+}
+
+// dailyCap is the scenario's daily cap and its day: benchDailyCap over an uncompressed day (never
+// reached), or the scenario's own cap over a compressed day.
+func (s scale) dailyCap(sc scenario) tiktoksim.Limit {
+	if sc.dailyCap > 0 {
+		return tiktoksim.Limit{Requests: sc.dailyCap, Window: tiktoksim.Duration(s.d(24 * time.Hour))}
+	}
+	return tiktoksim.Limit{Requests: benchDailyCap, Window: tiktoksim.Duration(24 * time.Hour)}
 }
 
 // minimum is the least time TikTok allows between the first and the last of n inits on one account

@@ -188,7 +188,8 @@ func TestChartValuesReachManager(t *testing.T) {
 		name: "defaults",
 		args: []string{"--leader-elect", "--leader-election-id=tiktok-tiktok-operator", "--metrics-bind-address=:8443",
 			"--zap-log-level=info", "--health-probe-bind-address=:8081",
-			"--allowed-endpoints=https://open.tiktokapis.com", "--allowed-upload-hosts=*.tiktokapis.com"},
+			"--allowed-endpoints=https://open.tiktokapis.com", "--allowed-upload-hosts=*.tiktokapis.com",
+			"--cap-retry-interval=1h"},
 		notArgs: []string{"--namespaces", "--account-selector"},
 		check: func(t *testing.T, dep *unstructured.Unstructured) {
 			wantString(t, dep, "ghcr.io/tiktok-operator/tiktok-operator:0.1.0", "spec", "template", "spec", "containers", "0", "image")
@@ -211,6 +212,10 @@ func TestChartValuesReachManager(t *testing.T) {
 		flags:   []string{"--set", "leaderElection.enabled=false", "--set", "metrics.enabled=false"},
 		args:    []string{"--metrics-bind-address=0"},
 		notArgs: []string{"--leader-elect", "--metrics-bind-address=:"},
+	}, {
+		name:  "cap retry interval",
+		flags: []string{"--set", "capRetryInterval=90m"},
+		args:  []string{"--cap-retry-interval=90m"},
 	}, {
 		name:  "leader election id",
 		flags: []string{"--set", "leaderElection.id=shard-a.example.com"},

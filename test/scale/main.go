@@ -1,7 +1,9 @@
 // Command scale measures the operator at scale on the test control plane: for each size it creates
 // posts spread over accounts (10 per account) all at once, and reports the time until every post is
 // queued with a nextAttemptTime, the manager's peak RSS and Go heap, and the API-server requests per
-// post while queueing and while the backlog merely waits. With -floor it measures instead what the API
+// post while queueing and while the backlog merely waits. Then (-failover) it measures how long a new
+// manager takes from its start to its first init with 1,000 and 10,000 posts queued, after the first one
+// was stopped cleanly and after it was killed. With -floor it measures instead what the API
 // server itself costs per create and per status write, without the operator. `make bench-scale` runs
 // it; docs/scale.md holds the figures.
 package main
@@ -42,6 +44,12 @@ func run() error {
 		"status write without the operator, in rounds of this many posts (alternating status writes with and "+
 		"without managedFields)")
 	floorRounds := flag.Int("floor-rounds", 4, "rounds of -floor")
+	failover := flag.String("failover", "1000,10000", "after the sizes: comma-separated post counts at which to measure "+
+		"a new manager's start to its first init, once per -failover-stops (empty: none)")
+	failoverStops := flag.String("failover-stops", fleet.StopClean+","+fleet.StopKill, "how the first manager of a "+
+		"failover measurement ends: clean (SIGTERM, Leases released) and/or kill (SIGKILL)")
+	failoverProfile := flag.Duration("failover-profile", 0, "when set, CPU-profile the new manager of each failover "+
+		"measurement over this much of its start (file in the run's directory)")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "scale-")
@@ -59,16 +67,16 @@ func run() error {
 	// Each size gets a fresh kube-apiserver and etcd unless -shared-control-plane: a size is measured
 	// on its own, not after the smaller sizes' thousands of objects.
 	var cp *fleet.ControlPlane
-	stop := func() {
+	stopCP := func() {
 		if cp != nil {
 			_ = cp.Stop()
 			cp = nil
 		}
 	}
-	defer stop()
+	defer stopCP()
 
 	var results []fleet.ScaleResult
-	for _, s := range strings.Split(*sizes, ",") {
+	for _, s := range splitList(*sizes) {
 		posts, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || posts < *perAccount {
 			return fmt.Errorf("bad size %q", s)
@@ -76,7 +84,7 @@ func run() error {
 		spec := fleet.ScaleSpec{Accounts: posts / *perAccount, Posts: posts, MaxConcurrentReconciles: *concurrent, CreateWorkers: *createWorkers,
 			Timeout: *timeout, Quiet: *quiet, Dir: dir, Profile: *profile}
 		if cp == nil || !*shared {
-			stop()
+			stopCP()
 			if cp, err = fleet.StartControlPlane(dir); err != nil {
 				return err
 			}
@@ -89,6 +97,67 @@ func run() error {
 		report(r)
 		results = append(results, r)
 	}
+	if len(results) > 0 {
+		printScale(results)
+	}
+	var fos []fleet.FailoverResult
+	for _, s := range splitList(*failover) {
+		posts, err := strconv.Atoi(s)
+		if err != nil || posts < *perAccount {
+			return fmt.Errorf("bad -failover size %q", s)
+		}
+		for _, stop := range splitList(*failoverStops) {
+			spec := fleet.FailoverSpec{Accounts: posts / *perAccount, Posts: posts, Stop: stop, MaxConcurrentReconciles: *concurrent,
+				Timeout: *timeout, Dir: dir, Profile: *failoverProfile}
+			stopCP()
+			if cp, err = fleet.StartControlPlane(dir); err != nil {
+				return err
+			}
+			fmt.Printf("failover, %s stop, %d posts over %d accounts...\n", stop, spec.Posts, spec.Accounts)
+			r, err := fleet.RunFailover(context.Background(), cp, bin, spec)
+			if err != nil {
+				return fmt.Errorf("failover at %d posts (%s): %w", posts, stop, err)
+			}
+			fmt.Printf("  first manager: queued in %s, stopped in %s; new manager: starting %s, informers %s, "+
+				"posts synced %s, accounts synced %s, first init %s, every account's init %s (%d accounts)\n",
+				r.Queued.Round(time.Millisecond), r.Stopped.Round(time.Millisecond), r.Started.Round(time.Millisecond),
+				r.SourcesStarted.Round(time.Millisecond), r.PostsSynced.Round(time.Millisecond),
+				r.AccountsSynced.Round(time.Millisecond), r.FirstInit.Round(time.Millisecond), r.AllInits.Round(time.Millisecond), r.Inits)
+			fos = append(fos, r)
+		}
+	}
+	if len(fos) > 0 {
+		printFailover(fos)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// printFailover prints the failover measurements as a markdown table; every time is from the new
+// manager's process start.
+func printFailover(rs []fleet.FailoverResult) {
+	fmt.Println()
+	fmt.Println("| posts queued | accounts | first manager stopped by | manager started | caches synced, " +
+		"controllers started | post workers started | first init | cache sync share of it | every account's init |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		fmt.Printf("| %d | %d | %s | %.2f s | %.2f s | %.2f s | %.2f s | %.0f%% | %.2f s (%d) |\n", r.Spec.Posts, r.Spec.Accounts,
+			r.Spec.Stop, r.Started.Seconds(), r.SourcesStarted.Seconds(), r.PostsSynced.Seconds(), r.FirstInit.Seconds(),
+			100*r.CacheSyncShare(), r.AllInits.Seconds(), r.Inits)
+	}
+}
+
+func printScale(results []fleet.ScaleResult) {
 	fmt.Println()
 	fmt.Println("| posts | accounts | accounts ready | all queued | creates took | peak RSS | peak heap | " +
 		"requests/post (queueing) | requests/post/min (waiting) |")
@@ -98,7 +167,6 @@ func run() error {
 			r.Spec.Posts, r.Spec.Accounts, r.AccountsReady.Seconds(), r.Queued.Seconds(), r.CreateTook.Seconds(),
 			mib(r.PeakRSS), mib(r.PeakHeap), r.RequestsPerPost(), r.QuietRequestsPerPostMinute())
 	}
-	return nil
 }
 
 func report(r fleet.ScaleResult) {

@@ -39,6 +39,25 @@ func TestScaleSmall(t *testing.T) {
 		t.Errorf("fewer post status writes than posts: %v", r.Requests)
 	}
 
+	// -failover at 200 posts, first manager stopped cleanly: its structure, never its speed. The new
+	// manager's inits come from its post workers, which start once its caches synced, which follows its
+	// start; every account had one slot free.
+	fo, err := fleet.RunFailover(context.Background(), cp, bin, fleet.FailoverSpec{Accounts: 20, Posts: 200,
+		Stop: fleet.StopClean, MaxConcurrentReconciles: 4, Timeout: 2 * time.Minute, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("failover: %+v", fo)
+	if fo.Inits != 20 {
+		t.Errorf("%d of 20 accounts made an init after the new manager started", fo.Inits)
+	}
+	ordered := 0 < fo.Started && fo.Started <= fo.SourcesStarted && fo.SourcesStarted <= fo.PostsSynced &&
+		fo.PostsSynced < fo.FirstInit && fo.FirstInit <= fo.AllInits
+	if !ordered {
+		t.Errorf("failover milestones out of order: started %s, caches synced %s, post workers %s, first init %s, all inits %s",
+			fo.Started, fo.SourcesStarted, fo.PostsSynced, fo.FirstInit, fo.AllInits)
+	}
+
 	// -floor on the same control plane: its structure, never its speed.
 	before, err := cp.APIServerRequests(context.Background())
 	if err != nil {
