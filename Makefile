@@ -94,7 +94,7 @@ test-deploy: manifests control-plane helm promtool ## Run only the packaging tes
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" HELM="$(HELM)" PROMTOOL="$(PROMTOOL)" KUBECTL="$(KUBECTL)" $(GO) test ./test/deploy/... -count=1 -v $(TEST_ARGS)
 
 .PHONY: bench
-bench: manifests generate control-plane ## Measure tiktok-operator against a retry loop and a naive operator (~12 min; BENCH_ARGS=-quick: ~2 min).
+bench: manifests generate control-plane ## Measure tiktok-operator against a retry loop and a naive operator (~16 min; BENCH_ARGS=-quick: ~2 min).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" $(GO) run ./test/bench -out test/bench/results/latest.md -repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
 .PHONY: bench-scale
