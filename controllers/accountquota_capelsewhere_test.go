@@ -109,12 +109,12 @@ func capElsewhere(t *testing.T, c capCase) {
 		}
 		// Once the new process has taken the account over (the previous one's Lease lapsed) and rebuilt
 		// its windows from the status, the hold is back, and not as a cooldown of every call.
-		if key := accountKey(testNS, "brand"); restarted && w.posts.Engine.Usage(key, w.clk.Now()) != nil {
+		if acct := accountKeyOf(testNS, "brand"); restarted && w.posts.Engine.Usage(acct.engine(), w.clk.Now()) != nil {
 			restarted = false
-			if h := w.posts.Engine.CapHold(key, pacing.CallDirectVideoInit, w.clk.Now()); h.Before(holdEnd.Add(-time.Second)) {
+			if h := w.posts.Engine.CapHold(acct.engine(), pacing.CallDirectVideoInit, w.clk.Now()); h.Before(holdEnd.Add(-time.Second)) {
 				t.Fatalf("after the restart the hold ends at %s, want %s", h, holdEnd)
 			}
-			if until, _ := w.posts.Engine.Cooldown(key); until.After(w.clk.Now()) {
+			if until, _ := w.posts.Engine.Cooldown(acct.engine()); until.After(w.clk.Now()) {
 				t.Fatalf("after the restart the account cools down until %s: the hold came back as a cooldown", until)
 			}
 		}

@@ -55,7 +55,7 @@ const (
 type accountScope struct {
 	aq      *v1alpha1.AccountQuota
 	written *v1alpha1.AccountQuotaStatus
-	key     string
+	acct    accountKey
 	now     time.Time
 	tokens  *accountTokens
 	// requeue is the earliest time something is due (a refresh, creator info, a coalesced write).
@@ -75,13 +75,13 @@ func (s *accountScope) due(t time.Time) {
 // Reconcile brings one account up to date: the steps (reconcile), then the status view, written when
 // it changed (coalesced for the moving figures).
 func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	key := accountKey(req.Namespace, req.Name)
+	acct := accountKeyOf(req.Namespace, req.Name)
 	aq := &v1alpha1.AccountQuota{}
 	if err := r.Get(ctx, req.NamespacedName, aq); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Accounts.forget(key)
-			r.Tokens.forget(key)
-			r.Holders.forget(key)
+			r.Accounts.forget(acct)
+			r.Tokens.forget(acct)
+			r.Holders.forget(acct)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -97,8 +97,8 @@ func (r *AccountQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if held.stop {
 		return held.result, nil
 	}
-	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), key: key, now: r.Clock.Now(),
-		log: log.FromContext(ctx).WithValues("account", key)}
+	s := &accountScope{aq: aq, written: aq.Status.DeepCopy(), acct: acct, now: r.Clock.Now(),
+		log: log.FromContext(ctx).WithValues("account", acct)}
 	aq.Status.ObservedGeneration = aq.Generation
 	r.tidyContended(s)
 
@@ -196,7 +196,7 @@ func (r *AccountQuotaReconciler) stepCredentials(ctx context.Context, s *account
 	if st.Token != nil && st.Token.LastRefreshTime != nil {
 		issued = st.Token.LastRefreshTime.Time
 	}
-	tok, err := r.Tokens.load(s.key, sec, issued)
+	tok, err := r.Tokens.load(s.acct, sec, issued)
 	if err != nil {
 		r.stalled(s, v1alpha1.ReasonCredentialsInvalid, err.Error()+" (spec.credentialsSecretRef)")
 		return stop(ctrl.Result{}), nil
@@ -311,7 +311,7 @@ func (r *AccountQuotaReconciler) recordTokens(s *accountScope) {
 // the creator_info window.
 func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *accountScope) (stepResult, error) {
 	st := &s.aq.Status
-	rt := r.Accounts.runtime(s.key)
+	rt := r.Accounts.runtime(s.acct)
 	mine, banned, asked := rt.creatorState()
 	if mine != nil && (st.Creator == nil || st.Creator.FetchedAt.Before(mine.FetchedAt)) {
 		st.Creator = mine
@@ -331,7 +331,7 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 		s.due(asked.Add(accountWait))
 		return stop(ctrl.Result{}), nil // the Stalled condition stays as written
 	}
-	tok, err := r.Tokens.access(s.key)
+	tok, err := r.Tokens.access(s.acct)
 	if err != nil {
 		// A token TikTok refused, not refreshed yet: stepRefresh reports it and is due again.
 		s.log.V(1).Info("no usable access token for creator_info: waiting for the refresh", "error", err)
@@ -341,7 +341,7 @@ func (r *AccountQuotaReconciler) stepCreatorInfo(ctx context.Context, s *account
 	if err != nil {
 		return stop(ctrl.Result{}), nil // stepEndpoint reports it; nothing is sent
 	}
-	d := r.Engine.ReserveCall(s.key, pacing.CallCreatorInfo, s.now)
+	d := r.Engine.ReserveCall(s.acct.engine(), pacing.CallCreatorInfo, s.now)
 	if !d.Granted {
 		s.due(d.NotBefore)
 		if st.Creator != nil {
@@ -390,10 +390,10 @@ func (r *AccountQuotaReconciler) creatorInfoFailed(s *accountScope, err error, t
 	switch tiktok.ClassOf(err) {
 	case tiktok.TokenInvalid:
 		s.log.V(1).Info("TikTok refused the access token: refreshing it", "call", pacing.CallCreatorInfo)
-		r.Tokens.invalidate(s.key, tok)
+		r.Tokens.invalidate(s.acct, tok)
 		s.due(at)
 	case tiktok.RateLimited:
-		until := r.Engine.Throttled(s.key, pacing.CallCreatorInfo, at, te.RetryAfter)
+		until := r.Engine.Throttled(s.acct.engine(), pacing.CallCreatorInfo, at, te.RetryAfter)
 		s.log.V(1).Info("TikTok answered 429 to creator_info: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
 			"until", until)
 		s.due(until)

@@ -52,7 +52,7 @@ const assumedAccessTokenLifetime = 2 * time.Hour
 // one stops working once a new one is issued), so losing the new pair loses the account.
 type tokenStore struct {
 	mu       sync.Mutex
-	accounts map[string]*accountTokens
+	accounts map[accountKey]*accountTokens
 }
 
 // accountTokens is one account's credentials. Its mutex guards the fields only and is never held over a
@@ -100,23 +100,23 @@ type tokenPair struct {
 	from secretID
 }
 
-func newTokenStore() *tokenStore { return &tokenStore{accounts: map[string]*accountTokens{}} }
+func newTokenStore() *tokenStore { return &tokenStore{accounts: map[accountKey]*accountTokens{}} }
 
-func (s *tokenStore) get(key string) *accountTokens {
+func (s *tokenStore) get(acct accountKey) *accountTokens {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.accounts[key]
+	return s.accounts[acct]
 }
 
-func (s *tokenStore) forget(key string) {
+func (s *tokenStore) forget(acct accountKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.accounts, key)
+	delete(s.accounts, acct)
 }
 
 // load takes the credentials from the account's Secret. A pending (refreshed, unwritten) pair wins over
 // the Secret, which is older; otherwise a token a human put in the Secret replaces ours.
-func (s *tokenStore) load(key string, sec *corev1.Secret, issuedAt time.Time) (*accountTokens, error) {
+func (s *tokenStore) load(acct accountKey, sec *corev1.Secret, issuedAt time.Time) (*accountTokens, error) {
 	d := sec.Data
 	missing := []string{}
 	for _, k := range []string{v1alpha1.SecretKeyClientKey, v1alpha1.SecretKeyClientSecret,
@@ -129,10 +129,10 @@ func (s *tokenStore) load(key string, sec *corev1.Secret, issuedAt time.Time) (*
 		return nil, fmt.Errorf("secret %s lacks the keys %v", sec.Name, missing)
 	}
 	s.mu.Lock()
-	a := s.accounts[key]
+	a := s.accounts[acct]
 	if a == nil {
 		a = &accountTokens{}
-		s.accounts[key] = a
+		s.accounts[acct] = a
 	}
 	s.mu.Unlock()
 
@@ -173,8 +173,8 @@ func (s *tokenStore) load(key string, sec *corev1.Secret, issuedAt time.Time) (*
 }
 
 // access returns the account's usable access token.
-func (s *tokenStore) access(key string) (tiktok.AccessToken, error) {
-	a := s.get(key)
+func (s *tokenStore) access(acct accountKey) (tiktok.AccessToken, error) {
+	a := s.get(acct)
 	if a == nil {
 		return "", errNoCredentials
 	}
@@ -191,8 +191,8 @@ func (s *tokenStore) access(key string) (tiktok.AccessToken, error) {
 
 // invalidate records that TikTok refused tok, so the next account reconcile refreshes at once. A token
 // that was already replaced is ignored.
-func (s *tokenStore) invalidate(key string, tok tiktok.AccessToken) {
-	if a := s.get(key); a != nil {
+func (s *tokenStore) invalidate(acct accountKey, tok tiktok.AccessToken) {
+	if a := s.get(acct); a != nil {
 		a.mu.Lock()
 		if a.current.access == tok {
 			a.invalid = true

@@ -130,14 +130,14 @@ func (w *world) setFailSecretUpdates(fail bool) {
 // does on access_token_invalid), so the account's next reconcile refreshes.
 func (w *world) refuseToken(account string) {
 	w.t.Helper()
-	a := w.accounts.Tokens.get(accountKey(testNS, account))
+	a := w.accounts.Tokens.get(accountKeyOf(testNS, account))
 	if a == nil {
 		w.t.Fatalf("account %s has no tokens loaded", account)
 	}
 	a.mu.Lock()
 	tok := a.current.access
 	a.mu.Unlock()
-	w.accounts.Tokens.invalidate(accountKey(testNS, account), tok)
+	w.accounts.Tokens.invalidate(accountKeyOf(testNS, account), tok)
 }
 
 // newestRefresh is the refresh token the simulator issued last for the account (the only one that works).

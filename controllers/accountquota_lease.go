@@ -120,13 +120,13 @@ type accountHolder struct {
 	log      logr.Logger
 
 	// reset forgets an account's pacing state (taken over, or lost): the next prepare rebuilds it.
-	reset func(key string)
+	reset func(acct accountKey)
 	// busy says whether an account has work that keeps its Lease renewed (work), and whether a call of
 	// it is in flight or due within the idle lease duration (active: short renewals).
-	busy func(ctx context.Context, key string) (work, active bool)
+	busy func(ctx context.Context, acct accountKey) (work, active bool)
 
 	mu       sync.Mutex
-	accounts map[string]*holdState
+	accounts map[accountKey]*holdState
 
 	// closed is set when the manager stops: no account is acted on any more.
 	closed atomic.Bool
@@ -177,26 +177,26 @@ func newAccountHolder(c client.Client, live client.Reader, opts Options, rec eve
 	return &accountHolder{
 		client: c, live: live, clock: opts.Clock, identity: opts.Identity, duration: opts.AccountLeaseDuration,
 		drain: 2*opts.CallTimeout + 5*time.Second, recorder: rec, log: ctrl.Log.WithName("account-lease"),
-		reset: func(string) {}, busy: func(context.Context, string) (bool, bool) { return true, true },
-		accounts: map[string]*holdState{},
+		reset: func(accountKey) {}, busy: func(context.Context, accountKey) (bool, bool) { return true, true },
+		accounts: map[accountKey]*holdState{},
 	}
 }
 
-func (h *accountHolder) state(key string) *holdState {
+func (h *accountHolder) state(acct accountKey) *holdState {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := h.accounts[key]
+	st := h.accounts[acct]
 	if st == nil {
 		st = &holdState{}
-		h.accounts[key] = st
+		h.accounts[acct] = st
 	}
 	return st
 }
 
-func (h *accountHolder) keys() []string {
+func (h *accountHolder) keys() []accountKey {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.accounts))
+	out := make([]accountKey, 0, len(h.accounts))
 	for k := range h.accounts {
 		out = append(out, k)
 	}
@@ -204,9 +204,9 @@ func (h *accountHolder) keys() []string {
 }
 
 // forget drops a deleted account (its Lease goes with it: it is owned by the AccountQuota).
-func (h *accountHolder) forget(key string) {
+func (h *accountHolder) forget(acct accountKey) {
 	h.mu.Lock()
-	delete(h.accounts, key)
+	delete(h.accounts, acct)
 	h.mu.Unlock()
 }
 
@@ -222,8 +222,8 @@ func (h *accountHolder) idleDuration() time.Duration { return idleLeaseFactor * 
 // may: when the Lease does not exist, was released, is this manager's own, or lapsed and takeOver says the
 // account has work. Decisions are serialised per account.
 func (h *accountHolder) hold(ctx context.Context, aq *v1alpha1.AccountQuota, takeOver func() bool) (holdResult, error) {
-	key := accountKey(aq.Namespace, aq.Name)
-	st := h.state(key)
+	acct := accountKeyOf(aq.Namespace, aq.Name)
+	st := h.state(acct)
 	if h.closed.Load() {
 		return holdResult{}, nil
 	}
@@ -243,13 +243,13 @@ func (h *accountHolder) hold(ctx context.Context, aq *v1alpha1.AccountQuota, tak
 		l := &coordinationv1.Lease{}
 		err := h.client.Get(ctx, types.NamespacedName{Namespace: aq.Namespace, Name: accountLeaseName(aq.Name)}, l)
 		if err != nil && !apierrors.IsNotFound(err) {
-			return holdResult{}, fmt.Errorf("reading the Lease of %s: %w", key, err)
+			return holdResult{}, fmt.Errorf("reading the Lease of %s: %w", acct, err)
 		}
 		if err == nil {
 			cur = l
 		}
 	}
-	res, retry, err := h.try(ctx, st, key, aq, cur, now, takeOver)
+	res, retry, err := h.try(ctx, st, acct, aq, cur, now, takeOver)
 	if !retry {
 		return res, err
 	}
@@ -257,11 +257,11 @@ func (h *accountHolder) hold(ctx context.Context, aq *v1alpha1.AccountQuota, tak
 	live := &coordinationv1.Lease{}
 	if err := h.live.Get(ctx, types.NamespacedName{Namespace: aq.Namespace, Name: accountLeaseName(aq.Name)}, live); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return holdResult{}, fmt.Errorf("reading the Lease of %s: %w", key, err)
+			return holdResult{}, fmt.Errorf("reading the Lease of %s: %w", acct, err)
 		}
 		live = nil
 	}
-	res, retry, err = h.try(ctx, st, key, aq, live, h.clock.Now(), takeOver)
+	res, retry, err = h.try(ctx, st, acct, aq, live, h.clock.Now(), takeOver)
 	if retry {
 		return holdResult{}, nil // lost another race: the caller comes back soon
 	}
@@ -270,7 +270,7 @@ func (h *accountHolder) hold(ctx context.Context, aq *v1alpha1.AccountQuota, tak
 
 // try decides on one copy of the Lease (nil: none exists) and acquires it when it may. retry says the
 // write lost a race (conflict, or created meanwhile).
-func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *v1alpha1.AccountQuota,
+func (h *accountHolder) try(ctx context.Context, st *holdState, acct accountKey, aq *v1alpha1.AccountQuota,
 	cur *coordinationv1.Lease, now time.Time, takeOver func() bool) (holdResult, bool, error) {
 	holder := ""
 	if cur != nil {
@@ -278,7 +278,7 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	}
 	if holder != "" && holder != h.identity {
 		if st.mine != nil {
-			h.lose(st, key, holder)
+			h.lose(st, acct, holder)
 		}
 		if cur.ResourceVersion != st.seen {
 			st.seen, st.seenAt = cur.ResourceVersion, now
@@ -317,20 +317,20 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || (cur != nil && apierrors.IsNotFound(err)) {
 		// Written, created or deleted by someone else since it was read.
 		if st.mine != nil {
-			h.lose(st, key, "")
+			h.lose(st, acct, "")
 		}
 		return holdResult{}, true, nil
 	}
 	if err != nil {
-		return holdResult{}, false, fmt.Errorf("acquiring the Lease of %s: %w", key, err)
+		return holdResult{}, false, fmt.Errorf("acquiring the Lease of %s: %w", acct, err)
 	}
 	// Renewing our own last copy keeps the pacing state: nobody wrote the Lease in between, so nobody else
 	// made a call. Anything else (a first acquisition, a Lease released or taken from another) rebuilds it.
 	takeover := st.mine == nil || cur != st.mine
 	if takeover {
 		// Forgotten before the Lease counts as held: no reconcile may pace the account from the old state.
-		h.reset(key)
-		h.log.Info("holding the account's Lease: rebuilding its pacing state", "account", key,
+		h.reset(acct)
+		h.log.Info("holding the account's Lease: rebuilding its pacing state", "account", acct,
 			"lease", desired.Name, "previousHolder", holder, "identity", h.identity)
 	}
 	st.mine, st.renewed, st.dur, st.seen, st.reported = desired, sent, h.duration, "", ""
@@ -340,19 +340,19 @@ func (h *accountHolder) try(ctx context.Context, st *holdState, key string, aq *
 }
 
 // holding says whether this manager may act on the account now: its Lease is held and still valid.
-func (h *accountHolder) holding(key string) bool {
+func (h *accountHolder) holding(acct accountKey) bool {
 	h.mu.Lock()
-	st := h.accounts[key]
+	st := h.accounts[acct]
 	h.mu.Unlock()
 	return st != nil && h.clock.Now().UnixNano() < st.validUntil.Load()
 }
 
 // lose forgets a Lease this manager thought it held and the account's pacing state with it.
-func (h *accountHolder) lose(st *holdState, key, holder string) {
+func (h *accountHolder) lose(st *holdState, acct accountKey, holder string) {
 	st.mine = nil
 	st.validUntil.Store(0)
-	h.reset(key)
-	h.log.Info("lost the account's Lease: forgetting its pacing state", "account", key, "holder", holder, "identity", h.identity)
+	h.reset(acct)
+	h.log.Info("lost the account's Lease: forgetting its pacing state", "account", acct, "holder", holder, "identity", h.identity)
 }
 
 // leaseDuration is the Lease's own duration (its holder's setting), or def when it has none.
@@ -366,7 +366,7 @@ func leaseDuration(l *coordinationv1.Lease, def time.Duration) time.Duration {
 // observe records a Lease event: a renewal of another holder's Lease is seen when it happens, so that it
 // is taken to lapse a lease duration after its last renewal, not after the next look at it.
 func (h *accountHolder) observe(l *coordinationv1.Lease) {
-	key, ok := accountOfLease(l)
+	acct, ok := accountOfLease(l)
 	if !ok {
 		return
 	}
@@ -374,7 +374,7 @@ func (h *accountHolder) observe(l *coordinationv1.Lease) {
 	if holder == "" || holder == h.identity {
 		return
 	}
-	st := h.state(key)
+	st := h.state(acct)
 	if !st.mu.TryLock() {
 		return // a decision on this account is being made: it reads the Lease itself
 	}
@@ -389,23 +389,23 @@ func (h *accountHolder) observe(l *coordinationv1.Lease) {
 // with the idle duration (ten times longer) while its posts merely wait. Run by Start; tests call it with a
 // fake clock.
 func (h *accountHolder) renewDue(ctx context.Context) {
-	for _, key := range h.keys() {
+	for _, acct := range h.keys() {
 		if h.closed.Load() {
 			return
 		}
-		st := h.state(key)
+		st := h.state(acct)
 		st.mu.Lock()
-		h.renew(ctx, st, key)
+		h.renew(ctx, st, acct)
 		st.mu.Unlock()
 	}
 }
 
-func (h *accountHolder) renew(ctx context.Context, st *holdState, key string) {
+func (h *accountHolder) renew(ctx context.Context, st *holdState, acct accountKey) {
 	if st.mine == nil {
 		return
 	}
 	now := h.clock.Now()
-	work, active := h.busy(ctx, key)
+	work, active := h.busy(ctx, acct)
 	if !work && now.Sub(time.Unix(0, st.wanted.Load())) >= h.duration {
 		return // idle: the Lease lapses, and the next reconcile that needs the account re-acquires it
 	}
@@ -424,10 +424,10 @@ func (h *accountHolder) renew(ctx context.Context, st *holdState, key string) {
 		st.mine, st.renewed, st.dur = desired, now, want
 		st.valid()
 	case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-		h.lose(st, key, "") // written or deleted by someone else
+		h.lose(st, acct, "") // written or deleted by someone else
 	default:
 		h.log.Error(err, "renewing the account's Lease (the account is left alone once it is not renewed in time)",
-			"account", key)
+			"account", acct)
 	}
 }
 
@@ -458,15 +458,15 @@ func (h *accountHolder) release() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, key := range h.keys() {
-		st := h.state(key)
+	for _, acct := range h.keys() {
+		st := h.state(acct)
 		st.mu.Lock()
 		if st.mine != nil {
 			desired := st.mine.DeepCopy()
 			desired.Spec.HolderIdentity = nil
 			desired.Spec.RenewTime = &metav1.MicroTime{Time: h.clock.Now()}
 			if err := h.client.Update(ctx, desired); err != nil && !apierrors.IsConflict(err) {
-				h.log.Error(err, "releasing the account's Lease (it lapses instead)", "account", key)
+				h.log.Error(err, "releasing the account's Lease (it lapses instead)", "account", acct)
 			}
 			st.mine = nil
 			st.validUntil.Store(0)
@@ -481,7 +481,7 @@ func (h *accountHolder) report(aq *v1alpha1.AccountQuota, res holdResult) {
 	if res.holder == "" {
 		return
 	}
-	st := h.state(accountKey(aq.Namespace, aq.Name))
+	st := h.state(accountKeyOf(aq.Namespace, aq.Name))
 	st.mu.Lock()
 	first := st.reported != res.holder
 	st.reported = res.holder
@@ -489,7 +489,7 @@ func (h *accountHolder) report(aq *v1alpha1.AccountQuota, res holdResult) {
 	if !first {
 		return
 	}
-	h.log.Info("the account is held by another manager: leaving it alone", "account", accountKey(aq.Namespace, aq.Name),
+	h.log.Info("the account is held by another manager: leaving it alone", "account", accountKeyOf(aq.Namespace, aq.Name),
 		"holder", res.holder, "identity", h.identity)
 	if h.recorder != nil {
 		h.recorder.Eventf(aq, nil, corev1.EventTypeWarning, v1alpha1.ReasonAccountHeldElsewhere, v1alpha1.ReasonAccountHeldElsewhere,
@@ -517,10 +517,10 @@ func (h *accountHolder) track(r reconcile.Reconciler) reconcile.Reconciler {
 }
 
 // accountOfLease is the account key of an account Lease (from its owner reference).
-func accountOfLease(l *coordinationv1.Lease) (string, bool) {
+func accountOfLease(l *coordinationv1.Lease) (accountKey, bool) {
 	for _, o := range l.OwnerReferences {
 		if o.Kind == "AccountQuota" && strings.HasPrefix(o.APIVersion, v1alpha1.GroupVersion.Group+"/") {
-			return accountKey(l.Namespace, o.Name), true
+			return accountKeyOf(l.Namespace, o.Name), true
 		}
 	}
 	return "", false
@@ -545,12 +545,11 @@ func (h *accountHolder) accountOfLeaseHandler() handler.EventHandler {
 			return
 		}
 		h.observe(l)
-		key, ok := accountOfLease(l)
+		acct, ok := accountOfLease(l)
 		if !ok || !wake {
 			return
 		}
-		ns, name := splitKey(key)
-		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+		q.Add(reconcile.Request{NamespacedName: acct.namespacedName()})
 	}
 	changed := holderChanged()
 	return handler.Funcs{
@@ -566,20 +565,19 @@ func (r *TikTokPostReconciler) postsOfLease(ctx context.Context, o client.Object
 	if !ok {
 		return nil
 	}
-	key, ok := accountOfLease(l)
+	acct, ok := accountOfLease(l)
 	if !ok {
 		return nil
 	}
-	ns, name := splitKey(key)
-	return r.postsOfAccount(ctx, &v1alpha1.AccountQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	return r.postsOfAccount(ctx, &v1alpha1.AccountQuota{ObjectMeta: metav1.ObjectMeta{Namespace: acct.Namespace(), Name: acct.Name()}})
 }
 
 // reset forgets the account's pacing state: the engine's windows, queue and cooldown, and that they were
 // rebuilt. The next prepare configures the engine again and rebuilds it from the checkpoint and statuses.
-func (g *accountRegistry) reset(key string) {
-	rt := g.runtime(key)
+func (g *accountRegistry) reset(acct accountKey) {
+	rt := g.runtime(acct)
 	rt.mu.Lock()
-	g.engine.Forget(key)
+	g.engine.Forget(acct.engine())
 	rt.configuredGen, rt.warm, rt.queuedAll = 0, false, false
 	rt.epoch++
 	rt.mu.Unlock()
@@ -587,8 +585,8 @@ func (g *accountRegistry) reset(key string) {
 
 // epoch counts the resets of the account: a post's memory from an earlier epoch is stale (see
 // postMemory.epoch).
-func (g *accountRegistry) epoch(key string) uint64 {
-	rt := g.runtime(key)
+func (g *accountRegistry) epoch(acct accountKey) uint64 {
+	rt := g.runtime(acct)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.epoch
@@ -617,10 +615,9 @@ func (g *accountRegistry) hasWork(ctx context.Context, aq *v1alpha1.AccountQuota
 // over) and has work (hasWork). active: a post of it is in flight, or the head of its queue is due within
 // soon; the Lease is then renewed with the short duration, so that a crash is taken over quickly while
 // calls are being made.
-func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selector, soon time.Duration) (work, active bool) {
-	ns, name := splitKey(key)
+func (g *accountRegistry) busy(ctx context.Context, acct accountKey, sel labels.Selector, soon time.Duration) (work, active bool) {
 	aq := &v1alpha1.AccountQuota{}
-	if err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, aq); err != nil {
+	if err := g.reader.Get(ctx, acct.namespacedName(), aq); err != nil {
 		return !apierrors.IsNotFound(err), !apierrors.IsNotFound(err)
 	}
 	if !sel.Matches(labelsOf(aq)) || !aq.DeletionTimestamp.IsZero() {
@@ -640,12 +637,12 @@ func (g *accountRegistry) busy(ctx context.Context, key string, sel labels.Selec
 			work = true
 		}
 	}
-	if head, ok := g.engine.Head(key, now); ok {
-		if _, at, ok := g.engine.Projection(key, head); ok && at.Sub(now) < soon {
+	if head, ok := g.engine.Head(acct.engine(), now); ok {
+		if _, at, ok := g.engine.Projection(acct.engine(), head); ok && at.Sub(now) < soon {
 			return true, true
 		}
 	}
-	return work || g.engine.QueueLen(key) > 0, false
+	return work || g.engine.QueueLen(acct.engine()) > 0, false
 }
 
 // leaseRaceRetry is how soon an object whose account's Lease nobody could be found holding (a race for it,

@@ -61,8 +61,8 @@ func newHolderWorld(t *testing.T) *holderWorld {
 func (w *holderWorld) manager(id string) *accountHolder {
 	h := newAccountHolder(w.c, w.c, Options{Clock: w.clk, Identity: id, AccountLeaseDuration: testLease, CallTimeout: time.Second},
 		events.NewFakeRecorder(10))
-	h.reset = func(string) { w.resets[id]++ }
-	h.busy = func(context.Context, string) (bool, bool) { return w.busy, w.busy && w.active }
+	h.reset = func(accountKey) { w.resets[id]++ }
+	h.busy = func(context.Context, accountKey) (bool, bool) { return w.busy, w.busy && w.active }
 	return h
 }
 
@@ -191,7 +191,7 @@ func TestHolderTakeoverAndLost(t *testing.T) {
 
 	// a comes back: its renewal conflicts, it forgets the account and leaves it alone.
 	w.a.renewDue(context.Background())
-	if w.a.state("ns/brand").mine != nil || w.resets["manager-a"] != 2 {
+	if w.a.state(accountKeyOf("ns", "brand")).mine != nil || w.resets["manager-a"] != 2 {
 		t.Fatalf("a still thinks it holds the account after losing it (resets %d)", w.resets["manager-a"])
 	}
 	if res := w.hold(w.a, true); res.held || res.holder != "manager-b" {
@@ -334,38 +334,39 @@ func TestHolderBusyRules(t *testing.T) {
 	clk := testclock.NewFakeClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 	reg := newAccountRegistry(pacing.NewEngine(clk, nil), c, clk.Now)
 	ctx := context.Background()
+	brand := accountKeyOf("ns", "brand")
 	shard := func(v string) labels.Selector { return labels.SelectorFromSet(labels.Set{"shard": v}) }
-	busyOf := func(reg *accountRegistry, key string, sel labels.Selector) bool {
-		work, _ := reg.busy(ctx, key, sel, 10*testLease)
+	busyOf := func(reg *accountRegistry, acct accountKey, sel labels.Selector) bool {
+		work, _ := reg.busy(ctx, acct, sel, 10*testLease)
 		return work
 	}
-	if work, active := reg.busy(ctx, "ns/brand", shard("a"), 10*testLease); !work || active {
+	if work, active := reg.busy(ctx, brand, shard("a"), 10*testLease); !work || active {
 		t.Error("an account whose post waits (no call due) is not busy, or is active")
 	}
-	reg.engine.Configure("ns/brand", pacing.DefaultLimits(), pacing.DefaultBackoff())
-	reg.engine.Enqueue("ns/brand", waiterOf(post, time.Time{}))
-	if _, active := reg.busy(ctx, "ns/brand", shard("a"), 10*testLease); !active {
+	reg.engine.Configure(brand.engine(), pacing.DefaultLimits(), pacing.DefaultBackoff())
+	reg.engine.Enqueue(brand.engine(), waiterOf(post, time.Time{}))
+	if _, active := reg.busy(ctx, brand, shard("a"), 10*testLease); !active {
 		t.Error("an account whose queue's head is due now is not active")
 	}
-	reg.engine.Remove("ns/brand", "p")
-	if busyOf(reg, "ns/brand", shard("b")) {
+	reg.engine.Remove(brand.engine(), "p")
+	if busyOf(reg, brand, shard("b")) {
 		t.Error("an account of another shard is busy")
 	}
 	post.Status.Phase = v1alpha1.PhaseProcessing
 	if err := c.Status().Update(ctx, post); err != nil {
 		t.Fatal(err)
 	}
-	if work, active := reg.busy(ctx, "ns/brand", shard("a"), 10*testLease); !work || !active {
+	if work, active := reg.busy(ctx, brand, shard("a"), 10*testLease); !work || !active {
 		t.Error("an account with a post in flight is not busy and active")
 	}
 	post.Status.Phase = v1alpha1.PhasePublished
 	if err := c.Status().Update(ctx, post); err != nil {
 		t.Fatal(err)
 	}
-	if busyOf(reg, "ns/brand", shard("a")) {
+	if busyOf(reg, brand, shard("a")) {
 		t.Error("an account whose posts all ended is busy")
 	}
-	if busyOf(reg, "ns/gone", shard("a")) {
+	if busyOf(reg, accountKeyOf("ns", "gone"), shard("a")) {
 		t.Error("a deleted account is busy")
 	}
 }
@@ -380,7 +381,7 @@ func TestHolderLeaseDeleted(t *testing.T) {
 	}
 	w.step(testLease / 3)
 	w.a.renewDue(context.Background())
-	if w.a.state("ns/brand").mine != nil || w.resets["manager-a"] != 2 {
+	if w.a.state(accountKeyOf("ns", "brand")).mine != nil || w.resets["manager-a"] != 2 {
 		t.Fatalf("a still holds a deleted Lease (resets %d)", w.resets["manager-a"])
 	}
 	if res := w.hold(w.a, true); !res.held || !res.takeover {

@@ -98,8 +98,8 @@ func (rt *accountRuntime) figuresSlot(now time.Time, interval time.Duration, bud
 }
 
 // markBanned records that TikTok refused a post because the creator is banned.
-func (g *accountRegistry) markBanned(key string, at time.Time) {
-	rt := g.runtime(key)
+func (g *accountRegistry) markBanned(acct accountKey, at time.Time) {
+	rt := g.runtime(acct)
 	rt.mu.Lock()
 	if rt.bannedAt.IsZero() {
 		rt.bannedAt = at
@@ -108,8 +108,8 @@ func (g *accountRegistry) markBanned(key string, at time.Time) {
 }
 
 // bannedSince returns when TikTok said the account's creator is banned (zero if it has not).
-func (g *accountRegistry) bannedSince(key string) time.Time {
-	rt := g.runtime(key)
+func (g *accountRegistry) bannedSince(acct accountKey) time.Time {
+	rt := g.runtime(acct)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	return rt.bannedAt
@@ -124,22 +124,19 @@ type accountRegistry struct {
 	now    func() time.Time
 
 	mu       sync.Mutex
-	accounts map[string]*accountRuntime
+	accounts map[accountKey]*accountRuntime
 }
 
 func newAccountRegistry(e *pacing.Engine, r client.Reader, now func() time.Time) *accountRegistry {
-	return &accountRegistry{engine: e, reader: r, now: now, accounts: map[string]*accountRuntime{}}
+	return &accountRegistry{engine: e, reader: r, now: now, accounts: map[accountKey]*accountRuntime{}}
 }
-
-// accountKey is the engine's name of an account: namespace/name.
-func accountKey(namespace, name string) string { return namespace + "/" + name }
 
 // figuresDue is the earliest time the account's moved figures may be written: interval after its last
 // status write, or its reserved turn in the process's write budget, whichever is later. Zero for an
 // account this process has not met.
-func (g *accountRegistry) figuresDue(key string, interval time.Duration) time.Time {
+func (g *accountRegistry) figuresDue(acct accountKey, interval time.Duration) time.Time {
 	g.mu.Lock()
-	rt := g.accounts[key]
+	rt := g.accounts[acct]
 	g.mu.Unlock()
 	if rt == nil {
 		return time.Time{}
@@ -153,22 +150,22 @@ func (g *accountRegistry) figuresDue(key string, interval time.Duration) time.Ti
 	return due
 }
 
-func (g *accountRegistry) runtime(key string) *accountRuntime {
+func (g *accountRegistry) runtime(acct accountKey) *accountRuntime {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	rt := g.accounts[key]
+	rt := g.accounts[acct]
 	if rt == nil {
 		rt = &accountRuntime{}
-		g.accounts[key] = rt
+		g.accounts[acct] = rt
 	}
 	return rt
 }
 
 // keys lists the accounts the registry holds.
-func (g *accountRegistry) keys() []string {
+func (g *accountRegistry) keys() []accountKey {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	out := make([]string, 0, len(g.accounts))
+	out := make([]accountKey, 0, len(g.accounts))
 	for k := range g.accounts {
 		out = append(out, k)
 	}
@@ -176,44 +173,44 @@ func (g *accountRegistry) keys() []string {
 }
 
 // forget drops an account that no longer exists.
-func (g *accountRegistry) forget(key string) {
+func (g *accountRegistry) forget(acct accountKey) {
 	g.mu.Lock()
-	delete(g.accounts, key)
+	delete(g.accounts, acct)
 	g.mu.Unlock()
-	g.engine.Forget(key)
+	g.engine.Forget(acct.engine())
 }
 
 // prepare configures the engine for aq (when its spec changed) and rebuilds its windows once.
 func (g *accountRegistry) prepare(ctx context.Context, aq *v1alpha1.AccountQuota) error {
-	key := accountKey(aq.Namespace, aq.Name)
-	rt := g.runtime(key)
+	acct := accountKeyOf(aq.Namespace, aq.Name)
+	rt := g.runtime(acct)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.uid != aq.UID {
 		// A new account, or one deleted and created again under the same name: start over.
 		if rt.uid != "" {
-			g.engine.Forget(key)
+			g.engine.Forget(acct.engine())
 		}
 		rt.uid, rt.configuredGen, rt.warm = aq.UID, 0, false
 	}
 	if rt.configuredGen != aq.Generation {
-		g.engine.Configure(key, limitsOf(aq.Spec.Limits), backoffOf(aq.Spec.Backoff))
-		g.engine.SetAccountAdaptive(key, adaptiveOf(aq.Spec.Adaptive))
+		g.engine.Configure(acct.engine(), limitsOf(aq.Spec.Limits), backoffOf(aq.Spec.Backoff))
+		g.engine.SetAccountAdaptive(acct.engine(), adaptiveOf(aq.Spec.Adaptive))
 		rt.configuredGen = aq.Generation
 	}
 	if rt.warm {
 		return nil
 	}
-	if err := g.rebuild(ctx, key, aq); err != nil {
-		return fmt.Errorf("rebuilding the pacing windows of %s: %w", key, err)
+	if err := g.rebuild(ctx, acct, aq); err != nil {
+		return fmt.Errorf("rebuilding the pacing windows of %s: %w", acct, err)
 	}
 	rt.warm, rt.queuedAll = true, true
 	return nil
 }
 
 // notReady records that the account's posts are leaving its queue (the account is not ready).
-func (g *accountRegistry) notReady(key string) {
-	rt := g.runtime(key)
+func (g *accountRegistry) notReady(acct accountKey) {
+	rt := g.runtime(acct)
 	rt.mu.Lock()
 	rt.queuedAll = false
 	rt.mu.Unlock()
@@ -223,8 +220,8 @@ func (g *accountRegistry) notReady(key string) {
 // they are there already: posts that left it while the account was not ready come back together,
 // not one reconcile at a time (each late arrival would move the projections of the posts behind it,
 // and a move costs a status write).
-func (g *accountRegistry) queueAll(ctx context.Context, key string, aq *v1alpha1.AccountQuota) error {
-	rt := g.runtime(key)
+func (g *accountRegistry) queueAll(ctx context.Context, acct accountKey, aq *v1alpha1.AccountQuota) error {
+	rt := g.runtime(acct)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.queuedAll {
@@ -234,7 +231,7 @@ func (g *accountRegistry) queueAll(ctx context.Context, key string, aq *v1alpha1
 	if err != nil {
 		return err
 	}
-	g.enqueueWaiting(key, aq, posts)
+	g.enqueueWaiting(acct, aq, posts)
 	rt.queuedAll = true
 	return nil
 }
@@ -253,11 +250,11 @@ func (g *accountRegistry) postsOf(ctx context.Context, aq *v1alpha1.AccountQuota
 // projections told to posts count everyone ahead of them (otherwise a start-up's projections would
 // move as the posts' first reconciles come in, and each move would cost a status write). A post that
 // should not wait after all leaves the queue at its own reconcile.
-func (g *accountRegistry) enqueueWaiting(key string, aq *v1alpha1.AccountQuota, posts []v1alpha1.TikTokPost) {
+func (g *accountRegistry) enqueueWaiting(acct accountKey, aq *v1alpha1.AccountQuota, posts []v1alpha1.TikTokPost) {
 	now := g.now()
 	for i := range posts {
 		if mayQueue(&posts[i], aq, now) {
-			g.engine.Enqueue(key, waiterOf(&posts[i], time.Time{}))
+			g.engine.Enqueue(acct.engine(), waiterOf(&posts[i], time.Time{}))
 		}
 	}
 }
@@ -266,9 +263,9 @@ func (g *accountRegistry) enqueueWaiting(key string, aq *v1alpha1.AccountQuota, 
 // statuses. Init calls are exact (their intent is written before they are sent); status fetches and
 // creator info calls are known only up to the checkpoint, so the engine guards those windows for one
 // window after a restore (see pacing.Engine.Restore).
-func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.AccountQuota) error {
+func (g *accountRegistry) rebuild(ctx context.Context, acct accountKey, aq *v1alpha1.AccountQuota) error {
 	if cp := aq.Status.Checkpoint; cp != nil {
-		g.engine.Restore(key, stateOf(aq.Status))
+		g.engine.Restore(acct.engine(), stateOf(aq.Status))
 	}
 	posts, err := g.postsOf(ctx, aq)
 	if err != nil {
@@ -282,10 +279,10 @@ func (g *accountRegistry) rebuild(ctx context.Context, key string, aq *v1alpha1.
 			if h.EndTime != nil {
 				answered = h.EndTime.Time
 			}
-			g.engine.RecordCall(key, call, h.StartTime.Time, answered, outcomeOfAttempt(h.Outcome, h.EndTime != nil))
+			g.engine.RecordCall(acct.engine(), call, h.StartTime.Time, answered, outcomeOfAttempt(h.Outcome, h.EndTime != nil))
 		}
 	}
-	g.enqueueWaiting(key, aq, posts)
+	g.enqueueWaiting(acct, aq, posts)
 	return nil
 }
 

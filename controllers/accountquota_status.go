@@ -20,9 +20,9 @@ import (
 func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	st := &s.aq.Status
 	now := r.Clock.Now()
-	usage := r.Engine.Usage(s.key, now)
+	usage := r.Engine.Usage(s.acct.engine(), now)
 	st.Usage = st.Usage[:0:0]
-	active := r.Engine.QueueLen(s.key) > 0
+	active := r.Engine.QueueLen(s.acct.engine()) > 0
 	for _, u := range usage {
 		lu := v1alpha1.LimitUsage{Name: u.Name, Limit: int32(u.Limit), EffectiveLimit: int32(u.Effective),
 			Window: metav1.Duration{Duration: u.Window}, Used: int32(u.Used)}
@@ -44,7 +44,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 			active = true // a short window is moving: look again soon
 		}
 	}
-	until, consecutive := r.Engine.Cooldown(s.key)
+	until, consecutive := r.Engine.Cooldown(s.acct.engine())
 	st.ThrottledUntil = nil
 	if until.After(now) {
 		st.ThrottledUntil = &metav1.Time{Time: until.Truncate(time.Second).Add(time.Second)}
@@ -52,7 +52,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 			fmt.Sprintf("TikTok answered 429 unexpectedly; the account cools down until %s", until.UTC().Format(time.RFC3339)))
 		logThrottled(s, v1alpha1.ReasonRateLimited, until)
 		s.due(until)
-	} else if hold, reason, what := r.capHold(s.key, now); !hold.IsZero() {
+	} else if hold, reason, what := r.capHold(s.acct, now); !hold.IsZero() {
 		st.ThrottledUntil = &metav1.Time{Time: hold.Truncate(time.Second).Add(time.Second)}
 		markThrottled(&st.Conditions, s.aq.Generation, reason, fmt.Sprintf(
 			"TikTok refused a post by the account's %s, which the operator's own posts do not fill (other apps of the "+
@@ -67,7 +67,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 	}
 	st.ConsecutiveThrottles = int32(consecutive)
 	st.Queue = r.queueStatus(ctx, s, now)
-	cp := checkpointOf(r.Engine.Snapshot(s.key), now)
+	cp := checkpointOf(r.Engine.Snapshot(s.acct.engine()), now)
 	if len(cp.Calls) == 0 && len(cp.Lowered) == 0 && cp.EpisodeStart == nil {
 		cp = nil
 	}
@@ -77,7 +77,7 @@ func (r *AccountQuotaReconciler) view(ctx context.Context, s *accountScope) {
 		// turn (writeStatus): look again then, not every interval (with 1,000 accounts sharing a budget
 		// of 10 writes a second, a turn comes every 100 s).
 		next := now.Add(r.Options.AccountStatusInterval)
-		if due := r.figuresDue(s.key); due.After(next) {
+		if due := r.figuresDue(s.acct); due.After(next) {
 			next = due
 		}
 		s.due(next)
@@ -114,9 +114,9 @@ func logLearned(s *accountScope, lu v1alpha1.LimitUsage) {
 
 // capHold is the later running hold of the account's daily and pending-share caps (see
 // pacing.Engine.CapReached), with its condition reason and the cap's name; zero if none.
-func (r *AccountQuotaReconciler) capHold(key string, now time.Time) (time.Time, string, string) {
-	daily := r.Engine.CapHold(key, pacing.CallDirectVideoInit, now)
-	pending := r.Engine.CapHold(key, pacing.CallInboxVideoInit, now)
+func (r *AccountQuotaReconciler) capHold(acct accountKey, now time.Time) (time.Time, string, string) {
+	daily := r.Engine.CapHold(acct.engine(), pacing.CallDirectVideoInit, now)
+	pending := r.Engine.CapHold(acct.engine(), pacing.CallInboxVideoInit, now)
 	if pending.After(daily) {
 		return pending, v1alpha1.ReasonPendingShareCapReachedElsewhere, "pending-share cap"
 	}
@@ -128,7 +128,7 @@ func (r *AccountQuotaReconciler) capHold(key string, now time.Time) (time.Time, 
 
 // queueStatus counts the account's posts by where they are (from the cache).
 func (r *AccountQuotaReconciler) queueStatus(ctx context.Context, s *accountScope, now time.Time) *v1alpha1.QueueStatus {
-	q := &v1alpha1.QueueStatus{Waiting: int32(r.Engine.QueueLen(s.key))}
+	q := &v1alpha1.QueueStatus{Waiting: int32(r.Engine.QueueLen(s.acct.engine()))}
 	var posts v1alpha1.TikTokPostList
 	// Read-only: the cache's own objects, not copies (this runs on every phase change of a post).
 	if err := r.List(ctx, &posts, client.InNamespace(s.aq.Namespace),
@@ -177,14 +177,14 @@ func (r *AccountQuotaReconciler) writeStatus(ctx context.Context, s *accountScop
 		!equality.Semantic.DeepEqual(st.Creator, s.written.Creator) ||
 		!equality.Semantic.DeepEqual(st.Token, s.written.Token) ||
 		st.ObservedGeneration != s.written.ObservedGeneration
-	rt := r.Accounts.runtime(s.key)
+	rt := r.Accounts.runtime(s.acct)
 	if !urgent && !r.mayWriteFigures(s, rt) {
 		return nil
 	}
 	// A PUT of the status subresource, like a post's (see TikTokPostReconciler.writeStatus): its
 	// resourceVersion refuses a status computed from a stale copy.
 	if err := r.Status().Update(ctx, s.aq); err != nil {
-		return fmt.Errorf("writing the status of AccountQuota %s: %w", s.key, err)
+		return fmt.Errorf("writing the status of AccountQuota %s: %w", s.acct, err)
 	}
 	statusWrites.WithLabelValues("AccountQuota").Inc()
 	s.aq.SetManagedFields(nil) // as for a post: a later write goes without the server's record
@@ -205,8 +205,8 @@ func (r *AccountQuotaReconciler) mayWriteFigures(s *accountScope, rt *accountRun
 }
 
 // figuresDue is when the account's next figures write may go (see accountRegistry.figuresDue).
-func (r *AccountQuotaReconciler) figuresDue(key string) time.Time {
-	return r.Accounts.figuresDue(key, r.Options.AccountStatusInterval)
+func (r *AccountQuotaReconciler) figuresDue(acct accountKey) time.Time {
+	return r.Accounts.figuresDue(acct, r.Options.AccountStatusInterval)
 }
 
 func labelsOf(o client.Object) labels.Set { return labels.Set(o.GetLabels()) }

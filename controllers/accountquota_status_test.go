@@ -63,18 +63,18 @@ func TestFiguresDueIsWhenTheWriteMayGo(t *testing.T) {
 	reg := newAccountRegistry(nil, nil, clk.Now)
 	r := &AccountQuotaReconciler{deps: deps{Clock: clk, Accounts: reg, Options: Options{AccountStatusInterval: interval}},
 		writeBudget: rate.NewLimiter(1, 1)} // 1 write a second
-	if due := reg.figuresDue("ns/unknown", interval); !due.IsZero() {
+	if due := reg.figuresDue(accountKeyOf("ns", "unknown"), interval); !due.IsZero() {
 		t.Fatalf("an unknown account is due at %s, want zero", due)
 	}
-	keys := []string{"ns/a", "ns/b", "ns/c"}
-	for _, k := range keys {
-		if due := reg.figuresDue(k, interval); !due.IsZero() {
-			t.Fatalf("%s before anything: due %s, want zero", k, due)
+	accounts := []accountKey{accountKeyOf("ns", "a"), accountKeyOf("ns", "b"), accountKeyOf("ns", "c")}
+	for _, acct := range accounts {
+		if due := reg.figuresDue(acct, interval); !due.IsZero() {
+			t.Fatalf("%s before anything: due %s, want zero", acct, due)
 		}
 	}
 	// a writes at t0; b and c are refused and given the next turns of the budget.
-	for i, k := range keys {
-		rt := reg.runtime(k)
+	for i, acct := range accounts {
+		rt := reg.runtime(acct)
 		s := &accountScope{}
 		ok := r.mayWriteFigures(s, rt)
 		if i == 0 {
@@ -85,14 +85,14 @@ func TestFiguresDueIsWhenTheWriteMayGo(t *testing.T) {
 			continue
 		}
 		if ok {
-			t.Fatalf("%s allowed beyond the budget", k)
+			t.Fatalf("%s allowed beyond the budget", acct)
 		}
-		if due := reg.figuresDue(k, interval); !due.Equal(s.requeue) || !due.Equal(t0.Add(time.Duration(i)*time.Second)) {
-			t.Errorf("%s: figuresDue +%s, mayWriteFigures due +%s; want both +%ds", k, due.Sub(t0), s.requeue.Sub(t0), i)
+		if due := reg.figuresDue(acct, interval); !due.Equal(s.requeue) || !due.Equal(t0.Add(time.Duration(i)*time.Second)) {
+			t.Errorf("%s: figuresDue +%s, mayWriteFigures due +%s; want both +%ds", acct, due.Sub(t0), s.requeue.Sub(t0), i)
 		}
 	}
 	// a wrote at t0: its next write waits for the interval.
-	if due := reg.figuresDue("ns/a", interval); !due.Equal(t0.Add(interval)) {
+	if due := reg.figuresDue(accounts[0], interval); !due.Equal(t0.Add(interval)) {
 		t.Errorf("ns/a: due +%s, want +%s (its last write plus the interval)", due.Sub(t0), interval)
 	}
 }

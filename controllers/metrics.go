@@ -282,16 +282,16 @@ func (c *quotaCollector) Collect(ch chan<- prometheus.Metric) {
 		sources = append(sources, s)
 	}
 	c.mu.Unlock()
-	seen := map[string]bool{} // two managers of one process never report the same series twice
+	seen := map[accountKey]bool{} // two managers of one process never report the same series twice
 	for _, s := range sources {
 		now := s.now()
-		for _, key := range s.accounts.keys() {
-			if seen[key] {
+		for _, acct := range s.accounts.keys() {
+			if seen[acct] {
 				continue
 			}
-			seen[key] = true
-			ns, name := splitKey(key)
-			for _, u := range s.engine.Usage(key, now) {
+			seen[acct] = true
+			ns, name := acct.Namespace(), acct.Name()
+			for _, u := range s.engine.Usage(acct.engine(), now) {
 				ch <- prometheus.MustNewConstMetric(c.used, prometheus.GaugeValue, float64(u.Used), ns, name, u.Name)
 				ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(u.Effective), ns, name, u.Name)
 			}

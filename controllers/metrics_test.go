@@ -55,9 +55,10 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	clk := testclock.NewFakeClock(t0)
 	engine := pacing.NewEngine(clk, func() float64 { return 0.5 })
 	reg := newAccountRegistry(engine, nil, clk.Now)
-	engine.Configure("ns/brand", pacing.DefaultLimits(), pacing.DefaultBackoff())
-	reg.runtime("ns/brand")
-	reg.runtime("ns/unconfigured") // prepared by nobody yet: the engine has no windows for it
+	brand := accountKeyOf("ns", "brand")
+	engine.Configure(brand.engine(), pacing.DefaultLimits(), pacing.DefaultBackoff())
+	reg.runtime(brand)
+	reg.runtime(accountKeyOf("ns", "unconfigured")) // prepared by nobody yet: the engine has no windows for it
 
 	c := &quotaCollector{used: quotas.used, limit: quotas.limit, sources: map[*quotaSource]struct{}{}}
 	first := &quotaSource{engine: engine, accounts: reg, now: clk.Now}
@@ -79,7 +80,7 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 			t.Errorf("an account the engine does not know is reported: %s", k)
 		}
 	}
-	d := engine.ReserveCall("ns/brand", pacing.CallStatusFetch, clk.Now())
+	d := engine.ReserveCall(brand.engine(), pacing.CallStatusFetch, clk.Now())
 	if !d.Granted {
 		t.Fatal("status fetch not granted on a fresh account")
 	}
@@ -96,7 +97,7 @@ func TestQuotaMetricsReadTheEngine(t *testing.T) {
 	if got := gather(); got[limit] != 30 {
 		t.Errorf("after one source left: limit %v, want 30 from the other", got[limit])
 	}
-	reg.forget("ns/brand")
+	reg.forget(brand)
 	if got := gather(); len(got) != 0 {
 		t.Errorf("after the account was forgotten: %v, want no series", got)
 	}

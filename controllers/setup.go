@@ -122,8 +122,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 
 	recorder := mgr.GetEventRecorder("tiktok-operator")
 	holders := newAccountHolder(mgr.GetClient(), mgr.GetAPIReader(), opts, recorder)
-	holders.busy = func(ctx context.Context, key string) (bool, bool) {
-		return accounts.busy(ctx, key, opts.AccountSelector, holders.idleDuration())
+	holders.busy = func(ctx context.Context, acct accountKey) (bool, bool) {
+		return accounts.busy(ctx, acct, opts.AccountSelector, holders.idleDuration())
 	}
 	if err := mgr.Add(holders); err != nil {
 		return fmt.Errorf("adding the account Lease holder to the manager: %w", err)
@@ -214,18 +214,18 @@ var kickHandler = handler.Funcs{
 // write budget) is woken then instead: a reconcile before it would count the figures and write nothing.
 // With 1,000 accounts and a budget of 10 writes a second, a turn comes every 100 s, and waking each
 // account every interval meanwhile ran 15,000 to 20,000 reconciles that wrote nothing.
-func accountOfPostHandler(delay time.Duration, figuresDue func(key string) time.Time, now func() time.Time) handler.EventHandler {
+func accountOfPostHandler(delay time.Duration, figuresDue func(acct accountKey) time.Time, now func() time.Time) handler.EventHandler {
 	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 	add := func(o client.Object, q queue) {
 		p, ok := o.(*v1alpha1.TikTokPost)
 		if !ok {
 			return
 		}
-		after := delay
-		if due := figuresDue(accountKey(p.Namespace, p.Spec.AccountRef.Name)); !due.IsZero() {
+		acct, after := accountKeyFor(p), delay
+		if due := figuresDue(acct); !due.IsZero() {
 			after = max(after, due.Sub(now()))
 		}
-		q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}}, after)
+		q.AddAfter(reconcile.Request{NamespacedName: acct.namespacedName()}, after)
 	}
 	return handler.Funcs{
 		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { add(e.Object, q) },
@@ -304,13 +304,12 @@ func readyChanged() predicate.Predicate {
 
 // kickHead wakes the post at the head of an account's queue: a slot may have opened before the time it
 // was told (an answer came early, a post left the queue).
-func (r *TikTokPostReconciler) kickHead(acct string) {
-	key, ok := r.Engine.Head(acct, r.Clock.Now())
+func (r *TikTokPostReconciler) kickHead(acct accountKey) {
+	post, ok := r.Engine.Head(acct.engine(), r.Clock.Now())
 	if !ok {
 		return
 	}
-	ns, _ := splitKey(acct)
-	r.kick(r.kicks, &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: key}})
+	r.kick(r.kicks, &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: acct.Namespace(), Name: post}})
 }
 
 // kickPost wakes one post (its upload ended).
@@ -354,13 +353,3 @@ func (b *baseContext) get() context.Context {
 var _ manager.Runnable = &baseContext{}
 
 func (r *TikTokPostReconciler) baseContext() context.Context { return r.base.get() }
-
-// splitKey splits an account key namespace/name.
-func splitKey(key string) (namespace, name string) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:]
-		}
-	}
-	return "", key
-}

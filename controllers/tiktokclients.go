@@ -29,7 +29,7 @@ type clientPool struct {
 
 	mu        sync.Mutex
 	clients   map[string]*tiktok.Client // admitted endpoints only
-	endpoints map[string]string         // account key -> endpoint, for calls made after the account is gone
+	endpoints map[accountKey]string     // account -> endpoint, for calls made after the account is gone
 }
 
 // newClientPool builds the pool from (defaulted) options.
@@ -53,7 +53,7 @@ func newClientPool(o Options) *clientPool {
 			CheckRedirect: noRedirects,
 		},
 		clients:   map[string]*tiktok.Client{},
-		endpoints: map[string]string{},
+		endpoints: map[accountKey]string{},
 	}
 	if o.MediaClient != nil {
 		p.media = o.MediaClient
@@ -106,12 +106,12 @@ func (p *clientPool) admit(aq *v1alpha1.AccountQuota) error {
 func (p *clientPool) forAccount(aq *v1alpha1.AccountQuota) (*tiktok.Client, error) {
 	ep := endpointOfAccount(aq)
 	p.mu.Lock()
-	p.endpoints[accountKey(aq.Namespace, aq.Name)] = ep
+	p.endpoints[accountKeyOf(aq.Namespace, aq.Name)] = ep
 	p.mu.Unlock()
 	return p.forEndpoint(ep)
 }
 
-func (p *clientPool) endpointOf(acct string) string {
+func (p *clientPool) endpointOf(acct accountKey) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if ep := p.endpoints[acct]; ep != "" {

@@ -189,7 +189,7 @@ func TestStaleAnswerNeverOverwritesTheNextHolder(t *testing.T) {
 		t.Fatalf("setup: want the intent stored and the answer not, got %s", describe(p))
 	}
 	// The account changes hands, and the other manager ends the post as an uncertain outcome.
-	w.posts.Accounts.reset(accountKey(testNS, "brand"))
+	w.posts.Accounts.reset(accountKeyOf(testNS, "brand"))
 	other := w.get("p")
 	other.Status.Phase = v1alpha1.PhaseFailed
 	other.Status.LastError = &v1alpha1.PostError{Code: "uncertain_outcome", Message: "judged by the other manager"}

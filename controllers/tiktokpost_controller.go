@@ -47,7 +47,7 @@ type TikTokPostReconciler struct {
 // status (less precisely) after a restart.
 type postMemory struct {
 	uid          types.UID
-	account      string
+	account      accountKey
 	notBefore    time.Time // backoff expiry with full precision (status keeps seconds)
 	nextPoll     time.Time
 	pollInterval time.Duration
@@ -134,7 +134,7 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return r.deleted(ctx, post, req.NamespacedName)
 	}
 	mem := r.memory(req.NamespacedName, post.UID)
-	if e := r.Accounts.epoch(accountKey(post.Namespace, post.Spec.AccountRef.Name)); e != mem.epoch {
+	if e := r.Accounts.epoch(accountKeyFor(post)); e != mem.epoch {
 		mem.unwritten, mem.ownWrite = nil, nil
 	}
 	mem.applyOwnWrite(post)
@@ -147,8 +147,8 @@ func (r *TikTokPostReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		// wins over the cache.
 		post.Status = *mem.unwritten.DeepCopy()
 	}
-	acct := accountKey(post.Namespace, post.Spec.AccountRef.Name)
-	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(), acctKey: acct,
+	acct := accountKeyFor(post)
+	s := &postScope{post: post, written: written, mem: mem, now: r.Clock.Now(), acct: acct,
 		log: log.FromContext(ctx).WithValues("account", acct)}
 
 	res, err := r.reconcile(ctx, s)
@@ -177,8 +177,8 @@ type postScope struct {
 	written *v1alpha1.TikTokPostStatus
 	mem     *postMemory
 	now     time.Time
-	account *v1alpha1.AccountQuota
-	acctKey string
+	account *v1alpha1.AccountQuota // the post's AccountQuota, once a step has read it
+	acct    accountKey             // its key (spec.accountRef), known from the start
 	// log is the reconcile's logger (controller-runtime's: it names the post) with the account: decisions
 	// a user would ask about are logged at V(1), never with a token.
 	log logr.Logger
@@ -253,7 +253,7 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 	s.written = s.post.Status.DeepCopy()
 	// s.written is never changed in place (only replaced), so the memory can share it.
 	s.mem.ownWrite = &ownWrite{replaced: replaced, version: s.post.ResourceVersion, status: s.written}
-	s.mem.epoch = r.Accounts.epoch(s.acctKey)
+	s.mem.epoch = r.Accounts.epoch(s.acct)
 	s.mem.unwritten = nil
 	return nil
 }
@@ -262,7 +262,7 @@ func (r *TikTokPostReconciler) writeStatus(ctx context.Context, s *postScope) er
 // write lands, tagged with the account's epoch (see postMemory.epoch).
 func (r *TikTokPostReconciler) keepUnwritten(s *postScope) {
 	s.mem.unwritten = s.status().DeepCopy()
-	s.mem.epoch = r.Accounts.epoch(s.acctKey)
+	s.mem.epoch = r.Accounts.epoch(s.acct)
 }
 
 // event records an Event on the post; messages never carry tokens (they come from status fields), and
@@ -304,7 +304,7 @@ func (r *TikTokPostReconciler) stepEnded(_ context.Context, s *postScope) (stepR
 	switch s.status().Phase {
 	case v1alpha1.PhasePublished, v1alpha1.PhaseDelivered, v1alpha1.PhaseFailed:
 		if s.mem.account != "" {
-			r.Engine.Remove(s.mem.account, s.post.Name)
+			r.Engine.Remove(s.mem.account.engine(), s.post.Name)
 		}
 		return stop(ctrl.Result{}), nil
 	}
@@ -323,7 +323,7 @@ func (r *TikTokPostReconciler) forgetPost(ctx context.Context, key types.Namespa
 	}
 	log.FromContext(ctx).V(1).Info("post deleted: it leaves its account's queue", "namespace", key.Namespace,
 		"name", key.Name, "account", m.account, "publishID", m.publishID)
-	r.Engine.Remove(m.account, key.Name)
+	r.Engine.Remove(m.account.engine(), key.Name)
 	r.kickHead(m.account)
 	if m.publishID != "" && m.pullFromURL {
 		r.cancelDownload(ctx, m.account, m.publishID)
@@ -341,7 +341,7 @@ func (r *TikTokPostReconciler) ownsPost(ctx context.Context, p *v1alpha1.TikTokP
 		return true, nil
 	}
 	aq := &v1alpha1.AccountQuota{}
-	if err := r.Get(ctx, types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.AccountRef.Name}, aq); err != nil {
+	if err := r.Get(ctx, accountKeyFor(p).namespacedName(), aq); err != nil {
 		return false, client.IgnoreNotFound(err)
 	}
 	return r.Options.AccountSelector.Matches(labelsOf(aq)), nil

@@ -194,7 +194,7 @@ func (r *TikTokPostReconciler) fetchStatus(ctx context.Context, s *postScope, to
 		// EndpointNotAllowed: nothing is sent; the account's change wakes the post.
 		return nil, time.Time{}, &ctrl.Result{RequeueAfter: accountWait}, nil
 	}
-	d := r.Engine.ReserveCall(s.acctKey, pacing.CallStatusFetch, s.now)
+	d := r.Engine.ReserveCall(s.acct.engine(), pacing.CallStatusFetch, s.now)
 	if !d.Granted {
 		return nil, time.Time{}, &ctrl.Result{RequeueAfter: max(d.NotBefore.Sub(s.now), time.Millisecond)}, nil
 	}
@@ -205,13 +205,13 @@ func (r *TikTokPostReconciler) fetchStatus(ctx context.Context, s *postScope, to
 	r.Engine.Complete(d.Reservation, d.Reservation.At, answered, engineOutcome(err))
 	switch tiktok.ClassOf(err) {
 	case tiktok.RateLimited:
-		until := r.Engine.Throttled(s.acctKey, pacing.CallStatusFetch, answered, asTikTokError(err).RetryAfter)
+		until := r.Engine.Throttled(s.acct.engine(), pacing.CallStatusFetch, answered, asTikTokError(err).RetryAfter)
 		s.log.V(1).Info("TikTok answered 429 to status/fetch: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
 			"until", until)
 		return nil, answered, &ctrl.Result{RequeueAfter: max(until.Sub(r.Clock.Now()), time.Millisecond)}, err
 	case tiktok.TokenInvalid:
 		s.log.V(1).Info("TikTok refused the access token: the account refreshes it", "call", pacing.CallStatusFetch)
-		r.Tokens.invalidate(s.acctKey, tok)
+		r.Tokens.invalidate(s.acct, tok)
 		r.kickAccount(s.account)
 	}
 	return ps, answered, nil, err
@@ -272,7 +272,7 @@ func (r *TikTokPostReconciler) finished(s *postScope, at time.Time, phase v1alph
 
 // cancelDownload asks TikTok to stop downloading a deleted post's media (PULL_FROM_URL only; best
 // effort: a post TikTok already published stays).
-func (r *TikTokPostReconciler) cancelDownload(ctx context.Context, acct, publishID string) {
+func (r *TikTokPostReconciler) cancelDownload(ctx context.Context, acct accountKey, publishID string) {
 	logger := log.FromContext(ctx).WithValues("account", acct, "publishID", publishID)
 	tok, err := r.Tokens.access(acct)
 	if err != nil {

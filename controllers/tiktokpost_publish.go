@@ -55,7 +55,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 		// not in mem.sent, so it is abandoned, not mistaken for an uncertain one (see interruptedInit).
 		s.log.V(1).Info("the intent's write failed: no call is made", "attempt", st.Attempts, "error", err)
 		r.Engine.Complete(res, start, start, pacing.Abandoned)
-		r.kickHead(s.acctKey)
+		r.kickHead(s.acct)
 		s.post.Status = *s.written.DeepCopy()
 		if apierrors.IsConflict(err) {
 			// The post changed since it was read: read it again; nothing was sent. It was the head of its
@@ -66,7 +66,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	}
 	s.mem.lastProjection = time.Time{}
 	s.mem.markSent(intent) // from here on the call may leave: the intent is no longer ours to abandon
-	r.kickHead(s.acctKey)  // the next in line asks again now: its projection may have moved
+	r.kickHead(s.acct)     // the next in line asks again now: its projection may have moved
 
 	// 2. The call. The engine learns when it really left (after the intent write), for the spacing.
 	// The finalizer goes on while the call is in flight (see tiktokpost_finalizer.go), so that a deletion
@@ -83,7 +83,7 @@ func (r *TikTokPostReconciler) publish(ctx context.Context, s *postScope, res pa
 	r.finishAddFinalizer(s, fin)
 	r.capRefused(s, err, answered) // before Complete frees the next in line: the hold is in place first
 	r.Engine.Complete(res, sent, answered, engineOutcome(err))
-	r.kickHead(s.acctKey)
+	r.kickHead(s.acct)
 
 	// 3. The answer, kept in memory until it is written.
 	h := &st.AttemptHistory[len(st.AttemptHistory)-1]
@@ -183,7 +183,7 @@ func (r *TikTokPostReconciler) capRefused(s *postScope, err error, answered time
 	if err == nil || !errors.As(err, &te) || !accountCapCodes[te.Code] {
 		return
 	}
-	until := r.Engine.CapReached(s.acctKey, callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
+	until := r.Engine.CapReached(s.acct.engine(), callOf(&s.post.Spec), answered, r.Options.CapRetryInterval)
 	s.log.V(1).Info("TikTok refused a post by the account's cap: the account's posts wait", "code", te.Code,
 		"until", until)
 	r.kickAccount(s.account) // its status shows the hold
@@ -201,7 +201,7 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 	switch class {
 	case tiktok.RateLimited:
 		h.Outcome = v1alpha1.AttemptOutcomeRateLimited
-		until := r.Engine.Throttled(s.acctKey, callOf(&s.post.Spec), answered, te.RetryAfter)
+		until := r.Engine.Throttled(s.acct.engine(), callOf(&s.post.Spec), answered, te.RetryAfter)
 		s.log.V(1).Info("TikTok answered 429 to the init call: the account's calls wait", "reason", v1alpha1.ReasonRateLimited,
 			"until", until, "retryAfter", te.RetryAfter)
 		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonRateLimited, asThrottled())
@@ -210,7 +210,7 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 		// of the post: the account's reconcile refreshes).
 		h.Outcome = v1alpha1.AttemptOutcomeRejected
 		s.log.V(1).Info("TikTok refused the access token: the account refreshes it", "call", callOf(&s.post.Spec))
-		r.Tokens.invalidate(s.acctKey, tok)
+		r.Tokens.invalidate(s.acct, tok)
 		r.kickAccount(s.account)
 		return r.retryLater(s, answered, 0, v1alpha1.ReasonRetryableError, withoutBackoff())
 	case tiktok.Retryable:
@@ -228,7 +228,7 @@ func (r *TikTokPostReconciler) attemptFailed(s *postScope, err error, tok tiktok
 		st.Attempts--
 		return r.retryLater(s, answered, te.RetryAfter, v1alpha1.ReasonQuotaExhausted, asThrottled())
 	case te.Code == "spam_risk_user_banned_from_posting":
-		r.Accounts.markBanned(s.acctKey, answered)
+		r.Accounts.markBanned(s.acct, answered)
 		r.kickAccount(s.account)
 		r.fail(s, v1alpha1.ReasonAccountBanned, "TikTok refused the post: the creator is banned from posting")
 	case te.Code == "privacy_level_option_mismatch":
@@ -288,12 +288,12 @@ func (r *TikTokPostReconciler) retryLater(s *postScope, at time.Time, retryAfter
 		delay = 0
 	}
 	next := at.Add(delay)
-	if until, _ := r.Engine.Cooldown(s.acctKey); until.After(next) {
+	if until, _ := r.Engine.Cooldown(s.acct.engine()); until.After(next) {
 		next = until
 	}
 	if reason == v1alpha1.ReasonQuotaExhausted {
 		// A cap held after a refusal (see capRefused): the post waits for the hold's end, not a backoff.
-		if until := r.Engine.CapHold(s.acctKey, callOf(spec), at); !until.IsZero() {
+		if until := r.Engine.CapHold(s.acct.engine(), callOf(spec), at); !until.IsZero() {
 			next = until
 		}
 	}

@@ -50,16 +50,16 @@ func withPriority(res ctrl.Result) ctrl.Result {
 func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (stepResult, error) {
 	st := s.status()
 	gen := s.post.Generation
-	s.acctKey = accountKey(s.post.Namespace, s.post.Spec.AccountRef.Name)
-	if s.mem.account != "" && s.mem.account != s.acctKey {
-		r.Engine.Remove(s.mem.account, s.post.Name) // accountRef changed before the first attempt
+	s.acct = accountKeyFor(s.post)
+	if s.mem.account != "" && s.mem.account != s.acct {
+		r.Engine.Remove(s.mem.account.engine(), s.post.Name) // accountRef changed before the first attempt
 	}
-	s.mem.account = s.acctKey
+	s.mem.account = s.acct
 
 	aq := &v1alpha1.AccountQuota{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: s.post.Namespace, Name: s.post.Spec.AccountRef.Name}, aq)
+	err := r.Get(ctx, s.acct.namespacedName(), aq)
 	if apierrors.IsNotFound(err) {
-		r.Engine.Remove(s.acctKey, s.post.Name)
+		r.Engine.Remove(s.acct.engine(), s.post.Name)
 		if inFlight(st.Phase) {
 			return stop(r.accountGone(s)), nil
 		}
@@ -86,7 +86,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (s
 	if aq.Spec.Suspend {
 		return proceed(), nil // stepSuspend (or stepInFlight) holds the post back
 	}
-	if at := r.Accounts.bannedSince(s.acctKey); !at.IsZero() && !inFlight(st.Phase) {
+	if at := r.Accounts.bannedSince(s.acct); !at.IsZero() && !inFlight(st.Phase) {
 		r.fail(s, v1alpha1.ReasonAccountBanned, fmt.Sprintf("TikTok refused a post of account %s at %s: the creator is banned from posting",
 			aq.Name, at.UTC().Format(time.RFC3339)))
 		return stop(ctrl.Result{}), nil
@@ -104,8 +104,8 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (s
 			// A post TikTok already has keeps going as long as a token is loaded (the poll needs one).
 			return proceed(), nil
 		}
-		r.Accounts.notReady(s.acctKey)
-		r.Engine.Remove(s.acctKey, s.post.Name)
+		r.Accounts.notReady(s.acct)
+		r.Engine.Remove(s.acct.engine(), s.post.Name)
 		clearProjection(st)
 		msg := fmt.Sprintf("AccountQuota %s is not ready", aq.Name)
 		switch {
@@ -123,7 +123,7 @@ func (r *TikTokPostReconciler) stepAccount(ctx context.Context, s *postScope) (s
 			"message", msg, "retryIn", accountWait)
 		return stop(ctrl.Result{RequeueAfter: accountWait}), nil
 	}
-	if err := r.Accounts.queueAll(ctx, s.acctKey, aq); err != nil {
+	if err := r.Accounts.queueAll(ctx, s.acct, aq); err != nil {
 		return stepResult{}, err
 	}
 	return proceed(), nil
@@ -164,7 +164,7 @@ func (r *TikTokPostReconciler) stepDeadline(ctx context.Context, s *postScope) (
 	// The post is the account holder's to write; with no account there is no holder, and any manager
 	// may end it.
 	aq := &v1alpha1.AccountQuota{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: s.post.Namespace, Name: s.post.Spec.AccountRef.Name}, aq)
+	err := r.Get(ctx, s.acct.namespacedName(), aq)
 	switch {
 	case err == nil:
 		s.account = aq
@@ -186,8 +186,8 @@ func (r *TikTokPostReconciler) stepSuspend(_ context.Context, s *postScope) (ste
 		return proceed(), nil
 	}
 	st := s.status()
-	r.Engine.Remove(s.acctKey, s.post.Name)
-	r.kickHead(s.acctKey)
+	r.Engine.Remove(s.acct.engine(), s.post.Name)
+	r.kickHead(s.acct)
 	clearProjection(st)
 	msg := "spec.suspend is true"
 	if !s.post.Spec.Suspend {
@@ -263,7 +263,7 @@ func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (st
 	if spec.PublishAt == nil || !s.now.Before(spec.PublishAt.Time) {
 		return proceed(), nil
 	}
-	r.Engine.Remove(s.acctKey, s.post.Name)
+	r.Engine.Remove(s.acct.engine(), s.post.Name)
 	st.Phase = v1alpha1.PhaseScheduled
 	st.NextAttemptTime = spec.PublishAt.DeepCopy()
 	st.QueuePosition = 0
@@ -278,7 +278,7 @@ func (r *TikTokPostReconciler) stepSchedule(_ context.Context, s *postScope) (st
 // one when the windows allow and publishes; every other post is told its projected slot, written to
 // status only when it moves by more than a window (a backlog of n posts must not cost n^2 writes).
 func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (stepResult, error) {
-	r.Engine.Enqueue(s.acctKey, waiterOf(s.post, s.mem.notBefore))
+	r.Engine.Enqueue(s.acct.engine(), waiterOf(s.post, s.mem.notBefore))
 
 	tok, err := r.accessToken(ctx, s)
 	if err != nil {
@@ -286,7 +286,7 @@ func (r *TikTokPostReconciler) stepQueue(ctx context.Context, s *postScope) (ste
 		s.log.V(1).Info("no usable access token: the post waits", "error", err, "retryIn", credentialsWait)
 		return stop(ctrl.Result{RequeueAfter: credentialsWait}), nil
 	}
-	d := r.Engine.Reserve(s.acctKey, s.post.Name, s.now)
+	d := r.Engine.Reserve(s.acct.engine(), s.post.Name, s.now)
 	s.log.V(1).Info("slot decision", "granted", d.Granted, "position", d.Position, "notBefore", d.NotBefore)
 	if !d.Granted {
 		r.project(s, d)
@@ -338,8 +338,8 @@ func (r *TikTokPostReconciler) fail(s *postScope, reason, msg string) {
 	clearProjection(st)
 	clearThrottled(&st.Conditions)
 	markStalled(&st.Conditions, s.post.Generation, reason, msg)
-	if s.acctKey != "" {
-		r.Engine.Remove(s.acctKey, s.post.Name)
+	if s.acct != "" {
+		r.Engine.Remove(s.acct.engine(), s.post.Name)
 	}
 	s.log.V(1).Info("post failed", "reason", reason, "message", msg, "attempts", st.Attempts)
 	r.event(s.post, corev1.EventTypeWarning, reason, "%s", msg)
@@ -377,7 +377,7 @@ func lastErrorText(st *v1alpha1.TikTokPostStatus) string {
 // (through the cache) when this process has not loaded them yet: after a restart, posts need not wait
 // for the account's own reconcile.
 func (r *TikTokPostReconciler) accessToken(ctx context.Context, s *postScope) (tiktok.AccessToken, error) {
-	tok, err := r.Tokens.access(s.acctKey)
+	tok, err := r.Tokens.access(s.acct)
 	if !notLoaded(err) {
 		return tok, err // a token, or one TikTok refused: the post waits for the account's refresh
 	}
@@ -390,8 +390,8 @@ func (r *TikTokPostReconciler) accessToken(ctx context.Context, s *postScope) (t
 	if t := s.account.Status.Token; t != nil && t.LastRefreshTime != nil {
 		issued = t.LastRefreshTime.Time
 	}
-	if _, err := r.Tokens.load(s.acctKey, sec, issued); err != nil {
+	if _, err := r.Tokens.load(s.acct, sec, issued); err != nil {
 		return "", err
 	}
-	return r.Tokens.access(s.acctKey)
+	return r.Tokens.access(s.acct)
 }

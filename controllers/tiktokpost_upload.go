@@ -45,7 +45,7 @@ func (r *TikTokPostReconciler) startUpload(s *postScope, out *initOutput, c *tik
 	job := &uploadJob{cancel: cancel, total: out.plan.VideoSize}
 	s.mem.upload = job
 	post := s.post.DeepCopy()
-	go r.watchUpload(ctx, cancel, s.acctKey)
+	go r.watchUpload(ctx, cancel, s.acct)
 	open := r.TikTok.mediaSource(ctx, out.mediaURL)
 	go func() {
 		defer cancel()
@@ -179,7 +179,7 @@ func (r *TikTokPostReconciler) resumeUpload(ctx context.Context, s *postScope) (
 // duration after the last renewal, and asks TikTok how far the upload got (resumeUpload). This manager
 // stops acting two thirds into the lease, and the watch looks every tenth of it, so the upload has
 // stopped before the next holder looks.
-func (r *TikTokPostReconciler) watchUpload(ctx context.Context, cancel context.CancelFunc, acct string) {
+func (r *TikTokPostReconciler) watchUpload(ctx context.Context, cancel context.CancelFunc, acct accountKey) {
 	if r.Holders == nil {
 		return
 	}

@@ -141,8 +141,8 @@ func TestAccountOfPostWakesAfterTheInterval(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	// "brand" has its turn in the write budget in 40 s; "new" could write in 2 s (sooner than the
 	// interval); "old" is unknown to this process.
-	due := map[string]time.Time{"ns/brand": now.Add(40 * time.Second), "ns/new": now.Add(2 * time.Second)}
-	h := accountOfPostHandler(delay, func(key string) time.Time { return due[key] }, func() time.Time { return now })
+	due := map[accountKey]time.Time{accountKeyOf("ns", "brand"): now.Add(40 * time.Second), accountKeyOf("ns", "new"): now.Add(2 * time.Second)}
+	h := accountOfPostHandler(delay, func(acct accountKey) time.Time { return due[acct] }, func() time.Time { return now })
 	post := func(name, account string) *v1alpha1.TikTokPost {
 		return &v1alpha1.TikTokPost{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
 			Spec: v1alpha1.TikTokPostSpec{AccountRef: v1alpha1.LocalObjectReference{Name: account}}}
