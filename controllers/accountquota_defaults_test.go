@@ -60,7 +60,6 @@ func TestCRDDefaultsAreTheGoDefaults(t *testing.T) {
 			"adaptive":              map[string]any{},
 			"adaptive.cleanWindows": float64(pacing.DefaultCleanWindows),
 			"adaptive.maxStretch":   pacing.DefaultMaxStretch,
-			"adaptive.penalty":      pacing.Adaptive{}.Penalty, // the engine's zero: no penalty wait
 			"suspend":               false,
 		}},
 		{"publish.tiktok-operator.dev_tiktokposts.yaml", map[string]any{

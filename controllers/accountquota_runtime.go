@@ -342,7 +342,14 @@ func limitsOf(l v1alpha1.AccountLimits) pacing.Limits {
 // adaptiveOf is the engine's learning configuration of spec.adaptive (zero fields: the engine's defaults,
 // which are the CRD's).
 func adaptiveOf(a v1alpha1.AdaptivePolicy) pacing.Adaptive {
-	return pacing.Adaptive{CleanWindows: int(a.CleanWindows), MaxStretch: a.MaxStretch.Duration, Penalty: a.Penalty.Duration}
+	c := pacing.Adaptive{CleanWindows: int(a.CleanWindows), MaxStretch: a.MaxStretch.Duration}
+	if a.Penalty != nil { // unset: the engine's default guess, one slot of the learned limit
+		c.Penalty = a.Penalty.Duration
+		if c.Penalty == 0 {
+			c.Penalty = pacing.NoPenalty
+		}
+	}
+	return c
 }
 
 func backoffOf(b v1alpha1.BackoffPolicy) pacing.Backoff {

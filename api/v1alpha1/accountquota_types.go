@@ -140,13 +140,14 @@ type AdaptivePolicy struct {
 	// penalty is the guess of the lockout a 429 may have started: after a 429 that the window explains,
 	// the account sends nothing until the window frees a slot under the learned limit and then for this
 	// long (a lockout runs on past the window and every call sent into it extends it), nor before the
-	// Retry-After. A Go duration; default 0s (the window alone decides when the next call goes).
+	// Retry-After. A Go duration. Unset: one slot of the learned limit (the window divided by it; TikTok
+	// publishes no lockout length, and a guess too long costs one slot while a call sent into a lockout
+	// costs a refusal and extends it); 0s: none, the window alone decides when the next call goes.
 	// +optional
-	// +kubebuilder:default="0s"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="adaptive.penalty must be a non-negative duration such as 0s or 5m"
-	Penalty metav1.Duration `json:"penalty,omitzero"`
+	Penalty *metav1.Duration `json:"penalty,omitempty"`
 }
 
 // AccountQuotaSpec is one TikTok app x one authorized creator account and how the operator paces it.

@@ -13,8 +13,10 @@ type Adaptive struct {
 	// MaxStretch bounds the clean stretch, which doubles after every refused probe. Default
 	// DefaultMaxStretch.
 	MaxStretch time.Duration `json:"maxStretch,omitempty"`
-	// Penalty is the guess of the lockout a refusal may have started: the account sends nothing for that
-	// long after a refusal the window explains. Default 0 (the window alone decides).
+	// Penalty is the guess of the lockout a refusal may have started: after a refusal the window explains,
+	// the account sends nothing for that long once the window frees a slot under the learned limit.
+	// 0 (the default) guesses one slot of the learned limit (the window divided by it); NoPenalty: none,
+	// the window alone decides.
 	Penalty time.Duration `json:"penalty,omitempty"`
 }
 
@@ -23,6 +25,9 @@ const (
 	DefaultCleanWindows = 10
 	DefaultMaxStretch   = 24 * time.Hour
 )
+
+// NoPenalty, as Adaptive.Penalty, makes the window alone decide when the call after a refusal goes.
+const NoPenalty time.Duration = -1
 
 // refusalMargin: a refusal of a call sent less than this after a slot of its window freed (by the safe
 // counting rule) is not explained by the window: the server's window may be a little longer or its clock
@@ -62,7 +67,9 @@ func (a *account) adaptiveConfig() Adaptive {
 	if c.MaxStretch <= 0 {
 		c.MaxStretch = DefaultMaxStretch
 	}
-	c.Penalty = max(c.Penalty, 0)
+	if c.Penalty < 0 {
+		c.Penalty = NoPenalty
+	}
 	return c
 }
 
@@ -234,11 +241,18 @@ func (a *account) throttle(k callKind, id uint64, sent, now int64, retryAfter ti
 		// The lockout the refusal may have started runs from when the server's window frees a slot (a
 		// call sent into it extends it), so the Penalty guess counts from the slot under the learned
 		// limit, not from now: a cooldown running alongside the window wait would end with it, and the
-		// next call would go into the lockout.
+		// next call would go into the lockout. TikTok publishes no lockout length; the default guess is one
+		// slot of the learned limit, so guessing wrong when there is none costs one slot, while a call
+		// sent into a lockout costs a refusal and extends it.
 		u := now + int64(retryAfter)
-		if p := int64(a.adaptiveConfig().Penalty); p > 0 {
+		w := int(kindRate[k])
+		p := int64(a.adaptiveConfig().Penalty)
+		if p == 0 && w >= 0 && a.eff[w] > 0 {
+			p = a.win[w] / int64(a.eff[w])
+		}
+		if p > 0 {
 			slot := now
-			if w := int(kindRate[k]); w >= 0 {
+			if w >= 0 {
 				if x := a.earliestWin(w, now, false); x != never {
 					slot = max(slot, x)
 				}

@@ -39,7 +39,8 @@ func TestPenaltyAfterTheWindowFrees(t *testing.T) {
 		// of the four entries ends (the answer at +1.1 s, plus the minute)
 		want time.Duration
 	}{
-		{"no guess: the window alone", 0, 61100 * time.Millisecond},
+		{"no guess (NoPenalty): the window alone", NoPenalty, 61100 * time.Millisecond},
+		{"the default guess: one slot of the learned limit (a minute / 3)", 0, 81100 * time.Millisecond},
 		{"a guess shorter than the window", 15 * time.Second, 76100 * time.Millisecond},
 		{"a guess longer than the window", 2 * time.Minute, 181100 * time.Millisecond},
 	} {
@@ -64,7 +65,7 @@ func TestPenaltyAfterTheWindowFrees(t *testing.T) {
 			if eff := eng.Usage("a", at(4*time.Second))[winPostVideo].Effective; eff != 3 {
 				t.Fatalf("effective limit %d after one refusal with 3 others in the window, want 3", eff)
 			}
-			if until, _ := eng.Cooldown("a"); !until.Equal(at(c.want)) && c.penalty > 0 {
+			if until, _ := eng.Cooldown("a"); !until.Equal(at(c.want)) && c.penalty != NoPenalty {
 				t.Errorf("cooldown until +%s, want +%s (the slot at +61.1s plus the guess %s)", until.Sub(t0), c.want, c.penalty)
 			}
 			for _, d := range []time.Duration{10 * time.Second, c.want - time.Millisecond} {

@@ -145,7 +145,8 @@ func (k *kube) createAccount(ctx context.Context, ns, simURL string, a tiktoksim
 		},
 	}
 	if penalty > 0 {
-		aq.Spec.Adaptive.Penalty = d(penalty)
+		p := d(penalty)
+		aq.Spec.Adaptive.Penalty = &p
 	}
 	if err := k.client.Create(ctx, aq); err != nil {
 		return fmt.Errorf("creating the AccountQuota %s: %w", a.Name, err)

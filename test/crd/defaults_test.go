@@ -48,7 +48,10 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	checkEq(t, "spec.backoff.jitter", s.Backoff.Jitter, v1alpha1.JitterFull)
 	checkEq(t, "spec.adaptive.cleanWindows", s.Adaptive.CleanWindows, int32(10))
 	checkEq(t, "spec.adaptive.maxStretch", s.Adaptive.MaxStretch.Duration, 24*time.Hour)
-	checkEq(t, "spec.adaptive.penalty", s.Adaptive.Penalty.Duration, time.Duration(0))
+	// penalty has no default: unset means the engine's guess (one slot of the learned limit), 0s none.
+	if s.Adaptive.Penalty != nil {
+		t.Errorf("spec.adaptive.penalty defaulted to %s; want it unset (the engine's guess)", s.Adaptive.Penalty.Duration)
+	}
 	checkEq(t, "spec.suspend", s.Suspend, false)
 	checkEq(t, "len(spec.allowedMediaPrefixes)", len(s.AllowedMediaPrefixes), 0)
 
@@ -60,7 +63,7 @@ func TestAccountQuotaDefaults(t *testing.T) {
 	for _, path := range [][]string{
 		{"spec", "suspend"}, {"spec", "limits", "minInterval"}, {"spec", "backoff", "jitter"},
 		{"spec", "limits", "pendingShares", "window"}, {"spec", "adaptive", "cleanWindows"},
-		{"spec", "adaptive", "maxStretch"}, {"spec", "adaptive", "penalty"},
+		{"spec", "adaptive", "maxStretch"},
 	} {
 		if _, found := nestedField(u.Object, path...); !found {
 			t.Errorf("default for %v not written into the object", path)
