@@ -65,7 +65,7 @@ func TestRefusalLowersTheLimitInStatus(t *testing.T) {
 	if u.Limit != 6 || u.EffectiveLimit != 3 || u.LoweredAt == nil || u.NextProbeAt == nil {
 		t.Fatalf("after the refusal: %+v; want limit 6, effective 3, loweredAt and nextProbeAt set", u)
 	}
-	if u.LoweredAt.Time.Before(stepAt.Add(-time.Second)) || u.LoweredAt.Time.After(refusedAt) {
+	if u.LoweredAt.Time.Before(stepAt.Add(-time.Second)) || u.LoweredAt.After(refusedAt) {
 		t.Errorf("loweredAt %s, refusal between %s and %s", u.LoweredAt.Time, stepAt, refusedAt)
 	}
 	if d := u.NextProbeAt.Sub(u.LoweredAt.Time); d < 2*time.Minute || d > 2*time.Minute+2*time.Second {
