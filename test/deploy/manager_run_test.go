@@ -117,7 +117,7 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 		return meta.IsStatusConditionTrue(aq.Status.Conditions, "Ready") && aq.Status.Creator != nil &&
 			aq.Status.Creator.Username == "shard-a", nil
 	}, logs)
-	waitFor(t, "the post Published", func() (bool, error) {
+	waitFor(t, "the post Published, its finalizer gone", func() (bool, error) {
 		var p v1alpha1.TikTokPost
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(post), &p); err != nil {
 			return false, err
@@ -125,7 +125,9 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 		if p.Status.Phase == v1alpha1.PhaseFailed {
 			return false, fmt.Errorf("the post failed: %+v", p.Status.LastError)
 		}
-		return p.Status.Phase == v1alpha1.PhasePublished, nil
+		// The last status is stored before the finalizer goes (ensureFinalizer runs after the status
+		// write), so an ended post is Published and then, a write later, free of the finalizer.
+		return p.Status.Phase == v1alpha1.PhasePublished && len(p.Finalizers) == 0, nil
 	}, logs)
 
 	// The other shard's account is not this release's: never reconciled.
