@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
+
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
 // Options tune the controllers. The zero value of every field means "the production default" (see
@@ -27,6 +29,11 @@ type Options struct {
 	// the operator's own 24 h log leaves the window, or this long, whichever is sooner, then one probes
 	// (default 1 h).
 	CapRetryInterval time.Duration
+	// RefusalMargin is the pacing engine's allowance for a server window a little longer or a clock a
+	// little behind when it decides whether a 429 is explained by the window (default
+	// pacing.DefaultRefusalMargin, 1 s). No flag: only a run with every duration compressed (the
+	// benchmark) compresses it too.
+	RefusalMargin time.Duration
 	// AccountStatusQPS bounds the coalesced (non-urgent) AccountQuota status writes of the whole process,
 	// per second. A fleet whose queues all move at once (a bulk apply) would otherwise write every account
 	// every AccountStatusInterval, competing with the posts' own writes; under the budget each account
@@ -97,6 +104,7 @@ func DefaultOptions() Options {
 		MaxConcurrentReconciles: 4,
 		AccountStatusInterval:   5 * time.Second,
 		CapRetryInterval:        time.Hour,
+		RefusalMargin:           pacing.DefaultRefusalMargin,
 		AccountStatusQPS:        10,
 		StatusPollInitial:       2 * time.Second,
 		StatusPollMax:           time.Minute,
@@ -122,6 +130,7 @@ func (o Options) withDefaults() Options {
 	positiveOr(&o.MaxConcurrentReconciles, d.MaxConcurrentReconciles)
 	positiveOr(&o.AccountStatusInterval, d.AccountStatusInterval)
 	positiveOr(&o.CapRetryInterval, d.CapRetryInterval)
+	positiveOr(&o.RefusalMargin, d.RefusalMargin)
 	positiveOr(&o.AccountStatusQPS, d.AccountStatusQPS)
 	positiveOr(&o.StatusPollInitial, d.StatusPollInitial)
 	positiveOr(&o.StatusPollMax, d.StatusPollMax)

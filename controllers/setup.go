@@ -107,6 +107,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	// A call to TikTok is given up after CallTimeout; an unanswered one (and, after a restart, the calls
 	// the checkpoint may have missed) holds its slots for that long plus a margin, then its window.
 	engine.SetMaxInFlight(opts.CallTimeout + 5*time.Second)
+	engine.SetRefusalMargin(opts.RefusalMargin)
 	accounts := newAccountRegistry(engine, mgr.GetClient(), opts.Clock.Now)
 	tokens := newTokenStore()
 	pool := newClientPool(opts)

@@ -29,10 +29,20 @@ const (
 // NoPenalty, as Adaptive.Penalty, makes the window alone decide when the call after a refusal goes.
 const NoPenalty time.Duration = -1
 
-// refusalMargin: a refusal of a call sent less than this after a slot of its window freed (by the safe
-// counting rule) is not explained by the window: the server's window may be a little longer or its clock
-// a little behind, so the freed call counts as one of the "others" too.
-const refusalMargin = int64(time.Second)
+// DefaultRefusalMargin: a refusal of a call sent less than this after a slot of its window freed (by the
+// safe counting rule) is not explained by the window: the server's window may be a little longer or its
+// clock a little behind, so the freed call counts as one of the "others" too.
+const DefaultRefusalMargin = time.Second
+
+// SetRefusalMargin changes the refusal margin (see DefaultRefusalMargin; <= 0: the default). Only a
+// run whose every duration is compressed (the benchmark: one minute in 2 s) has a reason to: its
+// clocks' skew is compressed too, and an uncompressed second would be half its window.
+func (e *Engine) SetRefusalMargin(d time.Duration) {
+	if d <= 0 {
+		d = DefaultRefusalMargin
+	}
+	e.margin.Store(int64(d))
+}
 
 // maxProbeMul bounds the multiplier itself (the stretch is bounded by MaxStretch anyway).
 const maxProbeMul = 1 << 20
@@ -169,13 +179,14 @@ func (a *account) probeAnswered(w int, id uint64, now int64, out Outcome) {
 
 // refusedWith counts the calls of window w other than id that may have been in the server's window
 // when it stamped the call sent at sent (answered at now): sent no later than now and, by the safe
-// counting rule, still occupying the window at sent-refusalMargin.
+// counting rule, still occupying the window at sent less the refusal margin.
 func (a *account) refusedWith(w int, id uint64, sent, now int64) int {
 	n := 0
 	win := a.win[w]
+	margin := a.eng.margin.Load()
 	for i := range a.log {
 		e := &a.log[i]
-		if e.id != id && e.occupies(w) && e.sent <= now && e.end(win, a.maxInFlight) > sent-refusalMargin {
+		if e.id != id && e.occupies(w) && e.sent <= now && e.end(win, a.maxInFlight) > sent-margin {
 			n++
 		}
 	}

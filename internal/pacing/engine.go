@@ -23,6 +23,7 @@ type Engine struct {
 	maxInFlight atomic.Int64
 	nextID      atomic.Uint64
 	adaptive    atomic.Pointer[Adaptive]
+	margin      atomic.Int64 // refusal margin (ns), see SetRefusalMargin
 
 	mu       sync.RWMutex
 	accounts map[string]*account
@@ -82,6 +83,7 @@ func NewEngine(clk clock.PassiveClock, rnd func() float64) *Engine {
 	}
 	e := &Engine{clk: clk, rnd: rnd, accounts: make(map[string]*account)}
 	e.maxInFlight.Store(int64(DefaultMaxInFlight))
+	e.margin.Store(int64(DefaultRefusalMargin))
 	// Call IDs start at a random point so that IDs of different processes (a checkpoint written by the
 	// previous leader) do not collide: Restore merges by ID.
 	e.nextID.Store(rand.Uint64() >> 1)

@@ -79,3 +79,42 @@ func TestPenaltyAfterTheWindowFrees(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalMargin: a call whose slot freed less than the refusal margin before the refused call's send
+// still counts in what the window held (the server's window may be a little longer, its clock a little
+// behind). The margin is the engine's (SetRefusalMargin): 1 s by default, compressed only by a run that
+// compresses every duration.
+func TestRefusalMargin(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name   string
+		margin time.Duration
+		want   int
+	}{
+		{"default 1 s: the call freed 0.5 s before counts", 0, 4},
+		{"100 ms: it does not", 100 * time.Millisecond, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eng := NewEngine(testclock.NewFakePassiveClock(t0), func() float64 { return 0.5 })
+			eng.SetRefusalMargin(c.margin)
+			eng.Configure("a", DefaultLimits(), DefaultBackoff())
+			at := func(d time.Duration) time.Time { return t0.Add(d) }
+			send := func(d time.Duration, out Outcome) {
+				t.Helper()
+				dec := eng.ReserveCall("a", CallDirectVideoInit, at(d))
+				if !dec.Granted {
+					t.Fatalf("+%s: not granted (%+v)", d, dec)
+				}
+				eng.Complete(dec.Reservation, at(d), at(d+100*time.Millisecond), out)
+			}
+			for i := range 4 {
+				send(time.Duration(i)*time.Second, Accepted)
+			}
+			// the first call's slot frees at +60.1 s (its answer plus the minute); refused at +60.6 s
+			send(60600*time.Millisecond, Throttled)
+			if eff := eng.Usage("a", at(61*time.Second))[winPostVideo].Effective; eff != c.want {
+				t.Errorf("effective limit %d, want %d", eff, c.want)
+			}
+		})
+	}
+}

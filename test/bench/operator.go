@@ -12,6 +12,7 @@ import (
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
+	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
 // tiktokOperator is the product: the production controllers (controllers.Setup) on their own manager,
@@ -55,6 +56,7 @@ func operatorOptions(s scale) controllers.Options {
 		CreatorInfoTTL:        s.d(6 * time.Hour),
 		CapRetryInterval:      s.d(time.Hour),
 		CallTimeout:           max(s.d(30*time.Second), 2*time.Second),
+		RefusalMargin:         s.d(pacing.DefaultRefusalMargin), // clocks' skew compressed like the rest
 	}
 }
 
