@@ -17,7 +17,6 @@ limitations under the License.
 package controllers
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,7 +24,8 @@ import (
 	"time"
 
 	testclock "k8s.io/utils/clock/testing"
-	"sigs.k8s.io/yaml"
+
+	"github.com/tiktok-operator/tiktok-operator/test/fixture/crdschema"
 
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
@@ -84,23 +84,10 @@ func TestRecordedCallOutcomes(t *testing.T) {
 // status.checkpoint.calls[].outcome.
 func recordedCallOutcomeDescription(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "config", "crd", "bases", "publish.tiktok-operator.dev_accountquotas.yaml"))
+	s, err := crdschema.Read(filepath.Join("..", "config", "crd", "bases", "publish.tiktok-operator.dev_accountquotas.yaml"))
 	if err != nil {
-		t.Fatalf("reading the generated CRD (make manifests writes it): %v", err)
+		t.Fatal(err)
 	}
-	var crd struct {
-		Spec struct {
-			Versions []struct {
-				Schema struct {
-					OpenAPIV3Schema map[string]any `json:"openAPIV3Schema"`
-				} `json:"schema"`
-			} `json:"versions"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(data, &crd); err != nil || len(crd.Spec.Versions) != 1 {
-		t.Fatalf("the AccountQuota CRD is not a CRD with one version: %v", err)
-	}
-	s := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
 	for _, name := range []string{"status", "checkpoint", "calls", "outcome"} {
 		var ok bool
 		if name == "outcome" {

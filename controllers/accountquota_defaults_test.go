@@ -18,14 +18,13 @@ package controllers
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
-	"sigs.k8s.io/yaml"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture/crdschema"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -141,23 +140,11 @@ func sameDefault(got, want any) error {
 // specDefaults reads a generated CRD and returns the default of every property below spec, by path.
 func specDefaults(t *testing.T, file string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(file)
+	schema, err := crdschema.Read(file)
 	if err != nil {
-		t.Fatalf("reading the generated CRD (make manifests writes it): %v", err)
+		t.Fatal(err)
 	}
-	var crd struct {
-		Spec struct {
-			Versions []struct {
-				Schema struct {
-					OpenAPIV3Schema map[string]any `json:"openAPIV3Schema"`
-				} `json:"schema"`
-			} `json:"versions"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(data, &crd); err != nil || len(crd.Spec.Versions) != 1 {
-		t.Fatalf("%s: not a CRD with one version: %v", file, err)
-	}
-	spec, _ := child(crd.Spec.Versions[0].Schema.OpenAPIV3Schema, "spec")
+	spec, _ := child(schema, "spec")
 	if spec == nil {
 		t.Fatalf("%s: no spec in the schema", file)
 	}

@@ -1,12 +1,11 @@
 package v1alpha1
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture/crdschema"
 )
 
 // The bounds the controllers cut TikTok's values to are exactly what the generated CRDs admit: the
@@ -59,26 +58,11 @@ func TestStatusBoundsMatchTheCRD(t *testing.T) {
 // schemaOf reads the openAPIV3Schema of the CRD's only version.
 func schemaOf(t *testing.T, file string) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", file))
+	s, err := crdschema.Read(filepath.Join("..", "..", "config", "crd", "bases", file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crd struct {
-		Spec struct {
-			Versions []struct {
-				Schema struct {
-					OpenAPIV3Schema map[string]any `json:"openAPIV3Schema"`
-				} `json:"schema"`
-			} `json:"versions"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(b, &crd); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	if len(crd.Spec.Versions) != 1 {
-		t.Fatalf("%s: %d versions, want 1", file, len(crd.Spec.Versions))
-	}
-	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+	return s
 }
 
 func child(t *testing.T, node map[string]any, keys ...string) map[string]any {

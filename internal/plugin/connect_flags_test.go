@@ -28,6 +28,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/tiktok-operator/tiktok-operator/internal/plugin"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // TestConnectRefusesBadInputBeforeTheBrowser: bad flags, and a cluster state connect must not overwrite,
@@ -63,7 +64,7 @@ func TestConnectRefusesBadInputBeforeTheBrowser(t *testing.T) {
 			"exists without the label publish.tiktok-operator.dev/credentials=true"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out syncBuffer
+			var out fixture.SyncBuffer
 			root := plugin.NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(appSecret), Out: &out, ErrOut: &out})
 			root.SetArgs(append([]string{"--kubeconfig", kubeconfig, "-n", w.ns, "connect", "--endpoint", w.srv.URL, "--no-browser"}, tc.args...))
 			err := root.Execute()

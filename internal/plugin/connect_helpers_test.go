@@ -17,7 +17,6 @@ limitations under the License.
 package plugin_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -46,6 +45,7 @@ import (
 	"github.com/tiktok-operator/tiktok-operator/controllers"
 	"github.com/tiktok-operator/tiktok-operator/internal/plugin"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 const (
@@ -90,7 +90,7 @@ func (w *world) startOperator() (stop func()) {
 	}
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{w.ns: {}}}
 	controllers.ConfigureCache(&cacheOpts)
-	logs := &syncBuffer{}
+	logs := &fixture.SyncBuffer{}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		Cache: cacheOpts, Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -141,7 +141,7 @@ func (w *world) secrets() []string {
 
 // connectRun is a `kubectl tiktok connect` running in the background.
 type connectRun struct {
-	out  *syncBuffer
+	out  *fixture.SyncBuffer
 	done chan error
 }
 
@@ -149,7 +149,7 @@ type connectRun struct {
 // secret on stdin.
 func (w *world) connect(account string, extra ...string) *connectRun {
 	w.t.Helper()
-	r := &connectRun{out: &syncBuffer{}, done: make(chan error, 1)}
+	r := &connectRun{out: &fixture.SyncBuffer{}, done: make(chan error, 1)}
 	root := plugin.NewRootCommand(genericiooptions.IOStreams{In: strings.NewReader(appSecret + "\n"), Out: r.out, ErrOut: r.out})
 	args := []string{"--kubeconfig", kubeconfig, "-n", w.ns, "connect", account, "--client-key", appKey,
 		"--endpoint", w.srv.URL, "--no-browser"}
@@ -254,21 +254,4 @@ func (w *world) nothingWritten(account string) {
 	if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: w.ns, Name: account}, &v1alpha1.AccountQuota{}); !apierrors.IsNotFound(err) {
 		w.t.Errorf("AccountQuota %s: %v, want NotFound", account, err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -18,7 +18,6 @@ package plugin
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +28,8 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/tiktok-operator/tiktok-operator/test/fixture/crdschema"
 
 	publishv1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 )
@@ -154,23 +155,11 @@ func TestPostServerDryRunAndCreate(t *testing.T) {
 
 // TestPostBoundsMatchTheCRD: the bounds post checks are the generated CRD's.
 func TestPostBoundsMatchTheCRD(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", "publish.tiktok-operator.dev_tiktokposts.yaml"))
+	schema, err := crdschema.Read(filepath.Join("..", "..", "config", "crd", "bases", "publish.tiktok-operator.dev_tiktokposts.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crd struct {
-		Spec struct {
-			Versions []struct {
-				Schema struct {
-					OpenAPIV3Schema map[string]any `json:"openAPIV3Schema"`
-				} `json:"schema"`
-			} `json:"versions"`
-		} `json:"spec"`
-	}
-	if err := yaml.Unmarshal(b, &crd); err != nil || len(crd.Spec.Versions) != 1 {
-		t.Fatalf("the TikTokPost CRD: %v (%d versions)", err, len(crd.Spec.Versions))
-	}
-	spec := prop(t, crd.Spec.Versions[0].Schema.OpenAPIV3Schema, "spec")
+	spec := prop(t, schema, "spec")
 	tests := []struct {
 		node map[string]any
 		key  string

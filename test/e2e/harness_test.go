@@ -46,7 +46,7 @@ type env struct {
 	ns     string
 	sim    *tiktoksim.Server
 	simURL string
-	logs   *syncBuffer
+	logs   *fixture.SyncBuffer
 	writes *writeCounter
 	// window is the length of every rate window (postInit, statusFetch, creatorInfo).
 	window time.Duration
@@ -84,7 +84,7 @@ func newEnvWindow(t *testing.T, window time.Duration, simCfg func(*tiktoksim.Con
 	sim := tiktoksim.New(c)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	return &env{t: t, ns: ns.Name, sim: sim, simURL: srv.URL, logs: &syncBuffer{}, writes: newWriteCounter(), window: window}
+	return &env{t: t, ns: ns.Name, sim: sim, simURL: srv.URL, logs: &fixture.SyncBuffer{}, writes: newWriteCounter(), window: window}
 }
 
 // accountOpts adjust an AccountQuota before it is created.
@@ -321,24 +321,6 @@ func phases(ps []v1alpha1.TikTokPost) map[v1alpha1.Phase]int {
 		m[ps[i].Status.Phase]++
 	}
 	return m
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // writeCounter counts the manager's status writes per object, and can make its Secret updates fail.

@@ -19,10 +19,11 @@ import (
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 var (
-	globalLogs = &syncBuffer{}
+	globalLogs = &fixture.SyncBuffer{}
 	cfg        *rest.Config
 	k8sClient  client.Client
 )
