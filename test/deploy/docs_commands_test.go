@@ -62,43 +62,26 @@ func docFilesWithCommands(t *testing.T) []string {
 // (YAML, Go, output) are not split.
 func extractShellCommands(file, doc string) ([]docCommand, error) {
 	var out []docCommand
-	lines := strings.Split(doc, "\n")
-	inFence := false
-	for i := 0; i < len(lines); i++ {
-		if fenceLine.MatchString(lines[i]) {
-			inFence = !inFence
-			continue
-		}
-		if !inFence {
+	for _, sn := range docSnippets(doc) {
+		text := sn.text
+		if sn.inline {
 			// Commands quoted in prose: `kubectl apply -k config/samples`, `make helm-docs`.
-			for _, m := range inlineCode.FindAllStringSubmatch(lines[i], -1) {
-				if !strings.HasPrefix(m[1], "make ") && !strings.HasPrefix(m[1], "kubectl ") {
-					continue
-				}
-				if cmds, err := shellCommands(m[1]); err == nil {
-					for _, w := range cmds {
-						out = append(out, docCommand{file: file, line: i + 1, words: w})
-					}
-				}
+			if !strings.HasPrefix(text, "make ") && !strings.HasPrefix(text, "kubectl ") {
+				continue
 			}
-			continue
-		}
-		start, text := i, strings.TrimRight(lines[i], " ")
-		for strings.HasSuffix(text, `\`) && i+1 < len(lines) {
-			i++
-			text = strings.TrimSuffix(text, `\`) + " " + strings.TrimSpace(lines[i])
-		}
-		text = strings.TrimPrefix(strings.TrimSpace(text), "$ ")
-		if !strings.HasPrefix(text, "make ") && !strings.Contains(text, "kubectl ") {
-			continue
+		} else {
+			text = strings.TrimPrefix(strings.TrimSpace(text), "$ ")
+			if !strings.HasPrefix(text, "make ") && !strings.Contains(text, "kubectl ") {
+				continue
+			}
 		}
 		cmds, err := shellCommands(text)
 		if err != nil {
 			continue // an output line that mentions kubectl, not a command to copy
 		}
 		for _, w := range cmds {
-			if w[0] == "make" || w[0] == "kubectl" {
-				out = append(out, docCommand{file: file, line: start + 1, words: w})
+			if sn.inline || w[0] == "make" || w[0] == "kubectl" {
+				out = append(out, docCommand{file: file, line: sn.line, words: w})
 			}
 		}
 	}
@@ -191,7 +174,8 @@ func TestDocumentedCommandsWork(t *testing.T) {
 	t.Logf("checked %d make targets, %d repository paths; kustomize directories built: %v", makes, paths, dirs)
 }
 
-// readmeInstallCommands returns the commands of the first code block of README.md's install section.
+// readmeInstallCommands returns the commands of the code block of README.md's install section (up to the
+// next "## " heading; the section has one).
 func readmeInstallCommands(t *testing.T) []docCommand {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
@@ -203,36 +187,26 @@ func readmeInstallCommands(t *testing.T) []docCommand {
 	if start < 0 {
 		t.Fatal("README.md has no \"## Install on a cluster\" section")
 	}
-	lines := strings.Split(doc[start:], "\n")
+	section := doc[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	first := strings.Count(doc[:start+1], "\n") // README lines before the section
 	var out []docCommand
-	first := strings.Count(doc[:start], "\n") + 1 // README line of lines[0]
-	inFence, seen := false, false
-	for i := 0; i < len(lines); i++ {
-		if fenceLine.MatchString(lines[i]) {
-			if inFence {
-				break
-			}
-			inFence, seen = true, true
-			continue
+	for _, sn := range docSnippets(section) {
+		if sn.inline {
+			continue // the commands to run are the section's code block; prose quotes options
 		}
-		if !inFence {
-			if seen || strings.HasPrefix(lines[i], "## ") && i > 1 {
-				break
-			}
-			continue
-		}
-		at, text := i, strings.TrimRight(lines[i], " ")
-		for strings.HasSuffix(text, `\`) && i+1 < len(lines) {
-			i++
-			text = strings.TrimSuffix(text, `\`) + " " + strings.TrimSpace(lines[i])
-		}
-		cmds, err := shellCommands(text)
+		cmds, err := shellCommands(sn.text)
 		if err != nil {
-			t.Fatalf("README.md:%d: %q: %v", first+at+1, text, err)
+			t.Fatalf("README.md:%d: %q: %v", first+sn.line, sn.text, err)
 		}
 		for _, w := range cmds {
-			out = append(out, docCommand{file: "README.md", line: first + at + 1, words: w})
+			out = append(out, docCommand{file: "README.md", line: first + sn.line, words: w})
 		}
+	}
+	if len(out) == 0 {
+		t.Fatal("README.md's install section has no code block")
 	}
 	return out
 }

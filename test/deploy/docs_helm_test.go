@@ -184,6 +184,52 @@ var (
 // Each becomes the arguments of a `helm template` run as the user's shell would split them.
 func extractHelmCalls(file, doc string) ([]docHelmCall, error) {
 	var calls []docHelmCall
+	for _, sn := range docSnippets(doc) {
+		if sn.inline {
+			if !strings.Contains(sn.text, "--set") && !strings.Contains(sn.text, "--values") && !strings.HasPrefix(sn.text, "-f ") {
+				continue
+			}
+			words, err := shellCommands(sn.text)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %q: %w", file, sn.line, sn.text, err)
+			}
+			for _, w := range words {
+				if len(w) > 1 && slices.Contains(helmValueFlags, flagName(w[0])) {
+					args := append([]string{"template", "tiktok-operator", chartPath}, w...)
+					calls = append(calls, docHelmCall{file: file, line: sn.line, text: sn.text, args: args})
+				}
+			}
+			continue
+		}
+		if !strings.Contains(sn.text, "helm") {
+			continue // not every block is shell (Go, YAML, a file tree): only lines naming helm are split
+		}
+		// A console block's prompt is not part of the command.
+		cmds, err := shellCommands(strings.TrimPrefix(strings.TrimSpace(sn.text), "$ "))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %q: %w", file, sn.line, sn.text, err)
+		}
+		for _, w := range cmds {
+			if args, ok := helmTemplateArgs(w); ok {
+				calls = append(calls, docHelmCall{file: file, line: sn.line, text: strings.TrimSpace(sn.text), args: args})
+			}
+		}
+	}
+	return calls, nil
+}
+
+// docSnippet is a piece of a Markdown document a user may copy: an inline code span of its prose, or a
+// line of a fenced block with its continuation lines (ending in a backslash) joined; line is where it
+// starts.
+type docSnippet struct {
+	line   int
+	text   string
+	inline bool
+}
+
+// docSnippets walks a document once for the extractors of helm calls and of make/kubectl commands.
+func docSnippets(doc string) []docSnippet {
+	var out []docSnippet
 	lines := strings.Split(doc, "\n")
 	inFence := false
 	for i := 0; i < len(lines); i++ {
@@ -193,19 +239,7 @@ func extractHelmCalls(file, doc string) ([]docHelmCall, error) {
 		}
 		if !inFence {
 			for _, m := range inlineCode.FindAllStringSubmatch(lines[i], -1) {
-				if !strings.Contains(m[1], "--set") && !strings.Contains(m[1], "--values") && !strings.HasPrefix(m[1], "-f ") {
-					continue
-				}
-				words, err := shellCommands(m[1])
-				if err != nil {
-					return nil, fmt.Errorf("%s:%d: %q: %w", file, i+1, m[1], err)
-				}
-				for _, w := range words {
-					if len(w) > 1 && slices.Contains(helmValueFlags, flagName(w[0])) {
-						args := append([]string{"template", "tiktok-operator", chartPath}, w...)
-						calls = append(calls, docHelmCall{file: file, line: i + 1, text: m[1], args: args})
-					}
-				}
+				out = append(out, docSnippet{line: i + 1, text: m[1], inline: true})
 			}
 			continue
 		}
@@ -214,21 +248,9 @@ func extractHelmCalls(file, doc string) ([]docHelmCall, error) {
 			i++
 			text = strings.TrimSuffix(text, `\`) + " " + strings.TrimSpace(lines[i])
 		}
-		if !strings.Contains(text, "helm") {
-			continue // not every block is shell (Go, YAML, a file tree): only lines naming helm are split
-		}
-		// A console block's prompt is not part of the command.
-		cmds, err := shellCommands(strings.TrimPrefix(strings.TrimSpace(text), "$ "))
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %q: %w", file, start+1, text, err)
-		}
-		for _, w := range cmds {
-			if args, ok := helmTemplateArgs(w); ok {
-				calls = append(calls, docHelmCall{file: file, line: start + 1, text: strings.TrimSpace(text), args: args})
-			}
-		}
+		out = append(out, docSnippet{line: start + 1, text: text})
 	}
-	return calls, nil
+	return out
 }
 
 // flagName is a flag without its `=value`.
