@@ -34,12 +34,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
@@ -88,29 +82,17 @@ func (w *world) startOperator() (stop func()) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{w.ns: {}}}
-	controllers.ConfigureCache(&cacheOpts)
 	logs := &fixture.SyncBuffer{}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cacheOpts, Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger: zap.New(zap.WriteTo(logs), zap.UseDevMode(true)),
-	})
+	stopErr, err := plugin.StartTestOperator(cfg, scheme.Scheme, w.ns, controllers.Options{AllowedEndpoints: allowed,
+		AccountStatusInterval: 500 * time.Millisecond, CallTimeout: 5 * time.Second,
+		TokenRefreshMinInterval: 300 * time.Millisecond, AccountLeaseDuration: 3 * time.Second}, logs)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := controllers.Setup(mgr, controllers.Options{AllowedEndpoints: allowed, AccountStatusInterval: 500 * time.Millisecond,
-		CallTimeout: 5 * time.Second, TokenRefreshMinInterval: 300 * time.Millisecond, AccountLeaseDuration: 3 * time.Second}); err != nil {
-		w.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := stopErr(); err != nil {
 				w.t.Errorf("the manager stopped with an error: %v", err)
 			}
 		})

@@ -27,13 +27,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	publishv1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
@@ -303,21 +297,7 @@ func (r *operatorRun) waitPost(name string, ok func(*publishv1alpha1.TikTokPost)
 // startManager runs the production controllers on a manager built like cmd/manager's, watching the
 // test's namespace, with the simulator as the only allowed endpoint. stop waits for it to end.
 func (r *operatorRun) startManager() (stop func(), errText string) {
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{operatorNS: {}}}
-	controllers.ConfigureCache(&cacheOpts)
-	mgr, err := ctrl.NewManager(r.c.cfg, ctrl.Options{
-		Scheme:                  r.c.scheme,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Cache:                   cacheOpts,
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:                  zap.New(zap.WriteTo(&discard{}), zap.UseDevMode(true)),
-		GracefulShutdownTimeout: ptr.To(30 * time.Second),
-	})
-	if err != nil {
-		return nil, "creating the manager: " + err.Error()
-	}
-	opts := controllers.Options{
+	stopErr, err := StartTestOperator(r.c.cfg, r.c.scheme, operatorNS, controllers.Options{
 		AllowedEndpoints:        controllers.MustParseAllowedEndpoints(r.simURL),
 		AccountStatusInterval:   200 * time.Millisecond,
 		AccountStatusQPS:        100,
@@ -325,14 +305,11 @@ func (r *operatorRun) startManager() (stop func(), errText string) {
 		StatusPollMax:           time.Second,
 		CallTimeout:             5 * time.Second,
 		MaxConcurrentReconciles: 4,
+	}, discard{})
+	if err != nil {
+		return nil, err.Error()
 	}
-	if err := controllers.Setup(mgr, opts); err != nil {
-		return nil, "setting up the controllers: " + err.Error()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	return func() { cancel(); <-done }, ""
+	return func() { _ = stopErr() }, ""
 }
 
 // discard is the manager's log sink: the tests read status, not logs.
