@@ -138,3 +138,68 @@ func TestAccountAdaptiveAndUsage(t *testing.T) {
 		t.Fatalf("a window at its configured limit reports %+v", u)
 	}
 }
+
+// TestProbeOnlyIntoAYoungFullWindow: the probe goes only where its answer says something and a refusal
+// costs least, right behind calls that stay in the window: a call that would need the raised slot while
+// the window's oldest call leaves within the refusal margin waits for it to leave and goes at the learned
+// level, no probe; behind three young calls it is the probe at once.
+func TestProbeOnlyIntoAYoungFullWindow(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakePassiveClock(t0)
+	eng := NewEngine(clk, func() float64 { return 0.5 })
+	eng.SetAdaptive(Adaptive{Penalty: 30 * time.Second})
+	eng.Configure("a", DefaultLimits(), DefaultBackoff())
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	reserve := func(d time.Duration) Decision {
+		clk.SetTime(at(d))
+		return eng.ReserveCall("a", CallDirectVideoInit, at(d))
+	}
+	call := func(d time.Duration, out Outcome) Reservation {
+		t.Helper()
+		dec := reserve(d)
+		if !dec.Granted {
+			t.Fatalf("+%s: not granted (%+v)", d, dec)
+		}
+		if out != Pending {
+			eng.Complete(dec.Reservation, at(d), at(d+100*time.Millisecond), out)
+		}
+		return dec.Reservation
+	}
+	eff := func(d time.Duration) int { return eng.Usage("a", at(d))[winPostVideo].Effective }
+	for i := range 3 {
+		call(time.Duration(i)*time.Second, Accepted)
+	}
+	call(3*time.Second, Throttled) // learned: 3 a minute; on probation at 4 from +10m3.1s
+	base := 11 * time.Minute
+	if eff(base) != 4 {
+		t.Fatalf("effective %d at +11m, want 4 (on probation)", eff(base))
+	}
+	for i := range 3 {
+		call(base+time.Duration(i)*time.Second, Accepted)
+	}
+	// The oldest of the three (sent at base, answered +0.1 s) leaves the window 0.6 s after +59.5 s: a
+	// probe now would meet a server window that may already have let it go.
+	if d := reserve(base + 59500*time.Millisecond); d.Granted || !d.NotBefore.Equal(at(base+60100*time.Millisecond)) {
+		t.Fatalf("at +59.5 s behind an old call: %+v; want not granted before the oldest call leaves (+60.1 s)", d)
+	}
+	call(base+60100*time.Millisecond, Accepted) // at the learned level: not the probe
+	if d := reserve(base + 60200*time.Millisecond); d.Granted || !d.NotBefore.Equal(at(base+61100*time.Millisecond)) {
+		t.Fatalf("at +60.2 s: %+v; want not before the next oldest call leaves (+61.1 s): no probe out, none sent", d)
+	}
+
+	young := base + 3*time.Minute
+	for i := range 3 {
+		call(young+time.Duration(i)*time.Second, Accepted)
+	}
+	probe := call(young+3*time.Second, Pending) // behind three young calls: the probe
+	if d := reserve(young + 4*time.Second); d.Granted {
+		t.Fatal("a second call went while the probe was out")
+	}
+	eng.Complete(probe, at(young+3*time.Second), at(young+3100*time.Millisecond), Accepted)
+	if eff(young+4*time.Second) != 4 {
+		t.Fatalf("effective %d after the accepted probe, want 4", eff(young+4*time.Second))
+	}
+	if d := reserve(young + 4*time.Second); d.Granted {
+		t.Fatalf("a fifth call in the window at the raised level 4: %+v", d)
+	}
+}

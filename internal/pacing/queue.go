@@ -181,8 +181,12 @@ func (q *queue) vearliest(a *account, w int, t int64) int64 {
 	if eff <= 0 {
 		return never
 	}
-	if c := len(ends); c >= eff && ends[c-eff] > t {
+	c := len(ends)
+	if c >= eff && ends[c-eff] > t {
 		return ends[c-eff]
+	}
+	if c == eff-1 && a.probing[w] {
+		return a.probeAfter(w, t, true) // the next call would be the probe: only into a young window
 	}
 	return t
 }

@@ -129,6 +129,10 @@ func (a *account) earliestWin(w int, now int64, low bool) int64 {
 		}
 	}
 	c := len(ends)
+	if c == eff-1 && a.probing[w] {
+		// The call would be the probe (see probeAfter).
+		return a.probeAfter(w, t, low)
+	}
 	if c < eff {
 		return t
 	}
