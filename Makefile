@@ -20,11 +20,11 @@ GO ?= go
 BENCH_REPEAT ?= 4
 KUBECTL ?= kubectl
 # UNIT_PACKAGES are the packages whose tests need no API server (make test-unit): the pacing engine, the
-# TikTok client, the simulator, the controllers' decision tests (controller-runtime's fake client and a
-# fake clock). internal/plugin is not here: its tests run the plugin against a live operator (envtest).
+# identity file, the TikTok client, the simulator, the controllers' decision tests (controller-runtime's
+# fake client and a fake clock). internal/plugin is not here: its tests run the plugin against a live operator (envtest).
 # internal/testenv's TestUnitPackagesComplete fails when one is missing here, or when one of
 # them starts a control plane.
-UNIT_PACKAGES = ./api/... ./cmd/... ./controllers/... ./internal/pacing/... ./internal/testenv/... ./internal/tiktok/... ./internal/tiktoksim/... ./test/apiproxy/...
+UNIT_PACKAGES = ./api/... ./cmd/... ./controllers/... ./internal/identity/... ./internal/pacing/... ./internal/testenv/... ./internal/tiktok/... ./internal/tiktoksim/... ./test/apiproxy/...
 
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec

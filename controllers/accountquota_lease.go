@@ -2,11 +2,9 @@ package controllers
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -93,18 +92,6 @@ func accountLeaseName(aqName string) string {
 	h := hex.EncodeToString(sum[:8])
 	keep := validation.DNS1123SubdomainMaxLength - len(leaseSuffix) - 1 - len(h)
 	return strings.TrimRight(aqName[:keep], "-.") + "-" + h + leaseSuffix
-}
-
-// defaultIdentity is the host name and a random suffix: two processes never share one, not even two
-// restarts of one pod.
-func defaultIdentity() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "tiktok-operator"
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b) // never fails: since Go 1.24 it ends the program when the system's source fails
-	return host + "_" + hex.EncodeToString(b)
 }
 
 // accountHolder holds this manager's account Leases.
@@ -533,6 +520,19 @@ func holderChanged() predicate.Predicate {
 		n, ok2 := e.ObjectNew.(*coordinationv1.Lease)
 		return !ok1 || !ok2 || ptr.Deref(o.Spec.HolderIdentity, "") != ptr.Deref(n.Spec.HolderIdentity, "")
 	}}
+}
+
+// observer records every Lease event for the lapse, from the cache's start (see Setup).
+func (h *accountHolder) observer() toolscache.ResourceEventHandler {
+	see := func(o any) {
+		if l, ok := o.(*coordinationv1.Lease); ok {
+			h.observe(l)
+		}
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    see,
+		UpdateFunc: func(_, o any) { see(o) },
+	}
 }
 
 // accountOfLeaseHandler wakes the AccountQuota of a Lease whose holder changed, and records every Lease

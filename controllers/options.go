@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 
+	"github.com/tiktok-operator/tiktok-operator/internal/identity"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
 )
 
@@ -86,8 +87,10 @@ type Options struct {
 	MediaClient *http.Client
 	// Rand is the uniform [0,1) source of the backoff jitter (injectable so tests can pin delays).
 	Rand func() float64
-	// Identity names this manager in the account Leases it holds (default: the host name, "_" and a random
-	// suffix, so that two processes never share one). Set it only to a value unique to the process.
+	// Identity names this manager in the account Leases it holds (default: identity.New, the host name, "_"
+	// and a random suffix, so that two processes never share one). Set it only to a name no other live
+	// process uses: a fresh one, or a dead predecessor's (identity.Claim), whose Leases are then taken
+	// over at once.
 	Identity string
 	// AccountLeaseDuration is the lease duration of the per-account Leases (default 30 s, whole seconds, at
 	// least 1 s): a holder renews its Lease every third of it while the account has work, and another
@@ -154,7 +157,7 @@ func (o Options) withDefaults() Options {
 		o.Clock = clock.RealClock{}
 	}
 	if o.Identity == "" {
-		o.Identity = defaultIdentity()
+		o.Identity = identity.New()
 	}
 	// A Lease counts whole seconds.
 	o.AccountLeaseDuration = max(o.AccountLeaseDuration.Round(time.Second), time.Second)

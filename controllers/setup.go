@@ -129,6 +129,16 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(holders); err != nil {
 		return fmt.Errorf("adding the account Lease holder to the manager: %w", err)
 	}
+	// A standby (leader election) sees the account Leases' renewals from its start, not only once it
+	// leads: a Lease lapses a duration after the last renewal this process saw, so a new leader after a
+	// crash waits out what is left of the old leader's Leases, not a whole duration after it led.
+	leases, err := mgr.GetCache().GetInformer(context.Background(), &coordinationv1.Lease{})
+	if err != nil {
+		return fmt.Errorf("watching the account Leases: %w", err)
+	}
+	if _, err := leases.AddEventHandler(holders.observer()); err != nil {
+		return fmt.Errorf("watching the account Leases: %w", err)
+	}
 
 	d := deps{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder,

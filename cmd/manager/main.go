@@ -23,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"time"
 
@@ -76,7 +77,8 @@ func main() {
 		accountGoneGrace     time.Duration
 		gracefulShutdownWait time.Duration
 		pprofAddr            string
-		identity             string
+		identityFlag         string
+		identityFile         string
 		accountLease         time.Duration
 		capRetryInterval     time.Duration
 		allowedEndpoints     string
@@ -125,9 +127,13 @@ func main() {
 		"How long calls in flight may take to finish on shutdown (an init call cut short is an uncertain outcome).")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "",
 		"The address Go's pprof endpoints bind to, e.g. 127.0.0.1:6060. Empty (the default) disables them.")
-	flag.StringVar(&identity, "identity", "",
+	flag.StringVar(&identityFlag, "identity", "",
 		"This manager's name in the per-account Leases it holds (default: the host name, '_' and a random suffix). "+
-			"It must be unique to the process.")
+			"It must be unique to the process. Not with --identity-file.")
+	flag.StringVar(&identityFile, "identity-file", "",
+		"A file in a directory that outlives the container but not the pod (an emptyDir; the chart mounts one): "+
+			"it keeps this manager's name across restarts of its container, under a lock only a live process holds. "+
+			"A restart after a crash (SIGKILL, OOMKilled) then takes its Leases over at once instead of after they lapse.")
 	flag.DurationVar(&accountLease, "account-lease-duration", defaults.AccountLeaseDuration,
 		"The duration of the per-account Leases (whole seconds): one manager at a time paces an account; the "+
 			"holder renews its Lease every third of it while the account has work, another manager takes the "+
@@ -196,17 +202,39 @@ func main() {
 	// it sends, is restricted by label), and it caches objects without their managedFields.
 	controllers.ConfigureCache(&cacheOpts)
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	name, claim, err := managerName(log, identityFlag, identityFile)
+	if err != nil {
+		log.Error(err, "invalid identity")
+		os.Exit(1)
+	}
+	// The claim stays reachable until main returns: an unreachable os.File is closed by its finalizer,
+	// and the identity file's lock with it.
+	defer goruntime.KeepAlive(claim)
+
+	cfg := ctrl.GetConfigOrDie()
+	renewDeadline := leaderRenewDeadline
+	mgrOpts := ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        leaderElectionID,
 		LeaderElectionNamespace: leaderElectionNS,
-		Cache:                   cacheOpts,
-		GracefulShutdownTimeout: &gracefulShutdownWait,
-		PprofBindAddress:        pprofAddr,
-	})
+		RenewDeadline:           &renewDeadline,
+		// The leader-election Lease is released when the manager stops (main returns right after Start
+		// does), so that a new pod of a rolling update leads at once, not once the Lease lapsed.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOpts,
+		GracefulShutdownTimeout:       &gracefulShutdownWait,
+		PprofBindAddress:              pprofAddr,
+	}
+	if leaderElect {
+		if mgrOpts.LeaderElectionResourceLockInterface, err = leaderLock(cfg, leaderElectionNS, leaderElectionID, name); err != nil {
+			log.Error(err, "unable to set up leader election")
+			os.Exit(1)
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
@@ -224,7 +252,7 @@ func main() {
 		UploadTimeout:           uploadTimeout,
 		ProcessingTimeout:       processingTimeout,
 		AccountGoneGrace:        accountGoneGrace,
-		Identity:                identity,
+		Identity:                name,
 		AccountLeaseDuration:    accountLease,
 		CapRetryInterval:        capRetryInterval,
 		AllowedEndpoints:        endpoints,
@@ -249,7 +277,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	log.Info("starting manager", "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String(),
+	log.Info("starting manager", "identity", name, "namespaces", fmt.Sprint(splitList(namespaces)), "accountSelector", selector.String(),
 		"allowedEndpoints", endpoints.String(), "allowedUploadHosts", uploadHosts.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "problem running the manager")

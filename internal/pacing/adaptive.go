@@ -136,12 +136,12 @@ func (a *account) probeBusy(w int, now int64) bool {
 // probeAfter is when a call that needs window w's raised slot (the window holds the learned level's
 // calls) may go as the probe, the call being due at t: at t if every call in the window stays in the
 // server's window until the refusal margin after t at least (sent + window - margin > t), else when the
-// first one that does not leaves (and the call then goes at the learned level, no probe). A probe sent right behind calls about to leave meets
-// a server window that may already have let them go: accepted, it proves nothing (probeAnswered); refused,
-// the lockout it starts holds back the calls meant to follow the leaving ones, scattering the window's
-// calls for good (a refused call keeps its slot). Behind young calls (in a backlog, right after the
-// window's burst) the answer is conclusive either way, and a refusal costs the Penalty guess and the
-// probe's slot, nothing more.
+// first one that does not leaves (and the call then goes at the learned level, no probe). A probe sent
+// right behind calls about to leave meets a server window that may already have let them go: accepted, it
+// proves nothing (probeAnswered); refused, the lockout it starts holds back the calls meant to follow the
+// leaving ones, scattering the window's calls for good (a refused call keeps its slot). Behind young calls
+// (in a backlog, right after the window's burst) the answer is conclusive either way, and a refusal costs
+// the Penalty guess and the probe's slot, nothing more.
 func (a *account) probeAfter(w int, t int64, low bool) int64 {
 	win, margin := a.win[w], a.eng.margin.Load()
 	wait := int64(never)

@@ -189,11 +189,25 @@ func TestChartValuesReachManager(t *testing.T) {
 		args: []string{"--leader-elect", "--leader-election-id=tiktok-tiktok-operator", "--metrics-bind-address=:8443",
 			"--zap-log-level=info", "--health-probe-bind-address=:8081",
 			"--allowed-endpoints=https://open.tiktokapis.com", "--allowed-upload-hosts=*.tiktokapis.com",
-			"--cap-retry-interval=1h"},
+			"--cap-retry-interval=1h", "--identity-file=/var/run/tiktok-operator/identity"},
 		notArgs: []string{"--namespaces", "--account-selector"},
 		check: func(t *testing.T, dep *unstructured.Unstructured) {
 			wantString(t, dep, "ghcr.io/tiktok-operator/tiktok-operator:0.1.0", "spec", "template", "spec", "containers", "0", "image")
 			wantString(t, dep, "IfNotPresent", "spec", "template", "spec", "containers", "0", "imagePullPolicy")
+			// The identity file's directory outlives the container, not the pod: an emptyDir.
+			wantString(t, dep, "identity", "spec", "template", "spec", "volumes", "0", "name")
+			wantString(t, dep, "1Mi", "spec", "template", "spec", "volumes", "0", "emptyDir", "sizeLimit")
+			wantString(t, dep, "identity", "spec", "template", "spec", "containers", "0", "volumeMounts", "0", "name")
+			wantString(t, dep, "/var/run/tiktok-operator", "spec", "template", "spec", "containers", "0", "volumeMounts", "0", "mountPath")
+		},
+	}, {
+		name:    "identity not kept across restarts",
+		flags:   []string{"--set", "keepIdentityAcrossRestarts=false"},
+		notArgs: []string{"--identity-file"},
+		check: func(t *testing.T, dep *unstructured.Unstructured) {
+			if v := lookup(dep.Object, "spec", "template", "spec", "volumes"); v != nil {
+				t.Errorf("volumes %v, want none", v)
+			}
 		},
 	}, {
 		name: "namespaces, selector, log level",

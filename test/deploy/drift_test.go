@@ -120,6 +120,8 @@ func TestChartManagerMatchesConfig(t *testing.T) {
 		append(slices.Clone(manager), "securityContext"),
 		append(slices.Clone(manager), "resources"),
 		append(slices.Clone(manager), "command"),
+		append(slices.Clone(pod), "volumes"),
+		append(slices.Clone(manager), "volumeMounts"),
 		append(slices.Clone(manager), "livenessProbe", "httpGet", "path"),
 		append(slices.Clone(manager), "readinessProbe", "httpGet", "path"),
 		append(slices.Clone(manager), "livenessProbe", "periodSeconds"),

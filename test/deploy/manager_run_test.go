@@ -197,8 +197,9 @@ func createAccount(t *testing.T, sim *tiktoksim.Server, simURL, ns, name, shard 
 }
 
 // localArgs rewrites the chart's bind addresses (all interfaces, fixed ports: a pod's) to loopback ones
-// this shared machine can use: the probes on a free port (returned), metrics on an ephemeral one. It fails
-// if the chart stops passing either flag, so the test keeps following the chart.
+// this shared machine can use: the probes on a free port (returned), metrics on an ephemeral one; and the
+// identity file, on the pod's emptyDir, to one in a test folder. It fails if the chart stops passing
+// either address, so the test keeps following the chart.
 func localArgs(t *testing.T, args []string) ([]string, string) {
 	t.Helper()
 	probeAddr := freeLoopbackAddr(t)
@@ -210,6 +211,8 @@ func localArgs(t *testing.T, args []string) ([]string, string) {
 			a, probe = "--health-probe-bind-address="+probeAddr, true
 		case strings.HasPrefix(a, "--metrics-bind-address="):
 			a, metrics = "--metrics-bind-address=127.0.0.1:0", true
+		case strings.HasPrefix(a, "--identity-file="):
+			a = "--identity-file=" + filepath.Join(t.TempDir(), "identity")
 		}
 		out = append(out, a)
 	}

@@ -337,8 +337,8 @@ func TestChartMetricsCertManager(t *testing.T) {
 			volume, _ = lookup(v, "name").(string)
 		}
 	}
-	if volume == "" || len(volumes) != 2 {
-		t.Fatalf("the pod's volumes %v: want the user's and one of Secret %s", volumes, secretName)
+	if volume == "" || len(volumes) != 3 {
+		t.Fatalf("the pod's volumes %v: want the user's, one of Secret %s and the identity file's", volumes, secretName)
 	}
 	mounts, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 	var mountedAt string
@@ -348,8 +348,9 @@ func TestChartMetricsCertManager(t *testing.T) {
 			mountedAt, _ = lookup(m, "mountPath").(string)
 		}
 	}
-	if mountedAt != certPath || len(containerMounts) != 2 {
-		t.Errorf("mounts %v: want the user's and volume %s at %s (--metrics-cert-path)", containerMounts, volume, certPath)
+	if mountedAt != certPath || len(containerMounts) != 3 {
+		t.Errorf("mounts %v: want the user's, volume %s at %s (--metrics-cert-path) and the identity file's",
+			containerMounts, volume, certPath)
 	}
 
 	monitor := onlyOne(t, objs, "ServiceMonitor")

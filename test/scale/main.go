@@ -46,8 +46,9 @@ func run() error {
 	floorRounds := flag.Int("floor-rounds", 4, "rounds of -floor")
 	failover := flag.String("failover", "1000,10000", "after the sizes: comma-separated post counts at which to measure "+
 		"a new manager's start to its first init, once per -failover-stops (empty: none)")
-	failoverStops := flag.String("failover-stops", fleet.StopClean+","+fleet.StopKill, "how the first manager of a "+
-		"failover measurement ends: clean (SIGTERM, Leases released) and/or kill (SIGKILL)")
+	failoverStops := flag.String("failover-stops", fleet.StopClean+","+fleet.StopRestart+","+fleet.StopKill, "how the first manager of a "+
+		"failover measurement ends: clean (SIGTERM, Leases released), restart (SIGKILL, the same pod restarted: one --identity-file) "+
+		"and/or kill (SIGKILL, a new pod)")
 	failoverProfile := flag.Duration("failover-profile", 0, "when set, CPU-profile the new manager of each failover "+
 		"measurement over this much of its start (file in the run's directory)")
 	flag.Parse()

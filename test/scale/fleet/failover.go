@@ -40,8 +40,13 @@ import (
 const (
 	// StopClean is SIGTERM: the manager drains its reconciles and releases its per-account Leases.
 	StopClean = "clean"
-	// StopKill is SIGKILL: nothing is released; the Leases lapse after their duration.
+	// StopKill is SIGKILL, and the new manager is another pod (a new name): nothing is released; the
+	// Leases lapse after their duration.
 	StopKill = "kill"
+	// StopRestart is SIGKILL, and the new manager is the same pod's container restarted (OOMKilled, a
+	// failed liveness probe): both run with one --identity-file, so the new one takes its dead
+	// predecessor's name and Leases over at once.
+	StopRestart = "restart"
 )
 
 // FailoverSpec is one failover measurement: a manager queues Posts posts over Accounts accounts, is
@@ -103,8 +108,8 @@ const failoverWindow = 4 * time.Minute
 // takes it over. Then the new manager starts and the simulator's record says when its inits came.
 func RunFailover(ctx context.Context, cp *ControlPlane, managerBin string, spec FailoverSpec) (FailoverResult, error) {
 	res := FailoverResult{Spec: spec}
-	if spec.Stop != StopClean && spec.Stop != StopKill {
-		return res, fmt.Errorf("failover: stop %q is neither %q nor %q", spec.Stop, StopClean, StopKill)
+	if spec.Stop != StopClean && spec.Stop != StopKill && spec.Stop != StopRestart {
+		return res, fmt.Errorf("failover: stop %q is not %q, %q or %q", spec.Stop, StopClean, StopKill, StopRestart)
 	}
 	ns, err := newNamespace(ctx, cp, "failover-")
 	if err != nil {
@@ -122,9 +127,7 @@ func RunFailover(ctx context.Context, cp *ControlPlane, managerBin string, spec 
 	}); err != nil {
 		return res, err
 	}
-	args := []string{"--namespaces=" + ns, "--allowed-endpoints=" + srv.URL, "--metrics-bind-address=0",
-		"--health-probe-bind-address=0", "--zap-time-encoding=rfc3339nano",
-		"--max-concurrent-reconciles=" + strconv.Itoa(spec.MaxConcurrentReconciles)}
+	args := failoverArgs(spec, ns, srv.URL)
 
 	first, err := StartManager(managerBin, cp.Kubeconfig, filepath.Join(spec.Dir, ns+"-first.log"), args...)
 	if err != nil {
@@ -163,7 +166,7 @@ func RunFailover(ctx context.Context, cp *ControlPlane, managerBin string, spec 
 	}
 
 	stopAt := time.Now()
-	if spec.Stop == StopKill {
+	if spec.Stop == StopKill || spec.Stop == StopRestart {
 		_, err = first.Kill()
 	} else {
 		err = first.Stop()
@@ -224,6 +227,20 @@ func RunFailover(ctx context.Context, cp *ControlPlane, managerBin string, spec 
 		return res, err
 	}
 	return res, nil
+}
+
+// failoverArgs are both managers' flags: leader election on, as the chart has it (the new manager must
+// lead before it acts), and for StopRestart one identity file, as the chart's emptyDir gives a restarted
+// container.
+func failoverArgs(spec FailoverSpec, ns, simURL string) []string {
+	args := []string{"--namespaces=" + ns, "--allowed-endpoints=" + simURL, "--metrics-bind-address=0",
+		"--health-probe-bind-address=0", "--zap-time-encoding=rfc3339nano",
+		"--max-concurrent-reconciles=" + strconv.Itoa(spec.MaxConcurrentReconciles),
+		"--leader-elect", "--leader-election-namespace=" + ns, "--leader-election-id=failover"}
+	if spec.Stop == StopRestart {
+		args = append(args, "--identity-file="+filepath.Join(spec.Dir, ns+".identity"))
+	}
+	return args
 }
 
 func newNamespace(ctx context.Context, cp *ControlPlane, prefix string) (string, error) {
