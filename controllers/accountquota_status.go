@@ -94,7 +94,8 @@ func logThrottled(s *accountScope, reason string, until time.Time) {
 }
 
 // logLearned logs a window whose learned (effective) limit moved since the last status write: lowered
-// after a refusal TikTok's documented limit did not explain, or raised by a clean probe.
+// after a refusal TikTok's documented limit did not explain, or raised one step after a clean stretch (on
+// probation: the next call that needs the raised slot is the probe).
 func logLearned(s *accountScope, lu v1alpha1.LimitUsage) {
 	for _, w := range s.written.Usage {
 		if w.Name != lu.Name || w.EffectiveLimit == lu.EffectiveLimit {
@@ -102,7 +103,7 @@ func logLearned(s *accountScope, lu v1alpha1.LimitUsage) {
 		}
 		what := "learned limit lowered"
 		if lu.EffectiveLimit > w.EffectiveLimit {
-			what = "learned limit raised after a clean probe"
+			what = "learned limit raised after a clean stretch: the next call that needs it probes"
 		}
 		kv := []any{"window", lu.Name, "limit", lu.Limit, "effectiveLimit", lu.EffectiveLimit, "was", w.EffectiveLimit}
 		if lu.NextProbeAt != nil {
