@@ -119,10 +119,10 @@ func run() error {
 			if err != nil {
 				return fmt.Errorf("failover at %d posts (%s): %w", posts, stop, err)
 			}
-			fmt.Printf("  first manager: queued in %s, stopped in %s; new manager: starting %s, informers %s, "+
-				"posts synced %s, accounts synced %s, first init %s, every account's init %s (%d accounts)\n",
+			fmt.Printf("  first manager: queued in %s, stopped in %s; new manager: starting %s, leading %s (waited %s), "+
+				"informers %s, posts synced %s, accounts synced %s, first init %s, every account's init %s (%d accounts)\n",
 				r.Queued.Round(time.Millisecond), r.Stopped.Round(time.Millisecond), r.Started.Round(time.Millisecond),
-				r.SourcesStarted.Round(time.Millisecond), r.PostsSynced.Round(time.Millisecond),
+				r.Leading.Round(time.Millisecond), r.LeaderWait().Round(time.Millisecond), r.SourcesStarted.Round(time.Millisecond), r.PostsSynced.Round(time.Millisecond),
 				r.AccountsSynced.Round(time.Millisecond), r.FirstInit.Round(time.Millisecond), r.AllInits.Round(time.Millisecond), r.Inits)
 			fos = append(fos, r)
 		}
@@ -148,13 +148,14 @@ func splitList(s string) []string {
 // manager's process start.
 func printFailover(rs []fleet.FailoverResult) {
 	fmt.Println()
-	fmt.Println("| posts queued | accounts | first manager stopped by | manager started | caches synced, " +
+	fmt.Println("| posts queued | accounts | first manager stopped by | manager started | leading (waited) | caches synced, " +
 		"controllers started | post workers started | first init | cache sync share of it | every account's init |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Printf("| %d | %d | %s | %.2f s | %.2f s | %.2f s | %.2f s | %.0f%% | %.2f s (%d) |\n", r.Spec.Posts, r.Spec.Accounts,
-			r.Spec.Stop, r.Started.Seconds(), r.SourcesStarted.Seconds(), r.PostsSynced.Seconds(), r.FirstInit.Seconds(),
-			100*r.CacheSyncShare(), r.AllInits.Seconds(), r.Inits)
+		fmt.Printf("| %d | %d | %s | %.2f s | %.2f s (%.2f s) | %.2f s | %.2f s | %.2f s | %.0f%% | %.2f s (%d) |\n", r.Spec.Posts,
+			r.Spec.Accounts, r.Spec.Stop, r.Started.Seconds(), r.Leading.Seconds(), r.LeaderWait().Seconds(),
+			r.SourcesStarted.Seconds(), r.PostsSynced.Seconds(), r.FirstInit.Seconds(), 100*r.CacheSyncShare(),
+			r.AllInits.Seconds(), r.Inits)
 	}
 }
 

@@ -51,11 +51,11 @@ func TestScaleSmall(t *testing.T) {
 	if fo.Inits != 20 {
 		t.Errorf("%d of 20 accounts made an init after the new manager started", fo.Inits)
 	}
-	ordered := 0 < fo.Started && fo.Started <= fo.SourcesStarted && fo.SourcesStarted <= fo.PostsSynced &&
-		fo.PostsSynced < fo.FirstInit && fo.FirstInit <= fo.AllInits
+	ordered := 0 < fo.Started && fo.Started <= fo.LeadAsked && fo.LeadAsked <= fo.Leading && fo.Leading <= fo.SourcesStarted &&
+		fo.SourcesStarted <= fo.PostsSynced && fo.PostsSynced < fo.FirstInit && fo.FirstInit <= fo.AllInits
 	if !ordered {
-		t.Errorf("failover milestones out of order: started %s, caches synced %s, post workers %s, first init %s, all inits %s",
-			fo.Started, fo.SourcesStarted, fo.PostsSynced, fo.FirstInit, fo.AllInits)
+		t.Errorf("failover milestones out of order: started %s, asked to lead %s, leading %s, caches synced %s, post workers %s, "+
+			"first init %s, all inits %s", fo.Started, fo.LeadAsked, fo.Leading, fo.SourcesStarted, fo.PostsSynced, fo.FirstInit, fo.AllInits)
 	}
 
 	// -floor on the same control plane: its structure, never its speed.

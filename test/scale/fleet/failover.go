@@ -79,6 +79,9 @@ type FailoverResult struct {
 	// at set-up, have synced: this is the cache sync); PostsSynced and AccountsSynced its "Starting
 	// workers" of the post and AccountQuota controllers (their sources synced too: the workers start).
 	Started, SourcesStarted, PostsSynced, AccountsSynced time.Duration
+	// LeadAsked and Leading are when the new manager began to ask for the leader-election Lease and when
+	// it got it (controller-runtime starts the controllers once it leads; the caches sync meanwhile).
+	LeadAsked, Leading time.Duration
 	// FirstInit is the new manager's first accepted init (the simulator's timestamp); AllInits the last
 	// of the first init of every account (each account had one slot free).
 	FirstInit, AllInits time.Duration
@@ -87,12 +90,21 @@ type FailoverResult struct {
 }
 
 // CacheSyncShare is the part of the time to the first init spent from the manager's Start to its post
-// workers' start: the caches' lists and sync (controller-runtime starts no controller before them).
+// workers' start, less the wait for the leader-election Lease: the caches' lists and sync (controller-
+// runtime starts no controller before them; they sync while the manager waits to lead).
 func (r FailoverResult) CacheSyncShare() float64 {
 	if r.FirstInit <= 0 || r.PostsSynced <= 0 {
 		return math.NaN()
 	}
-	return float64(r.PostsSynced-r.Started) / float64(r.FirstInit)
+	return float64(r.PostsSynced-r.Started-r.LeaderWait()) / float64(r.FirstInit)
+}
+
+// LeaderWait is how long the new manager waited for the leader-election Lease.
+func (r FailoverResult) LeaderWait() time.Duration {
+	if r.Leading <= 0 || r.LeadAsked <= 0 {
+		return 0
+	}
+	return r.Leading - r.LeadAsked
 }
 
 // failoverWindow is the accounts' post-init window: one init per account per window, so the first
@@ -351,6 +363,10 @@ func readMilestones(path string, since time.Time, r *FailoverResult) error {
 		switch {
 		case l.Msg == "starting manager" && r.Started == 0: // logged just before mgr.Start
 			r.Started = at(l)
+		case l.Msg == "Attempting to acquire leader lease..." && r.LeadAsked == 0:
+			r.LeadAsked = at(l)
+		case l.Msg == "Successfully acquired lease" && r.Leading == 0:
+			r.Leading = at(l)
 		case l.Msg == "Starting EventSource" && r.SourcesStarted == 0:
 			r.SourcesStarted = at(l)
 		case l.Msg == "Starting workers" && l.Controller == "tiktokpost":
