@@ -135,19 +135,29 @@ func (a *account) probeBusy(w int, now int64) bool {
 
 // probeAfter is when a call that needs window w's raised slot (the window holds the learned level's
 // calls) may go as the probe, the call being due at t: at t if every call in the window stays in the
-// server's window until the refusal margin after t at least (sent + window - margin > t), else when the
-// first one that does not leaves (and the call then goes at the learned level, no probe). A probe sent
-// right behind calls about to leave meets a server window that may already have let them go: accepted, it
-// proves nothing (probeAnswered); refused, the lockout it starts holds back the calls meant to follow the
-// leaving ones, scattering the window's calls for good (a refused call keeps its slot). Behind young calls
-// (in a backlog, right after the window's burst) the answer is conclusive either way, and a refusal costs
-// the Penalty guess and the probe's slot, nothing more.
+// server's window for one slot of the learned level after t at least (sent + window - slot > t; the slot
+// is window / learned level, never less than the refusal margin), else when the first one that does not
+// leaves (and the call then goes at the learned level, no probe).
+//
+// A refused probe costs the Penalty guess, and the slot it keeps (a refused call may count on the
+// server's side) from when the window frees. Sent behind a full window none of whose calls leaves within
+// a slot, the probe takes a slot that no call of the learned level could use before then anyway, and a
+// refusal costs the guess and one spacing: the calls after it go as one group, shifted. Sent while a
+// call is about to leave, it takes the slot that call frees, and the lockout holds back the calls meant
+// to follow the leaving one: the window's calls stay scattered for good, a slot and the guess lost
+// (in make bench, a probe 30 ms before the window's oldest call left made its account's last post
+// 1.2 s later, the probes behind a burst 0.55 s). Close to the leaving call the answer proves nothing
+// either: the server may or may not have let that call go (probeAnswered).
 func (a *account) probeAfter(w int, t int64, low bool) int64 {
-	win, margin := a.win[w], a.eng.margin.Load()
+	win := a.win[w]
+	guard := a.eng.margin.Load()
+	if l := int64(a.eff[w] - 1); l > 0 {
+		guard = max(guard, win/l)
+	}
 	wait := int64(never)
 	for i := range a.log {
 		e := &a.log[i]
-		if !e.occupies(w) || e.sent+win-margin > t {
+		if !e.occupies(w) || e.sent+win-guard > t {
 			continue
 		}
 		end := e.end(win, a.maxInFlight)

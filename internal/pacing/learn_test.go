@@ -141,8 +141,8 @@ func TestAccountAdaptiveAndUsage(t *testing.T) {
 
 // TestProbeOnlyIntoAYoungFullWindow: the probe goes only where its answer says something and a refusal
 // costs least, right behind calls that stay in the window: a call that would need the raised slot while
-// the window's oldest call leaves within the refusal margin waits for it to leave and goes at the learned
-// level, no probe; behind three young calls it is the probe at once.
+// the window's oldest call leaves within one slot of the learned level (20 s at 3 a minute) waits for it
+// to leave and goes at the learned level, no probe; behind three young calls it is the probe at once.
 func TestProbeOnlyIntoAYoungFullWindow(t *testing.T) {
 	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	clk := testclock.NewFakePassiveClock(t0)
@@ -177,10 +177,10 @@ func TestProbeOnlyIntoAYoungFullWindow(t *testing.T) {
 	for i := range 3 {
 		call(base+time.Duration(i)*time.Second, Accepted)
 	}
-	// The oldest of the three (sent at base, answered +0.1 s) leaves the window 0.6 s after +59.5 s: a
-	// probe now would meet a server window that may already have let it go.
-	if d := reserve(base + 59500*time.Millisecond); d.Granted || !d.NotBefore.Equal(at(base+60100*time.Millisecond)) {
-		t.Fatalf("at +59.5 s behind an old call: %+v; want not granted before the oldest call leaves (+60.1 s)", d)
+	// The oldest of the three (sent at base, answered +0.1 s) leaves the window 15 s after +45 s, within
+	// a slot (20 s): a refused probe now would take the slot it frees and scatter the window's calls.
+	if d := reserve(base + 45*time.Second); d.Granted || !d.NotBefore.Equal(at(base+60100*time.Millisecond)) {
+		t.Fatalf("at +45 s behind an old call: %+v; want not granted before the oldest call leaves (+60.1 s)", d)
 	}
 	call(base+60100*time.Millisecond, Accepted) // at the learned level: not the probe
 	if d := reserve(base + 60200*time.Millisecond); d.Granted || !d.NotBefore.Equal(at(base+61100*time.Millisecond)) {
