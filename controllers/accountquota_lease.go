@@ -477,7 +477,7 @@ func (h *accountHolder) report(aq *v1alpha1.AccountQuota, res holdResult) {
 		return
 	}
 	h.log.Info("the account is held by another manager: leaving it alone", "account", accountKeyOf(aq.Namespace, aq.Name),
-		"holder", res.holder, "identity", h.identity)
+		"holder", res.holder, "identity", h.identity, "lapsesAt", res.lapse.UTC().Format(time.RFC3339Nano))
 	if h.recorder != nil {
 		h.recorder.Eventf(aq, nil, corev1.EventTypeWarning, v1alpha1.ReasonAccountHeldElsewhere, v1alpha1.ReasonAccountHeldElsewhere,
 			"Manager %s leaves this account alone: its Lease %s is held by %s. More than one manager matches this "+

@@ -123,6 +123,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 
 	recorder := mgr.GetEventRecorder("tiktok-operator")
 	holders := newAccountHolder(mgr.GetClient(), mgr.GetAPIReader(), opts, recorder)
+	holders.log = mgr.GetLogger().WithName("account-lease") // the manager's logger (ctrl.Log in production)
 	holders.busy = func(ctx context.Context, acct accountKey) (bool, bool) {
 		return accounts.busy(ctx, acct, opts.AccountSelector, holders.idleDuration())
 	}

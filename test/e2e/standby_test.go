@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
+	"github.com/tiktok-operator/tiktok-operator/controllers"
+)
+
+// lapsesAt is the lapse the manager logs when it finds an account held by another.
+var lapsesAt = regexp.MustCompile(`"lapsesAt": "([^"]+)"`)
+
+// TestNewLeaderCountsAccountLeasesFromItsStart: after the leader died (SIGKILL: nothing released), a new
+// manager with leader election waits for the leader-election Lease (15 s) and must then take the dead
+// leader's account Leases over. It counts their lapse from when its cache first saw them, at its start,
+// not from when it began to lead: the account Lease (20 s here) lapses about 20 s after the start, not 35.
+// The dead leader is a "ghost" that holds both Leases, renewed just before the new manager starts.
+func TestNewLeaderCountsAccountLeasesFromItsStart(t *testing.T) {
+	const accountLease, leaderLease = 20 * time.Second, 15 * time.Second
+	e := newEnv(t, nil)
+	aq := e.account("acct")
+	e.post("acct-00", "acct", nil)
+	now := metav1.NewMicroTime(time.Now())
+	e.create(&coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: "acct.tiktok-operator",
+			Labels: map[string]string{controllers.AccountLeaseLabel: "true"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "AccountQuota",
+				Name: aq.Name, UID: aq.UID}}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("ghost"), LeaseDurationSeconds: ptr.To(int32(accountLease / time.Second)),
+			AcquireTime: &now, RenewTime: &now},
+	})
+	e.create(&coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: "standby-test"},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("ghost"), LeaseDurationSeconds: ptr.To(int32(leaderLease / time.Second)),
+			AcquireTime: &now, RenewTime: &now},
+	})
+
+	opts := fastOptions()
+	opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL)
+	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
+	controllers.ConfigureCache(&cacheOpts)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Cache: cacheOpts, Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Logger:         zap.New(zap.WriteTo(e.logs), zap.UseDevMode(true)),
+		LeaderElection: true, LeaderElectionID: "standby-test", LeaderElectionNamespace: e.ns,
+		LeaseDuration: ptr.To(leaderLease), RenewDeadline: ptr.To(10 * time.Second), RetryPeriod: ptr.To(time.Second),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := controllers.Setup(mgr, opts); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	e.waitPosts(90*time.Second, func(ps []v1alpha1.TikTokPost) bool { return allPublished(ps) })
+	m := lapsesAt.FindStringSubmatch(e.logs.String())
+	if m == nil {
+		t.Fatalf("the new leader never reported the account held by the ghost; logs:\n%s", e.logs.String())
+	}
+	lapse, err := time.Parse(time.RFC3339Nano, m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Counted from its start: about accountLease after it. Counted from when it led: leaderLease more.
+	after := lapse.Sub(start)
+	t.Logf("the ghost's account Lease lapses %s after the new manager's start (published %s after it)", after.Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond))
+	if after > accountLease+leaderLease/2 {
+		t.Errorf("the account Lease lapses %s after the start: counted from when the manager led (%s + %s), not from its start",
+			after.Round(time.Millisecond), leaderLease, accountLease)
+	}
+}
