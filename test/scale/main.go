@@ -122,7 +122,8 @@ func run() error {
 			fmt.Printf("  first manager: queued in %s, stopped in %s; new manager: starting %s, leading %s (waited %s), "+
 				"informers %s, posts synced %s, accounts synced %s, first init %s, every account's init %s (%d accounts)\n",
 				r.Queued.Round(time.Millisecond), r.Stopped.Round(time.Millisecond), r.Started.Round(time.Millisecond),
-				r.Leading.Round(time.Millisecond), r.LeaderWait().Round(time.Millisecond), r.SourcesStarted.Round(time.Millisecond), r.PostsSynced.Round(time.Millisecond),
+				r.Leading.Round(time.Millisecond), r.LeaderWait().Round(time.Millisecond), r.SourcesStarted.Round(time.Millisecond),
+				r.PostsSynced.Round(time.Millisecond),
 				r.AccountsSynced.Round(time.Millisecond), r.FirstInit.Round(time.Millisecond), r.AllInits.Round(time.Millisecond), r.Inits)
 			fos = append(fos, r)
 		}
