@@ -39,24 +39,8 @@ func TestLearnFromOneRefusal(t *testing.T) {
 // raised slot is the probe and nothing else of its window goes while it is out; a refused probe restores
 // the learned level and doubles the clean stretch. A checkpoint taken on probation holds the learned level.
 func TestLearnAndProbe(t *testing.T) {
-	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-	clk := testclock.NewFakePassiveClock(t0)
-	eng := NewEngine(clk, func() float64 { return 0.5 })
-	eng.SetAdaptive(Adaptive{Penalty: 30 * time.Second})
-	eng.Configure("a", DefaultLimits(), DefaultBackoff())
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	call := func(d time.Duration, out Outcome) Reservation {
-		t.Helper()
-		dec := eng.ReserveCall("a", CallDirectVideoInit, at(d))
-		if !dec.Granted {
-			t.Fatalf("+%s: not granted (%+v)", d, dec)
-		}
-		if out != Pending {
-			eng.Complete(dec.Reservation, at(d), at(d+100*time.Millisecond), out)
-		}
-		return dec.Reservation
-	}
-	eff := func(d time.Duration) int { return eng.Usage("a", at(d))[winPostVideo].Effective }
+	f := newLearnFixture(t)
+	eng, clk, at, call, eff := f.eng, f.clk, f.at, f.call, f.eff
 	for i := range 3 {
 		call(time.Duration(i)*time.Second, Accepted)
 	}
@@ -64,7 +48,7 @@ func TestLearnAndProbe(t *testing.T) {
 	// the window holds 3 accepted + the refused call: a slot under 3 frees when the second one ends
 	// (+61.1s), and the Penalty guess runs from there
 	if until, n := eng.Cooldown("a"); n != 1 || !until.Equal(at(91100*time.Millisecond)) || eff(3100*time.Millisecond) != 3 {
-		t.Fatalf("after the refusal: until +%s, consecutive %d, effective %d; want +1m31.1s, 1, 3", until.Sub(t0), n, eff(3100*time.Millisecond))
+		t.Fatalf("after the refusal: until +%s, consecutive %d, effective %d; want +1m31.1s, 1, 3", until.Sub(f.t0), n, eff(3100*time.Millisecond))
 	}
 	if d := eng.ReserveCall("a", CallDirectVideoInit, at(40*time.Second)); d.Granted || !d.NotBefore.Equal(at(91100*time.Millisecond)) {
 		t.Fatalf("at +40s: %+v; want not before +1m31.1s", d)
@@ -144,28 +128,8 @@ func TestAccountAdaptiveAndUsage(t *testing.T) {
 // the window's oldest call leaves within one slot of the learned level (20 s at 3 a minute) waits for it
 // to leave and goes at the learned level, no probe; behind three young calls it is the probe at once.
 func TestProbeOnlyIntoAYoungFullWindow(t *testing.T) {
-	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-	clk := testclock.NewFakePassiveClock(t0)
-	eng := NewEngine(clk, func() float64 { return 0.5 })
-	eng.SetAdaptive(Adaptive{Penalty: 30 * time.Second})
-	eng.Configure("a", DefaultLimits(), DefaultBackoff())
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	reserve := func(d time.Duration) Decision {
-		clk.SetTime(at(d))
-		return eng.ReserveCall("a", CallDirectVideoInit, at(d))
-	}
-	call := func(d time.Duration, out Outcome) Reservation {
-		t.Helper()
-		dec := reserve(d)
-		if !dec.Granted {
-			t.Fatalf("+%s: not granted (%+v)", d, dec)
-		}
-		if out != Pending {
-			eng.Complete(dec.Reservation, at(d), at(d+100*time.Millisecond), out)
-		}
-		return dec.Reservation
-	}
-	eff := func(d time.Duration) int { return eng.Usage("a", at(d))[winPostVideo].Effective }
+	f := newLearnFixture(t)
+	eng, at, reserve, call, eff := f.eng, f.at, f.reserve, f.call, f.eff
 	for i := range 3 {
 		call(time.Duration(i)*time.Second, Accepted)
 	}
@@ -203,3 +167,45 @@ func TestProbeOnlyIntoAYoungFullWindow(t *testing.T) {
 		t.Fatalf("a fifth call in the window at the raised level 4: %+v", d)
 	}
 }
+
+// learnFixture is an engine with one account "a" at the default limits and a Penalty guess of 30 s, on a
+// fake clock; its helpers take offsets from the clock's start.
+type learnFixture struct {
+	t   *testing.T
+	t0  time.Time
+	clk *testclock.FakePassiveClock
+	eng *Engine
+}
+
+func newLearnFixture(t *testing.T) *learnFixture {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	clk := testclock.NewFakePassiveClock(t0)
+	eng := NewEngine(clk, func() float64 { return 0.5 })
+	eng.SetAdaptive(Adaptive{Penalty: 30 * time.Second})
+	eng.Configure("a", DefaultLimits(), DefaultBackoff())
+	return &learnFixture{t: t, t0: t0, clk: clk, eng: eng}
+}
+
+func (f *learnFixture) at(d time.Duration) time.Time { return f.t0.Add(d) }
+
+// reserve asks for an init slot at +d, the clock set there.
+func (f *learnFixture) reserve(d time.Duration) Decision {
+	f.clk.SetTime(f.at(d))
+	return f.eng.ReserveCall("a", CallDirectVideoInit, f.at(d))
+}
+
+// call is an init granted at +d (the test fails otherwise), answered 100 ms later with out unless Pending.
+func (f *learnFixture) call(d time.Duration, out Outcome) Reservation {
+	f.t.Helper()
+	dec := f.reserve(d)
+	if !dec.Granted {
+		f.t.Fatalf("+%s: not granted (%+v)", d, dec)
+	}
+	if out != Pending {
+		f.eng.Complete(dec.Reservation, f.at(d), f.at(d+100*time.Millisecond), out)
+	}
+	return dec.Reservation
+}
+
+// eff is the post-init window's effective limit at +d.
+func (f *learnFixture) eff(d time.Duration) int { return f.eng.Usage("a", f.at(d))[winPostVideo].Effective }
