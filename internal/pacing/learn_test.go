@@ -208,4 +208,6 @@ func (f *learnFixture) call(d time.Duration, out Outcome) Reservation {
 }
 
 // eff is the post-init window's effective limit at +d.
-func (f *learnFixture) eff(d time.Duration) int { return f.eng.Usage("a", f.at(d))[winPostVideo].Effective }
+func (f *learnFixture) eff(d time.Duration) int {
+	return f.eng.Usage("a", f.at(d))[winPostVideo].Effective
+}
