@@ -21,13 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -535,28 +533,18 @@ func (h *accountHolder) observer() toolscache.ResourceEventHandler {
 	}
 }
 
-// accountOfLeaseHandler wakes the AccountQuota of a Lease whose holder changed, and records every Lease
-// event (renewals of another holder's Lease included) for the lapse.
-func (h *accountHolder) accountOfLeaseHandler() handler.EventHandler {
-	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
-	add := func(o client.Object, q queue, wake bool) {
-		l, ok := o.(*coordinationv1.Lease)
-		if !ok {
-			return
-		}
-		h.observe(l)
-		acct, ok := accountOfLease(l)
-		if !ok || !wake {
-			return
-		}
-		q.Add(reconcile.Request{NamespacedName: acct.namespacedName()})
+// accountOfLeaseRequest wakes the AccountQuota of an account Lease (the watch passes only the events that
+// change its holder; every Lease event is recorded for the lapse by observer, from the cache's start).
+func accountOfLeaseRequest(_ context.Context, o client.Object) []reconcile.Request {
+	l, ok := o.(*coordinationv1.Lease)
+	if !ok {
+		return nil
 	}
-	changed := holderChanged()
-	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { add(e.Object, q, true) },
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) { add(e.ObjectNew, q, changed.Update(e)) },
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q queue) { add(e.Object, q, true) },
+	acct, ok := accountOfLease(l)
+	if !ok {
+		return nil
 	}
+	return []reconcile.Request{{NamespacedName: acct.namespacedName()}}
 }
 
 // postsOfLease maps an account Lease to the posts of its account that still wait on it.

@@ -180,8 +180,9 @@ func (r *AccountQuotaReconciler) setupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.TikTokPost{}, accountOfPostHandler(r.Options.AccountStatusInterval, r.figuresDue, r.Clock.Now),
 			builder.WithPredicates(phaseChanged())).
 		WatchesRawSource(source.Channel(r.kicks, &handler.EnqueueRequestForObject{})).
-		// A Lease that changes holder wakes its account; every renewal is seen for the lapse (accountquota_lease.go).
-		Watches(&coordinationv1.Lease{}, r.Holders.accountOfLeaseHandler()).
+		// A Lease that changes holder wakes its account (every renewal is seen for the lapse by the holder's
+		// observer, registered in Setup).
+		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(accountOfLeaseRequest), builder.WithPredicates(holderChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.MaxConcurrentReconciles}).
 		Complete(r.Holders.track(r))
 }
