@@ -1,12 +1,9 @@
 package controllers
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
@@ -49,10 +46,7 @@ func TestRefusalLowersTheLimitInStatus(t *testing.T) {
 		if _, err := w.reconcileAccount("brand"); err != nil {
 			t.Fatal(err)
 		}
-		aq := &v1alpha1.AccountQuota{}
-		if err := w.raw.Get(context.Background(), client.ObjectKey{Namespace: testNS, Name: "brand"}, aq); err != nil {
-			t.Fatal(err)
-		}
+		aq := w.getAccount("brand")
 		for _, u := range aq.Status.Usage {
 			if u.Name == "postInit/video" {
 				return u

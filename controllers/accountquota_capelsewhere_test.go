@@ -9,7 +9,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/pacing"
@@ -149,10 +148,7 @@ func (w *world) checkHeld(t *testing.T, reason string) time.Time {
 	if _, err := w.reconcileAccount("brand"); err != nil {
 		t.Fatal(err)
 	}
-	aq := &v1alpha1.AccountQuota{}
-	if err := w.raw.Get(context.Background(), client.ObjectKey{Namespace: testNS, Name: "brand"}, aq); err != nil {
-		t.Fatal(err)
-	}
+	aq := w.getAccount("brand")
 	c := apimeta.FindStatusCondition(aq.Status.Conditions, v1alpha1.ConditionThrottled)
 	if c == nil || c.Status != "True" || c.Reason != reason {
 		t.Fatalf("Throttled condition %+v, want True %s", c, reason)

@@ -344,6 +344,16 @@ func (w *world) reconcileAccount(name string) (ctrl.Result, error) {
 }
 
 // readyAccount reconciles the account until it is Ready (credentials loaded, creator_info fetched).
+// getAccount reads the AccountQuota past the manager's cache.
+func (w *world) getAccount(name string) *v1alpha1.AccountQuota {
+	w.t.Helper()
+	aq := &v1alpha1.AccountQuota{}
+	if err := w.raw.Get(context.Background(), client.ObjectKey{Namespace: testNS, Name: name}, aq); err != nil {
+		w.t.Fatal(err)
+	}
+	return aq
+}
+
 func (w *world) readyAccount(name string) {
 	w.t.Helper()
 	for range 10 {
@@ -351,11 +361,7 @@ func (w *world) readyAccount(name string) {
 		if _, err := w.accounts.Reconcile(w.reconcileContext(req), req); err != nil {
 			w.t.Logf("account %s: %v", name, err)
 		}
-		aq := &v1alpha1.AccountQuota{}
-		if err := w.raw.Get(context.Background(), client.ObjectKey{Namespace: testNS, Name: name}, aq); err != nil {
-			w.t.Fatal(err)
-		}
-		for _, c := range aq.Status.Conditions {
+		for _, c := range w.getAccount(name).Status.Conditions {
 			if c.Type == v1alpha1.ConditionReady && c.Status == metav1.ConditionTrue {
 				return
 			}

@@ -25,7 +25,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/yaml"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
 
 // targetLabels are the labels Prometheus adds to every scraped series (the target's), which a query may
@@ -104,32 +104,19 @@ func TestAlertsAndDashboardUseTheMetricsLabels(t *testing.T) {
 	known := operatorLabels(t)
 	root := filepath.Join("..")
 
-	raw, err := os.ReadFile(filepath.Join(root, "charts", "tiktok-operator", "files", "prometheus-rules.yaml"))
+	rules, err := fixture.AlertRules(filepath.Join(root, filepath.FromSlash(fixture.AlertRulesFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rules struct {
-		Groups []struct {
-			Rules []struct {
-				Alert string `json:"alert"`
-				Expr  string `json:"expr"`
-			} `json:"rules"`
-		} `json:"groups"`
-	}
-	if err := yaml.Unmarshal(raw, &rules); err != nil {
-		t.Fatal(err)
-	}
 	checked := 0
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			checked += checkQueryLabels(t, "alert "+r.Alert, r.Expr, known)
-		}
+	for _, r := range rules {
+		checked += checkQueryLabels(t, "alert "+r.Alert, r.Expr, known)
 	}
 	if checked < 10 {
 		t.Errorf("only %d label uses found in the alerts: the patterns no longer match the rules", checked)
 	}
 
-	raw, err = os.ReadFile(filepath.Join(root, "docs", "grafana", "tiktok-operator-dashboard.json"))
+	raw, err := os.ReadFile(filepath.Join(root, "docs", "grafana", "tiktok-operator-dashboard.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
@@ -84,13 +83,4 @@ func TestEveryPostEnds(t *testing.T) {
 func (w *world) slowPolls() {
 	w.opts.StatusPollMax = time.Hour
 	w.restart()
-}
-
-func (w *world) getAccount(name string) *v1alpha1.AccountQuota {
-	w.t.Helper()
-	aq := &v1alpha1.AccountQuota{}
-	if err := w.raw.Get(context.Background(), client.ObjectKey{Namespace: testNS, Name: name}, aq); err != nil {
-		w.t.Fatal(err)
-	}
-	return aq
 }

@@ -42,19 +42,7 @@ type docCommand struct {
 // and the READMEs of config/.
 func docFilesWithCommands(t *testing.T) []string {
 	t.Helper()
-	files := docFilesWithHelm(t)
-	more, err := filepath.Glob(filepath.Join(repoRoot, "config", "*", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range more {
-		rel, err := filepath.Rel(repoRoot, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, rel)
-	}
-	return files
+	return append(docFilesWithHelm(t), repoFiles(t, "config", "*", "README.md")...)
 }
 
 // extractShellCommands returns the make and kubectl commands of a document's fenced blocks (continuation

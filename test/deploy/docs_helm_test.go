@@ -49,18 +49,26 @@ var helmValueFlags = []string{"--set", "--set-string", "--set-json", "--set-file
 func docFilesWithHelm(t *testing.T) []string {
 	t.Helper()
 	files := []string{"README.md", filepath.Join(chartPath, "README.md")}
-	more, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	return append(files, repoFiles(t, "docs", "*.md")...)
+}
+
+// repoFiles lists the repository's files that match the pattern (path elements joined), relative to
+// its root.
+func repoFiles(t *testing.T, pattern ...string) []string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(append([]string{repoRoot}, pattern...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range more {
+	out := make([]string, 0, len(matches))
+	for _, f := range matches {
 		rel, err := filepath.Rel(repoRoot, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, rel)
+		out = append(out, rel)
 	}
-	return files
+	return out
 }
 
 // TestDocumentedHelmValuesRender renders every `helm install`, `helm upgrade`, `helm template` and

@@ -94,14 +94,7 @@ func TestChartRunsManagerWithItsRBAC(t *testing.T) {
 	logs := startProcess(t, manager, args...)
 	ctx := context.Background()
 
-	waitFor(t, "the manager's /readyz", func() (bool, error) {
-		resp, err := http.Get("http://" + probeAddr + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}, logs)
+	waitReady(t, "the manager's /readyz", probeAddr, logs)
 	waitFor(t, "the leader-election Lease", func() (bool, error) {
 		var leases coordinationv1.LeaseList
 		if err := k8sClient.List(ctx, &leases, client.InNamespace(releaseNS)); err != nil {
@@ -291,6 +284,19 @@ func stopProcess(t *testing.T, logs *processLogs) {
 			t.Errorf("the manager did not stop within a minute of SIGTERM")
 		}
 	})
+}
+
+// waitReady waits until the manager's /readyz at probeAddr answers 200 (what names it in a failure).
+func waitReady(t *testing.T, what, probeAddr string, logs *processLogs) {
+	t.Helper()
+	waitFor(t, what, func() (bool, error) {
+		resp, err := http.Get("http://" + probeAddr + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	}, logs)
 }
 
 // waitFor polls cond for up to two minutes (a shared, loaded machine), failing with the process's logs.

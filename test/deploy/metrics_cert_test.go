@@ -172,14 +172,7 @@ func TestManagerServesMetricsWithGivenCertificate(t *testing.T) {
 	first := ca.issue(t, 100, certFile, keyFile)
 	token := scraperToken(t, releaseNS)
 	logs := startProcess(t, manager, args...)
-	waitFor(t, "the manager's /readyz", func() (bool, error) {
-		resp, err := http.Get("http://" + probeAddr + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}, logs)
+	waitReady(t, "the manager's /readyz", probeAddr, logs)
 
 	// Trusts the test CA only; a new connection (and handshake) for every request.
 	verifying := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,

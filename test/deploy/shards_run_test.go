@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -91,14 +90,7 @@ func TestShardedReleasesInOneNamespace(t *testing.T) {
 		}
 		args = append(args, "--kubeconfig="+kubeconfig, "--leader-election-namespace="+releaseNS)
 		r.logs = startProcess(t, manager, args...)
-		waitFor(t, r.name+"'s /readyz", func() (bool, error) {
-			resp, err := http.Get("http://" + probeAddr + "/readyz")
-			if err != nil {
-				return false, nil
-			}
-			_ = resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, nil
-		}, r.logs)
+		waitReady(t, r.name+"'s /readyz", probeAddr, r.logs)
 	}
 	if releases[0].leaseName == releases[1].leaseName {
 		t.Fatalf("both releases use the leader election Lease %q", releases[0].leaseName)

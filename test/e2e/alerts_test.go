@@ -19,10 +19,8 @@ package e2e
 import (
 	"testing"
 
-	"sigs.k8s.io/yaml"
+	"github.com/tiktok-operator/tiktok-operator/test/fixture"
 )
-
-const alertsFile = "charts/tiktok-operator/files/prometheus-rules.yaml"
 
 // TestAlertRulesUseRegisteredMetrics: every metric an alert's expression names is one the running operator
 // registers (controller-runtime's included; a histogram's _bucket/_sum/_count count as the histogram), so
@@ -30,42 +28,27 @@ const alertsFile = "charts/tiktok-operator/files/prometheus-rules.yaml"
 // (test/deploy checks it), and promtool unit-tests each alert there.
 func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
 	t.Parallel()
-	raw, err := repoFile(alertsFile)
+	rules, err := fixture.AlertRules(repoPath(fixture.AlertRulesFile))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var file struct {
-		Groups []struct {
-			Rules []struct {
-				Alert string `json:"alert"`
-				Expr  string `json:"expr"`
-			} `json:"rules"`
-		} `json:"groups"`
-	}
-	if err := yaml.Unmarshal(raw, &file); err != nil {
-		t.Fatalf("%s does not parse: %v", alertsFile, err)
 	}
 
 	// The production manager registers the operator's metrics on controller-runtime's registry.
 	e := newEnv(t, nil)
 	e.startManager(fastOptions())
 
-	n := 0
-	for _, g := range file.Groups {
-		for _, r := range g.Rules {
-			names := promQLMetricNames(r.Expr)
-			if len(names) == 0 {
-				t.Errorf("alert %s: no metric found in %q", r.Alert, r.Expr)
+	for _, r := range rules {
+		names := promQLMetricNames(r.Expr)
+		if len(names) == 0 {
+			t.Errorf("alert %s: no metric found in %q", r.Alert, r.Expr)
+		}
+		for _, name := range names {
+			if _, ok := registeredAs(name); !ok {
+				t.Errorf("alert %s uses %s, which the operator does not register (expr %q)", r.Alert, name, r.Expr)
 			}
-			for _, name := range names {
-				if _, ok := registeredAs(name); !ok {
-					t.Errorf("alert %s uses %s, which the operator does not register (expr %q)", r.Alert, name, r.Expr)
-				}
-			}
-			n++
 		}
 	}
-	if n < 10 {
-		t.Errorf("read %d alerts from %s, want the 11 it holds", n, alertsFile)
+	if len(rules) < 10 {
+		t.Errorf("read %d alerts from %s, want the 11 it holds", len(rules), fixture.AlertRulesFile)
 	}
 }

@@ -97,7 +97,10 @@ func luaValue(l *lua.LState, v any) lua.LValue {
 }
 
 // repoFile reads a file of the repository by its path from the root.
-func repoFile(rel string) ([]byte, error) {
+func repoFile(rel string) ([]byte, error) { return os.ReadFile(repoPath(rel)) }
+
+// repoPath is the file path of a file of the repository given by its path from the root.
+func repoPath(rel string) string {
 	_, file, _, _ := runtime.Caller(0)
-	return os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", filepath.FromSlash(rel)))
+	return filepath.Join(filepath.Dir(file), "..", "..", filepath.FromSlash(rel))
 }

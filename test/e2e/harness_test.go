@@ -203,15 +203,16 @@ func (e *env) apiProxy(opts apiproxy.Options) *apiproxy.Proxy {
 }
 
 // startManagerWith is startManager with the given rest config. Unless opts lists its own, the manager
-// admits the test's simulator as its only API endpoint (--allowed-endpoints).
-func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options) (stop func()) {
+// admits the test's simulator as its only API endpoint (--allowed-endpoints). mgrOpts, if any, change the
+// manager's options last (leader election, say).
+func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options, mgrOpts ...func(*ctrl.Options)) (stop func()) {
 	e.t.Helper()
 	if len(opts.AllowedEndpoints) == 0 {
 		opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL)
 	}
 	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
 	controllers.ConfigureCache(&cacheOpts)
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+	o := ctrl.Options{
 		Scheme:                  scheme.Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
@@ -226,7 +227,11 @@ func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options) (
 			}
 			return interceptor.NewClient(cl, e.writes.funcs()), nil
 		},
-	})
+	}
+	for _, f := range mgrOpts {
+		f(&o)
+	}
+	mgr, err := ctrl.NewManager(restCfg, o)
 	if err != nil {
 		e.t.Fatalf("creating the manager: %v", err)
 	}

@@ -1,21 +1,14 @@
 package e2e
 
 import (
-	"context"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
@@ -49,29 +42,11 @@ func TestNewLeaderCountsAccountLeasesFromItsStart(t *testing.T) {
 			AcquireTime: &now, RenewTime: &now},
 	})
 
-	opts := fastOptions()
-	opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL)
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
-	controllers.ConfigureCache(&cacheOpts)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: scheme.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-		Cache: cacheOpts, Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:         zap.New(zap.WriteTo(e.logs), zap.UseDevMode(true)),
-		LeaderElection: true, LeaderElectionID: "standby-test", LeaderElectionNamespace: e.ns,
-		LeaseDuration: ptr.To(leaderLease), RenewDeadline: ptr.To(10 * time.Second), RetryPeriod: ptr.To(time.Second),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := controllers.Setup(mgr, opts); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	e.startManagerWith(cfg, fastOptions(), func(o *ctrl.Options) {
+		o.LeaderElection, o.LeaderElectionID, o.LeaderElectionNamespace = true, "standby-test", e.ns
+		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = ptr.To(leaderLease), ptr.To(10*time.Second), ptr.To(time.Second)
+	})
 
 	e.waitPosts(90*time.Second, func(ps []v1alpha1.TikTokPost) bool { return allPublished(ps) })
 	m := lapsesAt.FindStringSubmatch(e.logs.String())
