@@ -12,13 +12,11 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tiktok-operator/tiktok-operator/controllers"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 )
 
 // newLogger writes JSON log lines to w (the demo's manager.log), never to the terminal.
@@ -54,18 +52,9 @@ func controllerOptions(cfg config, media *http.Client, simURL string) (controlle
 // cmd/manager's, in this process, watching the demo's namespace. Metrics and probes are off (no port to
 // clash with a second run).
 func startManager(restCfg *rest.Config, scheme *runtime.Scheme, log logr.Logger, opts controllers.Options) (*runningManager, error) {
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}}
-	controllers.ConfigureCache(&cacheOpts)
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Cache:                   cacheOpts,
-		Logger:                  log,
-		GracefulShutdownTimeout: ptr.To(10 * time.Second),
-		// Controller names are unique per process; the demo's test runs the demo twice in one process.
-		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	o := testenv.ManagerOptions(scheme, namespace, log)
+	o.GracefulShutdownTimeout = ptr.To(10 * time.Second)
+	mgr, err := ctrl.NewManager(restCfg, o)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}

@@ -28,7 +28,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -36,14 +35,10 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	publishv1alpha1 "github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
@@ -104,27 +99,14 @@ func SharedTestCluster(t *testing.T) (*rest.Config, client.Client, string) {
 // plugin_test) both run the operator through it.
 func StartTestOperator(cfg *rest.Config, scheme *runtime.Scheme, ns string, opts controllers.Options,
 	logs io.Writer) (stop func() error, err error) {
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}}
-	controllers.ConfigureCache(&cacheOpts)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Cache:                   cacheOpts,
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:                  zap.New(zap.WriteTo(logs), zap.UseDevMode(true)),
-		GracefulShutdownTimeout: ptr.To(30 * time.Second),
-	})
+	mgr, err := ctrl.NewManager(cfg, testenv.ManagerOptions(scheme, ns, zap.New(zap.WriteTo(logs), zap.UseDevMode(true))))
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 	if err := controllers.Setup(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the controllers: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	return func() error { cancel(); return <-done }, nil
+	return testenv.RunManager(mgr), nil
 }
 
 func startCluster() (*cluster, error) {

@@ -20,7 +20,8 @@ limitations under the License.
 // same way everywhere: one line that says how to get it, instead of envtest's own wall of errors.
 //
 // The tests that need no API server (make test-unit) never import this package; the check that the
-// Makefile's list of them is complete lives here too (unitpackages_test.go).
+// Makefile's list of them is complete lives here too (unitpackages_test.go). ManagerOptions and
+// RunManager (manager.go) build and run the in-process manager those suites start, one way for all.
 package testenv
 
 import (

@@ -16,17 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
-	"github.com/tiktok-operator/tiktok-operator/controllers"
 	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
 	"github.com/tiktok-operator/tiktok-operator/test/fixture"
@@ -267,25 +262,15 @@ func (w *writeCounter) funcs() interceptor.Funcs {
 // writes in wc. Names of controllers may repeat across managers (SkipNameValidation): each run has its
 // own manager in the same process.
 func (k *kube) newManager(ns string, wc *writeCounter) (ctrl.Manager, error) {
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}}
-	controllers.ConfigureCache(&cacheOpts)
-	cfg := rest.CopyConfig(k.cfg)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  k.scheme,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Cache:                   cacheOpts,
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:                  k.logger.WithValues("namespace", ns),
-		GracefulShutdownTimeout: ptr.To(30 * time.Second),
-		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
-			cl, err := client.NewWithWatch(c, o)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(cl, wc.funcs()), nil
-		},
-	})
+	o := testenv.ManagerOptions(k.scheme, ns, k.logger.WithValues("namespace", ns))
+	o.NewClient = func(c *rest.Config, o client.Options) (client.Client, error) {
+		cl, err := client.NewWithWatch(c, o)
+		if err != nil {
+			return nil, err
+		}
+		return interceptor.NewClient(cl, wc.funcs()), nil
+	}
+	mgr, err := ctrl.NewManager(rest.CopyConfig(k.cfg), o)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
@@ -294,12 +279,9 @@ func (k *kube) newManager(ns string, wc *writeCounter) (ctrl.Manager, error) {
 
 // runManager starts mgr in the background; the returned stop cancels it and waits for it to end.
 func runManager(mgr ctrl.Manager) (stop func() error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stopMgr := testenv.RunManager(mgr)
 	return func() error {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stopMgr(); err != nil {
 			return fmt.Errorf("the manager stopped with an error: %w", err)
 		}
 		return nil

@@ -18,17 +18,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/tiktok-operator/tiktok-operator/api/v1alpha1"
 	"github.com/tiktok-operator/tiktok-operator/controllers"
+	"github.com/tiktok-operator/tiktok-operator/internal/testenv"
 	"github.com/tiktok-operator/tiktok-operator/internal/tiktoksim"
 	"github.com/tiktok-operator/tiktok-operator/test/apiproxy"
 	"github.com/tiktok-operator/tiktok-operator/test/fixture"
@@ -210,23 +207,13 @@ func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options, m
 	if len(opts.AllowedEndpoints) == 0 {
 		opts.AllowedEndpoints = controllers.MustParseAllowedEndpoints(e.simURL)
 	}
-	cacheOpts := cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}}
-	controllers.ConfigureCache(&cacheOpts)
-	o := ctrl.Options{
-		Scheme:                  scheme.Scheme,
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Cache:                   cacheOpts,
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		Logger:                  zap.New(zap.WriteTo(e.logs), zap.UseDevMode(true)),
-		GracefulShutdownTimeout: ptr.To(30 * time.Second),
-		NewClient: func(c *rest.Config, o client.Options) (client.Client, error) {
-			cl, err := client.NewWithWatch(c, o)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(cl, e.writes.funcs()), nil
-		},
+	o := testenv.ManagerOptions(scheme.Scheme, e.ns, zap.New(zap.WriteTo(e.logs), zap.UseDevMode(true)))
+	o.NewClient = func(c *rest.Config, o client.Options) (client.Client, error) {
+		cl, err := client.NewWithWatch(c, o)
+		if err != nil {
+			return nil, err
+		}
+		return interceptor.NewClient(cl, e.writes.funcs()), nil
 	}
 	for _, f := range mgrOpts {
 		f(&o)
@@ -238,14 +225,11 @@ func (e *env) startManagerWith(restCfg *rest.Config, opts controllers.Options, m
 	if err := controllers.Setup(mgr, opts); err != nil {
 		e.t.Fatalf("setting up the controllers: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stopMgr := testenv.RunManager(mgr)
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := stopMgr(); err != nil {
 				e.t.Errorf("the manager stopped with an error: %v", err)
 			}
 		})
