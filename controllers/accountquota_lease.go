@@ -502,10 +502,10 @@ func (h *accountHolder) track(r reconcile.Reconciler) reconcile.Reconciler {
 }
 
 // accountOfLease is the account key of an account Lease (from its owner reference).
-func accountOfLease(l *coordinationv1.Lease) (accountKey, bool) {
-	for _, o := range l.OwnerReferences {
+func accountOfLease(l metav1.Object) (accountKey, bool) {
+	for _, o := range l.GetOwnerReferences() {
 		if o.Kind == "AccountQuota" && strings.HasPrefix(o.APIVersion, v1alpha1.GroupVersion.Group+"/") {
-			return accountKeyOf(l.Namespace, o.Name), true
+			return accountKeyOf(l.GetNamespace(), o.Name), true
 		}
 	}
 	return "", false
@@ -536,11 +536,7 @@ func (h *accountHolder) observer() toolscache.ResourceEventHandler {
 // accountOfLeaseRequest wakes the AccountQuota of an account Lease (the watch passes only the events that
 // change its holder; every Lease event is recorded for the lapse by observer, from the cache's start).
 func accountOfLeaseRequest(_ context.Context, o client.Object) []reconcile.Request {
-	l, ok := o.(*coordinationv1.Lease)
-	if !ok {
-		return nil
-	}
-	acct, ok := accountOfLease(l)
+	acct, ok := accountOfLease(o)
 	if !ok {
 		return nil
 	}
@@ -549,11 +545,7 @@ func accountOfLeaseRequest(_ context.Context, o client.Object) []reconcile.Reque
 
 // postsOfLease maps an account Lease to the posts of its account that still wait on it.
 func (r *TikTokPostReconciler) postsOfLease(ctx context.Context, o client.Object) []reconcile.Request {
-	l, ok := o.(*coordinationv1.Lease)
-	if !ok {
-		return nil
-	}
-	acct, ok := accountOfLease(l)
+	acct, ok := accountOfLease(o)
 	if !ok {
 		return nil
 	}
